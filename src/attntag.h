@@ -1,0 +1,226 @@
+/*
+ * attntag.h - the public API of libattntag, a part-of-speech tagger built
+ * from stacked multi-head self-attention and fully-connected layers.
+ *
+ * Contract: no global state. A model (at_model) is read-only once loaded and
+ * may be shared by any number of threads; each thread owns its own run state
+ * (at_state). Every function that can fail returns 0 on success and -1 on
+ * failure, filling the caller's at_error with a message that names the file,
+ * line or tensor and what was expected. The library never exits the process.
+ */
+#ifndef ATTNTAG_H
+#define ATTNTAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define ATTNTAG_VERSION "0.1.0"
+
+/* Errors ---------------------------------------------------------------- */
+
+typedef struct at_error {
+    char msg[1024];
+} at_error;
+
+/* at_error_set: printf-style; returns -1 so callers can `return at_error_set(...)`. */
+int at_error_set(at_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Configuration: what a model is made of ---------------------------------- */
+
+enum { AT_MAX_LAYERS = 64, AT_MAX_TAGSETS = 8, AT_MAX_NAME = 32 };
+
+typedef enum { AT_NORM_PRE = 0, AT_NORM_POST = 1 } at_norm;
+typedef enum { AT_ACT_RELU = 0, AT_ACT_GELU = 1 } at_activation;
+
+typedef struct at_config {
+    int dim;                     /* d: width of every token vector */
+    int heads;                   /* attention heads; dim % heads == 0 */
+    int layers;                  /* attention + FC blocks */
+    int ffn_dim;                 /* hidden width of the position-wise FC layer */
+    int max_len;                 /* longest chunk run at once; longer sentences are split */
+    at_norm norm;                /* pre-LN or post-LN blocks */
+    at_activation activation;    /* of the FC layer */
+    int window[AT_MAX_LAYERS];   /* per layer: attend to +-window tokens; 0 = whole sentence */
+    int rel_pos;                 /* clip distance R of the learned relative bias; 0 = off */
+    int abs_pos;                 /* 1 = add sinusoidal absolute positions */
+    int lowercase;               /* 1 = vocabulary keys are NFKC-casefolded, else NFC */
+    int char_buckets;            /* hashed character n-gram buckets; 0 = off */
+    int char_dim;                /* width of n-gram embeddings (projected to dim) */
+    int ngram_min, ngram_max;    /* n-gram lengths in code points */
+    int shape;                   /* 1 = add a word-shape embedding */
+    int lexicon_bits;            /* 0..8 bits of per-word lexicon features */
+    float ln_eps;                /* layer-norm epsilon */
+    int n_tagsets;
+    char tagset[AT_MAX_TAGSETS][AT_MAX_NAME]; /* output heads, e.g. "upos", "xpos" */
+} at_config;
+
+/* at_config_default: a small, sensible model (the one `attntag train` starts from). */
+void at_config_default(at_config *c);
+/* at_config_check: every value in range and mutually consistent. */
+int at_config_check(const at_config *c, at_error *err);
+/* at_config_from_json / to_json: the "config" object of a model file. */
+int at_config_from_json(at_config *c, const char *json, size_t len, at_error *err);
+char *at_config_to_json(const at_config *c); /* malloc'd, NULL on OOM */
+
+/* Models ------------------------------------------------------------------ */
+
+typedef struct at_model at_model;
+
+typedef enum { AT_FILE_AUTO = 0, AT_FILE_SAFETENSORS = 1, AT_FILE_JSON = 2 } at_file_format;
+
+/* at_model_load: a .safetensors file (mmap'ed, weights not copied) or a JSON
+ * model; AT_FILE_AUTO decides by the first non-blank byte ('{' = JSON). Every
+ * size, offset, shape and value is checked before use. */
+int at_model_load(const char *path, at_file_format fmt, at_model **out, at_error *err);
+int at_model_save(const at_model *m, const char *path, at_file_format fmt, at_error *err);
+void at_model_free(at_model *m);
+
+/* at_model_new: a model with the given config, vocabulary and tag sets and all
+ * weights zero (for training or for building a model by hand). vocab[0] must
+ * be "<unk>". tags[i] lists n_tags[i] names for config tag set i. */
+int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
+                 const char *const *const *tags, const size_t *n_tags,
+                 at_model **out, at_error *err);
+/* at_model_set_lexicon: words (normalised keys) with their feature bits. */
+int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits,
+                         size_t n, at_error *err);
+
+const at_config *at_model_config(const at_model *m);
+size_t at_model_vocab_size(const at_model *m);
+const char *at_model_vocab_word(const at_model *m, size_t i);
+size_t at_model_lexicon_size(const at_model *m);
+size_t at_model_n_tags(const at_model *m, int tagset);
+const char *at_model_tag(const at_model *m, int tagset, size_t i);
+int at_model_tagset_index(const at_model *m, const char *name); /* -1 if absent */
+size_t at_model_param_count(const at_model *m);
+uint32_t at_model_checksum(const at_model *m); /* CRC-32 of all tensor data, in name order */
+
+/* Tensors, by name (see docs/model-format.md for the names). */
+typedef enum { AT_F32 = 0, AT_F16 = 1, AT_U8 = 2 } at_dtype;
+typedef struct at_tensor_info {
+    const char *name;
+    at_dtype dtype;
+    int ndim;
+    size_t shape[4];
+} at_tensor_info;
+size_t at_model_n_tensors(const at_model *m);
+int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out);
+/* at_model_tensor_f32: writable float data of a model made by at_model_new
+ * (NULL for a loaded model or an absent name); n gets the element count. */
+float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
+
+/* Token features: what the network sees of each token --------------------- */
+
+typedef struct at_feats {
+    size_t n, cap;           /* tokens */
+    uint32_t *word;          /* [n] vocabulary id, 0 = unknown */
+    uint8_t *shape;          /* [n] word-shape class */
+    uint8_t *lex;            /* [n] lexicon bits */
+    uint32_t *ng_off;        /* [n+1] token i's n-grams are ng[ng_off[i] .. ng_off[i+1]) */
+    uint32_t *ng;            /* hashed n-gram bucket ids */
+    size_t ng_cap;
+} at_feats;
+
+enum { AT_N_SHAPES = 10 };
+
+void at_feats_init(at_feats *f);
+void at_feats_clear(at_feats *f);   /* keeps capacity */
+void at_feats_free(at_feats *f);
+/* at_feats_add: append one token (valid UTF-8, no NUL) to f. */
+int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, at_error *err);
+/* at_word_shape: the shape class of a token (valid UTF-8). */
+int at_word_shape(const char *token, size_t len);
+/* at_normalize: NFC (or NFKC-casefold if lowercase) of valid UTF-8; malloc'd. */
+char *at_normalize(const char *s, size_t len, int lowercase, at_error *err);
+/* at_fnv1a: the n-gram hash (FNV-1a, 32 bits) over UTF-8 bytes. */
+uint32_t at_fnv1a(const char *s, size_t len);
+/* at_utf8_check: 0 if s[0..len) is valid UTF-8 without NUL bytes, else -1 and
+ * *bad_off gets the byte offset of the first bad sequence. */
+int at_utf8_check(const char *s, size_t len, size_t *bad_off);
+
+/* Running the network ----------------------------------------------------- */
+
+typedef struct at_state at_state;
+
+/* at_state_new: buffers for sentences of up to max_len tokens, allocated once. */
+int at_state_new(const at_model *m, at_state **out, at_error *err);
+void at_state_free(at_state *s);
+
+/* at_forward: run the network over tokens [0, n) of f, n <= max_len.
+ * Afterwards at_state_logits / at_state_attention give the results. This is
+ * the one forward pass: tagging and training both call it. */
+int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, size_t n,
+               at_error *err);
+/* at_state_logits: [n, n_tags] scores of tag set ts from the last forward. */
+const float *at_state_logits(const at_state *s, int ts);
+/* at_state_attention: [heads, n, n] attention weights of layer l from the last forward. */
+const float *at_state_attention(const at_state *s, int layer);
+
+/* at_tag: tag a whole sentence of any length (split into overlapping chunks
+ * past max_len). tags[ts][i] gets the best tag of token i for each tag set;
+ * probs[ts], when not NULL, gets [n, n_tags] softmax probabilities. Arrays are
+ * the caller's, sized for n tokens. */
+int at_tag(const at_model *m, at_state *s, const at_feats *f,
+           uint32_t *const *tags, float *const *probs, at_error *err);
+
+/* Reading and writing text (see man/attntag.1 for the formats) ------------ */
+
+typedef enum { AT_IN_LINES = 0, AT_IN_VERTICAL, AT_IN_CONLLU, AT_IN_RAW } at_input_format;
+typedef enum { AT_OUT_WORDTAG = 0, AT_OUT_TSV, AT_OUT_CONLLU, AT_OUT_JSON } at_output_format;
+
+/* One sentence as read: the tokens to tag, plus (for CoNLL-U) every line of
+ * the block so that output can reproduce the input byte for byte. */
+typedef struct at_sentence {
+    size_t n, cap;
+    char **tok;          /* [n] token strings (NUL-terminated, valid UTF-8) */
+    size_t *tok_len;     /* [n] */
+    size_t first_line;   /* 1-based line number where the sentence starts */
+    /* CoNLL-U only: */
+    size_t n_lines, lines_cap;
+    char **line;         /* every line of the block, without its newline */
+    long *line_tok;      /* [n_lines] token index of a word line, -1 otherwise */
+    size_t bytes_cap;
+} at_sentence;
+
+void at_sentence_init(at_sentence *s);
+void at_sentence_free(at_sentence *s);
+
+typedef struct at_reader at_reader;
+/* at_reader_new: reads sentences from fp (not closed); name is used in messages. */
+int at_reader_new(FILE *fp, const char *name, at_input_format fmt, at_reader **out, at_error *err);
+/* at_reader_next: 1 = a sentence was read, 0 = end of input, -1 = error. */
+int at_reader_next(at_reader *r, at_sentence *s, at_error *err);
+void at_reader_free(at_reader *r);
+
+/* Raw text tokenisation: sentence splitting and UD/Penn-style tokens. */
+typedef struct at_span { size_t start, len; } at_span;
+typedef struct at_tokens {
+    size_t n, cap;
+    at_span *tok;        /* byte spans into the text */
+    size_t n_sent, sent_cap;
+    size_t *sent_end;    /* [n_sent] index one past each sentence's last token */
+} at_tokens;
+void at_tokens_init(at_tokens *t);
+void at_tokens_free(at_tokens *t);
+/* at_tokenize: split valid UTF-8 text into tokens and sentences (appends to t). */
+int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err);
+
+typedef struct at_write_opts {
+    at_output_format format;
+    int n_sel;                       /* tag sets to print, in order */
+    int sel[AT_MAX_TAGSETS];
+    int probs;                       /* json: probability of each chosen tag */
+    int top;                         /* json: the K best tags with probabilities (0 = off) */
+} at_write_opts;
+
+/* at_write_sentence: print one tagged sentence. tags/probs as filled by at_tag. */
+int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
+                      const at_sentence *s, uint32_t *const *tags, float *const *probs,
+                      at_error *err);
+
+/* Checksums ---------------------------------------------------------------- */
+uint32_t at_crc32(uint32_t crc, const void *data, size_t len);
+
+#endif
