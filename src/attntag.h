@@ -181,11 +181,20 @@ typedef struct at_sentence {
     size_t n_lines, lines_cap;
     char **line;         /* every line of the block, without its newline */
     long *line_tok;      /* [n_lines] token index of a word line, -1 otherwise */
-    size_t bytes_cap;
 } at_sentence;
 
 void at_sentence_init(at_sentence *s);
+void at_sentence_clear(at_sentence *s); /* empty, keeping capacity */
 void at_sentence_free(at_sentence *s);
+int at_sentence_add_token(at_sentence *s, const char *tok, size_t len, at_error *err);
+
+/* CoNLL-U lines (conllu.c) */
+enum { AT_CONLLU_COLS = 10 };
+typedef enum { AT_ID_WORD = 0, AT_ID_RANGE, AT_ID_EMPTY, AT_ID_BAD } at_conllu_id;
+/* at_conllu_split: point col[0..9] at the tab-separated fields of line (tabs
+ * become NULs); returns the number of fields found (10 for a valid line). */
+int at_conllu_split(char *line, char **col);
+at_conllu_id at_conllu_id_kind(const char *id);
 
 typedef struct at_reader at_reader;
 /* at_reader_new: reads sentences from fp (not closed); name is used in messages. */

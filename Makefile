@@ -1,0 +1,88 @@
+# attntag - build, test, install. `make` builds the binary and libattntag.a;
+# `make check` runs every test; `make check SANITIZE=1` runs them under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/attntag
+MANDIR = $(PREFIX)/share/man/man1
+MODEL_NAME = en-ewt.safetensors
+
+PKG_CONFIG ?= pkg-config
+DEPS = libcjson libutf8proc
+CC ?= cc
+OPT ?= -O2 -march=x86-64-v2
+CFLAGS ?= $(OPT) -g
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CPPFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) \
+	-DATTNTAG_DATADIR='"$(DATADIR)"' -DATTNTAG_MODEL_NAME='"$(MODEL_NAME)"'
+LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS)) -lpthread -lm
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs check)
+
+ifeq ($(SANITIZE),1)
+BUILD = build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+BUILD = build/rel
+SANFLAGS =
+endif
+
+LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
+	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c \
+	src/attention.c src/forward.c src/tag.c src/tokenize.c src/conllu.c src/reader.c \
+	src/writer.c
+CLI_SRC = src/main.c src/cli_tag.c src/cli_convert.c src/cli_info.c src/cli_common.c
+TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
+
+LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
+TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+
+.PHONY: all check install uninstall clean model bench
+all: attntag libattntag.a
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(shell $(PKG_CONFIG) --cflags check) $(WARN) $(CFLAGS) $(SANFLAGS) \
+		-DATTNTAG_SRCDIR='"$(CURDIR)"' -MMD -MP -c $< -o $@
+
+$(BUILD)/libattntag.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+libattntag.a: $(BUILD)/libattntag.a
+	cp $< $@
+
+$(BUILD)/attntag: $(CLI_OBJ) $(BUILD)/libattntag.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libattntag.a $(LIBS)
+
+attntag: $(BUILD)/attntag
+	cp $< $@
+
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libattntag.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libattntag.a $(TEST_LIBS) $(LIBS)
+
+# Unit tests (Check), then the command-line tests against the built binary.
+check: $(BUILD)/run_tests $(BUILD)/attntag
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag $(BUILD)/run_tests
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag sh tests/cli_test.sh
+
+install: attntag
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
+	install -m 755 attntag $(DESTDIR)$(BINDIR)/attntag
+	install -m 644 models/$(MODEL_NAME) $(DESTDIR)$(DATADIR)/$(MODEL_NAME)
+	install -m 644 man/attntag.1 $(DESTDIR)$(MANDIR)/attntag.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/attntag $(DESTDIR)$(DATADIR)/$(MODEL_NAME) \
+		$(DESTDIR)$(MANDIR)/attntag.1
+
+clean:
+	rm -rf build attntag libattntag.a
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)

@@ -1,0 +1,23 @@
+/*
+ * cli.h - the command-line front end: each subcommand parses its options and
+ * calls the library. Exit status: 0 success, 1 usage error, 2 bad input or model.
+ */
+#ifndef ATTNTAG_CLI_H
+#define ATTNTAG_CLI_H
+
+#include "attntag.h"
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_DATA = 2 };
+
+int cli_tag(int argc, char **argv);
+int cli_convert(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+/* cli_usage_error: print "attntag: msg" and a pointer to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_fail: print "attntag: <error>"; returns EXIT_DATA. */
+int cli_fail(const at_error *err);
+/* cli_load_model: -m PATH, else $ATTNTAG_MODEL, else the bundled model. */
+int cli_load_model(const char *path, at_model **m, at_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * cli_common.c - what every subcommand shares: messages, exit status, and
+ * finding the model (-m, then $ATTNTAG_MODEL, then the bundled model next to
+ * the binary or in the install's data directory).
+ */
+#include "cli.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef ATTNTAG_DATADIR
+#define ATTNTAG_DATADIR "/usr/local/share/attntag"
+#endif
+#ifndef ATTNTAG_MODEL_NAME
+#define ATTNTAG_MODEL_NAME "en-ewt.safetensors"
+#endif
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("attntag: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry 'attntag %s--help' for more information.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_fail(const at_error *err)
+{
+    fprintf(stderr, "attntag: %s\n", err->msg);
+    return EXIT_DATA;
+}
+
+static int exists(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+int cli_load_model(const char *path, at_model **m, at_error *err)
+{
+    if (path)
+        return at_model_load(path, AT_FILE_AUTO, m, err);
+    const char *env = getenv("ATTNTAG_MODEL");
+    if (env && *env)
+        return at_model_load(env, AT_FILE_AUTO, m, err);
+    /* Beside the binary first (a build tree, or a relocated install), then
+     * the data directory it was installed with. */
+    char exe[PATH_MAX], cand[3][PATH_MAX + 64];
+    int n_cand = 0;
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(cand[n_cand++], sizeof cand[0], "%s/models/%s", exe, ATTNTAG_MODEL_NAME);
+            snprintf(cand[n_cand++], sizeof cand[0], "%s/../share/attntag/%s", exe,
+                     ATTNTAG_MODEL_NAME);
+        }
+    }
+    snprintf(cand[n_cand++], sizeof cand[0], "%s/%s", ATTNTAG_DATADIR, ATTNTAG_MODEL_NAME);
+    for (int i = 0; i < n_cand; i++)
+        if (exists(cand[i]))
+            return at_model_load(cand[i], AT_FILE_AUTO, m, err);
+    return at_error_set(err, "no model: give -m MODEL or set ATTNTAG_MODEL (the bundled model "
+                        "was not found at %s)", cand[n_cand - 1]);
+}

@@ -1,0 +1,54 @@
+/*
+ * cli_convert.c - `attntag convert IN OUT`: safetensors <-> JSON. The output
+ * format follows OUT's extension (.json = JSON) unless --to says otherwise.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static void convert_help(void)
+{
+    fputs("Usage: attntag convert [OPTION]... IN OUT\n"
+          "Convert the model IN to OUT. Either may be a binary (safetensors) or a JSON\n"
+          "model; IN's format is detected, OUT's follows its extension (.json is JSON).\n"
+          "Every weight is kept bit for bit.\n"
+          "\n"
+          "      --to FORMAT   write 'safetensors' or 'json' whatever OUT is called\n"
+          "  -h, --help        show this help\n",
+          stdout);
+}
+
+int cli_convert(int argc, char **argv)
+{
+    static const struct option opts[] = {{"to", required_argument, NULL, 'T'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    at_file_format to = AT_FILE_AUTO;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            convert_help();
+            return EXIT_OK;
+        }
+        if (c == 'T' && !strcmp(optarg, "json"))
+            to = AT_FILE_JSON;
+        else if (c == 'T' && !strcmp(optarg, "safetensors"))
+            to = AT_FILE_SAFETENSORS;
+        else if (c == 'T')
+            return cli_usage_error("convert ", "--to: expected safetensors or json, got '%s'",
+                                   optarg);
+        else
+            return cli_usage_error("convert ", "invalid option");
+    }
+    if (argc - optind != 2)
+        return cli_usage_error("convert ", "convert takes two files, IN and OUT");
+    at_error err;
+    at_model *m;
+    if (at_model_load(argv[optind], AT_FILE_AUTO, &m, &err))
+        return cli_fail(&err);
+    int rc = at_model_save(m, argv[optind + 1], to, &err);
+    at_model_free(m);
+    return rc ? cli_fail(&err) : EXIT_OK;
+}

@@ -1,0 +1,264 @@
+/*
+ * cli_tag.c - `attntag [tag]`: read sentences, tag them, write them.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void tag_help(void)
+{
+    fputs("Usage: attntag [tag] [OPTION]... [FILE]...\n"
+          "Tag each FILE (standard input when none, or for '-') and write the result to\n"
+          "standard output.\n"
+          "\n"
+          "  -m, --model FILE     model file (.safetensors or .json); default $ATTNTAG_MODEL,\n"
+          "                       else the bundled English model\n"
+          "  -i, --input FORMAT   lines     one sentence per line, tokens separated by\n"
+          "                                 white space (default)\n"
+          "                       vertical  one token per line, blank line between sentences\n"
+          "                       conllu    CoNLL-U; multiword ranges and empty nodes are\n"
+          "                                 kept but not tagged\n"
+          "                       raw       running text: split into sentences and tokens\n"
+          "  -t, --tokenize       the same as --input raw\n"
+          "  -f, --format FORMAT  wordtag   word_TAG per token, one line per sentence\n"
+          "                                 (default, except for CoNLL-U input)\n"
+          "                       tsv       token<TAB>tag, blank line after each sentence\n"
+          "                       conllu    fill UPOS/XPOS, keep every other byte\n"
+          "                                 (default for CoNLL-U input)\n"
+          "                       json      JSON Lines: tokens and tags per sentence\n"
+          "  -s, --tagset LIST    tag sets to print, comma-separated, or 'all' (default:\n"
+          "                       the first for wordtag and tsv, all for conllu and json)\n"
+          "      --probs          json: the probability of each chosen tag\n"
+          "      --top K          json: the K most probable tags of each token\n"
+          "      --line-buffered  flush after every sentence (for use as a coprocess)\n"
+          "  -h, --help           show this help\n"
+          "  -V, --version        show the version\n"
+          "\n"
+          "Exit status: 0 success, 1 usage error, 2 bad input or model.\n",
+          stdout);
+}
+
+typedef struct tag_job {
+    const at_model *m;
+    at_state *st;
+    at_feats feats;
+    at_sentence sent;
+    uint32_t *tags[AT_MAX_TAGSETS];
+    float *probs[AT_MAX_TAGSETS];
+    size_t cap;
+    int want_probs;
+    at_write_opts wo;
+} tag_job;
+
+static int ensure(tag_job *j, size_t n, at_error *err)
+{
+    if (n <= j->cap)
+        return 0;
+    size_t cap = j->cap ? j->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    for (int t = 0; t < at_model_config(j->m)->n_tagsets; t++) {
+        uint32_t *tg = realloc(j->tags[t], cap * sizeof *tg);
+        if (tg)
+            j->tags[t] = tg;
+        float *p = j->want_probs ? realloc(j->probs[t], cap * at_model_n_tags(j->m, t) *
+                                                            sizeof *p)
+                                 : NULL;
+        if (p)
+            j->probs[t] = p;
+        if (!tg || (j->want_probs && !p))
+            return at_error_set(err, "out of memory for a sentence of %zu tokens", n);
+    }
+    j->cap = cap;
+    return 0;
+}
+
+static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fmt,
+                      int line_buffered, at_error *err)
+{
+    at_reader *r;
+    if (at_reader_new(in, name, fmt, &r, err))
+        return -1;
+    int rc;
+    while ((rc = at_reader_next(r, &j->sent, err)) == 1) {
+        at_feats_clear(&j->feats);
+        for (size_t i = 0; i < j->sent.n; i++)
+            if (at_feats_add(j->m, &j->feats, j->sent.tok[i], j->sent.tok_len[i], err)) {
+                at_error_set(err, "%s:%zu: %.900s", name, j->sent.first_line, err->msg);
+                rc = -1;
+                goto out;
+            }
+        if (ensure(j, j->sent.n, err) ||
+            at_tag(j->m, j->st, &j->feats, j->tags, j->want_probs ? j->probs : NULL, err) ||
+            at_write_sentence(stdout, j->m, &j->wo, &j->sent, j->tags,
+                              j->want_probs ? j->probs : NULL, err)) {
+            rc = -1;
+            goto out;
+        }
+        if (line_buffered)
+            fflush(stdout);
+    }
+out:
+    at_reader_free(r);
+    return rc < 0 ? -1 : 0;
+}
+
+static int parse_tagsets(const at_model *m, const char *list, at_write_opts *wo, at_error *err)
+{
+    const at_config *c = at_model_config(m);
+    wo->n_sel = 0;
+    if (strcmp(list, "all") == 0) {
+        for (int i = 0; i < c->n_tagsets; i++)
+            wo->sel[wo->n_sel++] = i;
+        return 0;
+    }
+    char *copy = strdup(list), *save = NULL;
+    if (!copy)
+        return at_error_set(err, "out of memory");
+    for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        int ts = at_model_tagset_index(m, name);
+        if (ts < 0 || wo->n_sel == AT_MAX_TAGSETS) {
+            char names[AT_MAX_TAGSETS * (AT_MAX_NAME + 1)] = "";
+            for (int i = 0; i < c->n_tagsets; i++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                         i ? "," : "", c->tagset[i]);
+            at_error_set(err, "--tagset: the model has no tag set \"%s\" (it has: %s)", name,
+                         names);
+            free(copy);
+            return -1;
+        }
+        wo->sel[wo->n_sel++] = ts;
+    }
+    free(copy);
+    if (wo->n_sel == 0)
+        return at_error_set(err, "--tagset: no tag set named");
+    return 0;
+}
+
+int cli_tag(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'},  {"input", required_argument, NULL, 'i'},
+        {"tokenize", no_argument, NULL, 't'},     {"format", required_argument, NULL, 'f'},
+        {"tagset", required_argument, NULL, 's'}, {"probs", no_argument, NULL, 'p'},
+        {"top", required_argument, NULL, 'k'},    {"line-buffered", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *tagsets = NULL;
+    int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:i:tf:s:hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case 'i':
+            if (!strcmp(optarg, "lines")) in_fmt = AT_IN_LINES;
+            else if (!strcmp(optarg, "vertical")) in_fmt = AT_IN_VERTICAL;
+            else if (!strcmp(optarg, "conllu")) in_fmt = AT_IN_CONLLU;
+            else if (!strcmp(optarg, "raw")) in_fmt = AT_IN_RAW;
+            else
+                return cli_usage_error("", "--input: unknown format '%s' (lines, vertical, "
+                                       "conllu or raw)", optarg);
+            break;
+        case 't': in_fmt = AT_IN_RAW; break;
+        case 'f':
+            if (!strcmp(optarg, "wordtag")) out_fmt = AT_OUT_WORDTAG;
+            else if (!strcmp(optarg, "tsv")) out_fmt = AT_OUT_TSV;
+            else if (!strcmp(optarg, "conllu")) out_fmt = AT_OUT_CONLLU;
+            else if (!strcmp(optarg, "json")) out_fmt = AT_OUT_JSON;
+            else
+                return cli_usage_error("", "--format: unknown format '%s' (wordtag, tsv, "
+                                       "conllu or json)", optarg);
+            break;
+        case 's': tagsets = optarg; break;
+        case 'p': probs = 1; break;
+        case 'k': {
+            char *end;
+            errno = 0;
+            long k = strtol(optarg, &end, 10);
+            if (errno || *end || k < 1 || k > 1000)
+                return cli_usage_error("", "--top: expected a number from 1 to 1000, got '%s'",
+                                       optarg);
+            top = (int)k;
+            break;
+        }
+        case 'l': line_buffered = 1; break;
+        case 'h': tag_help(); return EXIT_OK;
+        case 'V': printf("attntag %s\n", ATTNTAG_VERSION); return EXIT_OK;
+        default: return cli_usage_error("", "invalid option");
+        }
+    }
+    if (out_fmt < 0)
+        out_fmt = in_fmt == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
+    if ((probs || top) && out_fmt != AT_OUT_JSON)
+        return cli_usage_error("", "--probs and --top need --format json");
+
+    at_error err;
+    tag_job j;
+    memset(&j, 0, sizeof j);
+    at_feats_init(&j.feats);
+    at_sentence_init(&j.sent);
+    int status = EXIT_OK;
+    at_model *m = NULL;
+    if (cli_load_model(model_path, &m, &err))
+        return cli_fail(&err);
+    j.m = m;
+    j.want_probs = probs || top;
+    j.wo.format = (at_output_format)out_fmt;
+    j.wo.probs = probs;
+    j.wo.top = top;
+    const char *deflt = out_fmt == AT_OUT_CONLLU || out_fmt == AT_OUT_JSON ? "all" : NULL;
+    if (out_fmt == AT_OUT_CONLLU && !tagsets) { /* the tag sets CoNLL-U has columns for */
+        for (int i = 0; i < at_model_config(m)->n_tagsets; i++)
+            if (!strcmp(at_model_config(m)->tagset[i], "upos") ||
+                !strcmp(at_model_config(m)->tagset[i], "xpos"))
+                j.wo.sel[j.wo.n_sel++] = i;
+    } else if (tagsets || deflt) {
+        if (parse_tagsets(m, tagsets ? tagsets : deflt, &j.wo, &err)) {
+            at_model_free(m);
+            return cli_usage_error("", "%s", err.msg);
+        }
+    } else {
+        j.wo.n_sel = 1;
+    }
+    if (j.wo.n_sel == 0 || at_state_new(m, &j.st, &err)) {
+        if (j.wo.n_sel == 0)
+            at_error_set(&err, "the model has no upos or xpos tag set for CoNLL-U output");
+        at_model_free(m);
+        return cli_fail(&err);
+    }
+    if (line_buffered)
+        setvbuf(stdout, NULL, _IOLBF, 0);
+
+    int n_files = argc - optind;
+    for (int i = 0; status == EXIT_OK && i < (n_files ? n_files : 1); i++) {
+        const char *path = n_files ? argv[optind + i] : "-";
+        int is_stdin = strcmp(path, "-") == 0;
+        FILE *in = is_stdin ? stdin : fopen(path, "rb");
+        if (!in) {
+            at_error_set(&err, "%s: cannot open: %s", path, strerror(errno));
+            status = cli_fail(&err);
+            break;
+        }
+        if (tag_stream(&j, in, is_stdin ? "<stdin>" : path, (at_input_format)in_fmt,
+                       line_buffered, &err))
+            status = cli_fail(&err);
+        if (!is_stdin)
+            fclose(in);
+    }
+    if (fflush(stdout) != 0 && status == EXIT_OK) {
+        at_error_set(&err, "write error on standard output: %s", strerror(errno));
+        status = cli_fail(&err);
+    }
+    for (int t = 0; t < AT_MAX_TAGSETS; t++) {
+        free(j.tags[t]);
+        free(j.probs[t]);
+    }
+    at_feats_free(&j.feats);
+    at_sentence_free(&j.sent);
+    at_state_free(j.st);
+    at_model_free(m);
+    return status;
+}

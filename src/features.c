@@ -1,0 +1,230 @@
+/*
+ * features.c - what the network sees of a token: its vocabulary id (after
+ * Unicode normalisation), its hashed character n-grams (over code points, so
+ * CJK and accented words get whole characters), its word shape and its
+ * lexicon bits. Definitions: docs/model-format.md.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+int at_utf8_check(const char *s, size_t len, size_t *bad_off)
+{
+    size_t i = 0;
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                              (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0 || cp == 0) {
+            if (bad_off)
+                *bad_off = i;
+            return -1;
+        }
+        i += (size_t)k;
+    }
+    return 0;
+}
+
+char *at_normalize(const char *s, size_t len, int lowercase, at_error *err)
+{
+    utf8proc_uint8_t *out = NULL;
+    int opt = UTF8PROC_STABLE | UTF8PROC_COMPOSE;
+    if (lowercase) /* the options of utf8proc_NFKC_Casefold, with a length */
+        opt |= UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE;
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out, opt);
+    if (n < 0) {
+        at_error_set(err, "cannot normalise \"%.*s\": %s", (int)(len > 40 ? 40 : len), s,
+                     utf8proc_errmsg(n));
+        return NULL;
+    }
+    return (char *)out;
+}
+
+uint32_t at_fnv1a(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+enum { SH_OTHER, SH_LOWER, SH_CAPITALIZED, SH_ALLCAPS, SH_MIXED, SH_DIGITS, SH_NUMBER,
+       SH_ALNUM, SH_PUNCT, SH_UNCASED };
+
+int at_word_shape(const char *token, size_t len)
+{
+    size_t n = 0, up = 0, low = 0, oth = 0, num = 0, punct = 0;
+    int first_letter_upper = -1;
+    for (size_t i = 0; i < len;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)token + i,
+                                              (utf8proc_ssize_t)(len - i), &cp);
+        if (k <= 0)
+            break;
+        i += (size_t)k;
+        n++;
+        int is_letter = 1, is_upper = 0;
+        switch (utf8proc_category(cp)) {
+        case UTF8PROC_CATEGORY_LU:
+        case UTF8PROC_CATEGORY_LT: up++; is_upper = 1; break;
+        case UTF8PROC_CATEGORY_LL: low++; break;
+        case UTF8PROC_CATEGORY_LM:
+        case UTF8PROC_CATEGORY_LO: oth++; break;
+        case UTF8PROC_CATEGORY_ND:
+        case UTF8PROC_CATEGORY_NL:
+        case UTF8PROC_CATEGORY_NO: num++; is_letter = 0; break;
+        case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+        case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+        case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC:
+        case UTF8PROC_CATEGORY_SK: case UTF8PROC_CATEGORY_SO: punct++; is_letter = 0; break;
+        default: is_letter = 0; break;
+        }
+        if (is_letter && first_letter_upper < 0)
+            first_letter_upper = is_upper;
+    }
+    size_t letters = up + low + oth;
+    if (num > 0 && num == n)
+        return SH_DIGITS;
+    if (num > 0 && letters == 0)
+        return SH_NUMBER;
+    if (num > 0)
+        return SH_ALNUM;
+    if (letters == 0)
+        return punct > 0 ? SH_PUNCT : SH_OTHER;
+    if (up == 0 && low == 0)
+        return SH_UNCASED;
+    if (up == 0)
+        return SH_LOWER;
+    if (up >= 2 && low == 0)
+        return SH_ALLCAPS;
+    if (up == 1 && first_letter_upper == 1)
+        return SH_CAPITALIZED;
+    return SH_MIXED;
+}
+
+void at_feats_init(at_feats *f)
+{
+    memset(f, 0, sizeof *f);
+}
+
+void at_feats_clear(at_feats *f)
+{
+    f->n = 0;
+}
+
+void at_feats_free(at_feats *f)
+{
+    free(f->word);
+    free(f->shape);
+    free(f->lex);
+    free(f->ng_off);
+    free(f->ng);
+    at_feats_init(f);
+}
+
+static int grow_tokens(at_feats *f, at_error *err)
+{
+    size_t cap = f->cap ? 2 * f->cap : 64;
+    uint32_t *w = realloc(f->word, cap * sizeof *w);
+    if (w)
+        f->word = w;
+    uint8_t *s = realloc(f->shape, cap);
+    if (s)
+        f->shape = s;
+    uint8_t *l = realloc(f->lex, cap);
+    if (l)
+        f->lex = l;
+    uint32_t *o = realloc(f->ng_off, (cap + 1) * sizeof *o);
+    if (o)
+        f->ng_off = o;
+    if (!w || !s || !l || !o)
+        return at_error_set(err, "out of memory for token features");
+    f->cap = cap;
+    return 0;
+}
+
+static int push_ngram(at_feats *f, uint32_t b, at_error *err)
+{
+    size_t used = f->ng_off[f->n + 1]; /* the token being added ends here */
+    if (used == f->ng_cap) {
+        if (f->ng_cap >= UINT32_MAX / 2)
+            return at_error_set(err, "too many character n-grams in one sentence");
+        size_t cap = f->ng_cap ? 2 * f->ng_cap : 1024;
+        uint32_t *ng = realloc(f->ng, cap * sizeof *ng);
+        if (!ng)
+            return at_error_set(err, "out of memory for character n-grams");
+        f->ng = ng;
+        f->ng_cap = cap;
+    }
+    f->ng[used] = b;
+    f->ng_off[f->n + 1]++;
+    return 0;
+}
+
+/* add_ngrams: hash every n-gram of "<" key ">" (code points) into buckets. */
+static int add_ngrams(const at_config *c, at_feats *f, const char *key, size_t klen,
+                      at_error *err)
+{
+    size_t blen = klen + 2;
+    char *buf = malloc(blen);
+    size_t *cp_off = malloc((blen + 1) * sizeof *cp_off); /* code point starts */
+    if (!buf || !cp_off) {
+        free(buf);
+        free(cp_off);
+        return at_error_set(err, "out of memory");
+    }
+    buf[0] = '<';
+    memcpy(buf + 1, key, klen);
+    buf[blen - 1] = '>';
+    size_t ncp = 0;
+    for (size_t i = 0; i < blen;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)buf + i,
+                                              (utf8proc_ssize_t)(blen - i), &cp);
+        cp_off[ncp++] = i;
+        i += k > 0 ? (size_t)k : 1;
+    }
+    cp_off[ncp] = blen;
+    int rc = 0;
+    for (size_t n = (size_t)c->ngram_min; n <= (size_t)c->ngram_max && rc == 0; n++)
+        for (size_t i = 0; i + n <= ncp && rc == 0; i++) {
+            uint32_t h = at_fnv1a(buf + cp_off[i], cp_off[i + n] - cp_off[i]);
+            rc = push_ngram(f, h % (uint32_t)c->char_buckets, err);
+        }
+    free(buf);
+    free(cp_off);
+    return rc;
+}
+
+int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, at_error *err)
+{
+    const at_config *c = &m->cfg;
+    size_t bad;
+    if (at_utf8_check(token, len, &bad))
+        return at_error_set(err, "token is not valid UTF-8 (byte %zu)", bad);
+    if (f->n == f->cap && grow_tokens(f, err))
+        return -1;
+    if (f->n == 0)
+        f->ng_off[0] = 0;
+    char *key = at_normalize(token, len, c->lowercase, err);
+    if (!key)
+        return -1;
+    size_t klen = strlen(key);
+    long id = at_strmap_find(&m->vocab_map, key, klen);
+    f->word[f->n] = id < 0 ? 0 : (uint32_t)id;
+    f->shape[f->n] = (uint8_t)at_word_shape(token, len);
+    long li = m->n_lex ? at_strmap_find(&m->lex_map, key, klen) : -1;
+    f->lex[f->n] = li < 0 ? 0 : m->lex_bits[li];
+    f->ng_off[f->n + 1] = f->ng_off[f->n];
+    int rc = c->char_buckets ? add_ngrams(c, f, key, klen, err) : 0;
+    free(key);
+    if (rc)
+        return -1;
+    f->n++;
+    return 0;
+}

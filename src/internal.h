@@ -1,0 +1,157 @@
+/*
+ * internal.h - structures shared by the library's files, not part of the API.
+ */
+#ifndef ATTNTAG_INTERNAL_H
+#define ATTNTAG_INTERNAL_H
+
+#include "attntag.h"
+
+#include <stdbool.h>
+
+/* A string -> index map (open addressing) over strings the caller keeps alive. */
+typedef struct at_strmap {
+    uint32_t *slot;         /* index + 1, 0 = empty */
+    size_t mask;
+    const char *const *str; /* the strings, by index */
+} at_strmap;
+
+int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *err);
+/* at_strmap_find: index of s, or -1; a string that occurs twice is an error at build. */
+long at_strmap_find(const at_strmap *m, const char *s, size_t len);
+void at_strmap_free(at_strmap *m);
+
+/* One named tensor. data points into the file mapping or into owned memory. */
+typedef struct at_tensor {
+    char *name;
+    at_dtype dtype;
+    int ndim;
+    size_t shape[4];
+    size_t count;       /* elements */
+    const void *data;   /* raw little-endian bytes */
+    size_t nbytes;
+    const float *f32;   /* float view for F32 (or widened F16 dense) tensors */
+    void *owned;        /* raw data this tensor frees, or NULL (mapped) */
+    float *wide;        /* widened or aligned copy this tensor frees, or NULL */
+    bool used;          /* called for by the config (set by at_model_finish) */
+} at_tensor;
+
+typedef struct at_layer_w {
+    const float *attn_norm_w, *attn_norm_b;
+    const float *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo; /* [dim, dim], [dim] */
+    const float *rel_bias;                              /* [heads, 2R+1] or NULL */
+    const float *ffn_norm_w, *ffn_norm_b;
+    const float *up_w, *up_b;                           /* [ffn, dim], [ffn] */
+    const float *down_w, *down_b;                       /* [dim, ffn], [dim] */
+} at_layer_w;
+
+typedef struct at_weights {
+    const at_tensor *word;     /* [vocab, dim], F32 or F16 */
+    const at_tensor *chr;      /* [buckets, char_dim], F32 or F16, or NULL */
+    const float *char_proj;    /* [dim, char_dim] */
+    const float *shape;        /* [AT_N_SHAPES, dim] */
+    const float *lex;          /* [lexicon_bits, dim] */
+    at_layer_w layer[AT_MAX_LAYERS];
+    const float *final_norm_w, *final_norm_b;
+    const float *head_w[AT_MAX_TAGSETS], *head_b[AT_MAX_TAGSETS];
+} at_weights;
+
+struct at_model {
+    at_config cfg;
+    at_tensor *t;           /* sorted by name */
+    size_t n_t;
+    char **vocab;           /* [n_vocab], into strings */
+    size_t n_vocab;
+    at_strmap vocab_map;
+    char **tags[AT_MAX_TAGSETS];
+    size_t n_tags[AT_MAX_TAGSETS];
+    char **lex_words;       /* [n_lex] */
+    uint8_t *lex_bits;      /* [n_lex] */
+    size_t n_lex;
+    at_strmap lex_map;
+    char **str_owned;       /* every malloc'd string the model frees */
+    size_t n_str_owned;
+    at_weights w;
+    void *map;              /* file mapping, or NULL */
+    size_t map_len;
+    bool writable;          /* made by at_model_new: tensors are owned F32 */
+    uint32_t checksum;
+};
+
+/* The activations of one layer, kept for the backward pass and for showing
+ * attention. Shapes for a chunk of n <= max_len tokens (d = dim, f = ffn_dim,
+ * H = heads); buffers are allocated once for max_len. */
+typedef struct at_layer_act {
+    float *x_in;      /* [n, d] residual stream entering the block */
+    float *h1;        /* [n, d] attention input: LN(x_in) (pre) or x_in (post) */
+    float *q, *k, *v; /* [n, d] */
+    float *weights;   /* [H, n, n] attention weights (zero outside the window) */
+    float *ctx;       /* [n, d] heads' weighted sums of v, concatenated */
+    float *att;       /* [n, d] MHA output (after attn.o) */
+    float *x_mid;     /* [n, d] stream after the attention sub-layer */
+    float *h2;        /* [n, d] FC input: LN(x_mid) (pre) or x_mid (post) */
+    float *up;        /* [n, f] up · h2 + b, before the activation */
+    float *act;       /* [n, f] activation output */
+    float *ffn;       /* [n, d] FC output (after down) */
+    float *sum1, *sum2;   /* post-LN: [n, d] the sums that are normalised */
+    float *mean1, *rstd1, *mean2, *rstd2; /* [n] layer-norm statistics */
+} at_layer_act;
+
+struct at_state {
+    const at_model *model; /* the state is sized for this model only */
+    at_config cfg;
+    size_t n_tags[AT_MAX_TAGSETS];
+    size_t n;             /* tokens in the last forward */
+    float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
+    float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
+    float *x0;            /* [n, d] input vectors */
+    at_layer_act layer[AT_MAX_LAYERS];
+    float *x_out;         /* [n, d] after the last block (and final norm) */
+    float *x_last;        /* [n, d] last block's output before the final norm */
+    float *mean_f, *rstd_f;
+    float *logits[AT_MAX_TAGSETS]; /* [n, tags] */
+    float *row;           /* [max(d, char_dim)] scratch */
+    float *tag_probs;     /* [max tags] scratch for at_tag */
+    void **blocks;        /* every allocation, for at_state_free */
+    size_t n_blocks;
+};
+
+/* config.c: the config from a parsed JSON object. */
+struct cJSON;
+int at_config_from_cjson(at_config *c, const struct cJSON *o, at_error *err);
+
+/* model.c */
+at_model *at_model_alloc(void);
+/* at_model_add_tensor: take a tensor description (name copied). */
+int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
+                        const size_t *shape, const void *data, size_t nbytes,
+                        void *owned, at_error *err);
+/* at_model_set_strings: copy string tables into the model. */
+int at_model_set_vocab(at_model *m, const char *const *w, size_t n, at_error *err);
+int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_error *err);
+/* at_model_finish: validate tensors against the config, widen, bind, index.
+ * where names the source for messages (a file path). */
+int at_model_finish(at_model *m, const char *where, at_error *err);
+const at_tensor *at_model_find(const at_model *m, const char *name);
+int at_dtype_size(at_dtype dt);
+const char *at_dtype_name(at_dtype dt);
+int at_dtype_parse(const char *s, at_dtype *dt);
+float at_half_to_float(uint16_t h);
+uint16_t at_float_to_half(float f);
+/* at_tensor_row: row i of a 2-D embedding table, widened to float. */
+void at_tensor_row(const at_tensor *t, size_t i, float *out);
+/* at_split_strings: a U8 table of NUL-terminated strings -> n pointers (copies). */
+int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
+                     size_t *n_out, const char *what, at_error *err);
+
+/* safetensors.c and model_json.c */
+int at_safetensors_load(const char *path, at_model **out, at_error *err);
+int at_safetensors_save(const at_model *m, const char *path, at_error *err);
+int at_json_model_load(const char *path, at_model **out, at_error *err);
+int at_json_model_save(const at_model *m, const char *path, at_error *err);
+
+/* io helpers (fileio.c) */
+int at_read_file(const char *path, char **data, size_t *len, at_error *err);
+/* at_write_atomic: write to path.tmp then rename, so a crash leaves no half file. */
+int at_write_atomic(const char *path, const void *data, size_t len, at_error *err);
+
+#endif

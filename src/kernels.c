@@ -1,0 +1,86 @@
+/*
+ * kernels.c - matrix product, layer norm, softmax and activations.
+ */
+#include "kernels.h"
+
+#include <math.h>
+
+/* Eight independent partial sums let the compiler use full SIMD registers
+ * without reassociating a single chain (which it may not do for floats). */
+float at_dot(const float *a, const float *b, size_t n)
+{
+    float acc[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += a[k + j] * b[k + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
+               size_t out, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * in;
+        float *yi = y + i * out;
+        for (size_t o = 0; o < out; o++)
+            yi[o] = at_dot(xi, W + o * in, in) + (b ? b[o] : 0.0f);
+    }
+}
+
+void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
+                  float eps, float *y, float *mean, float *rstd)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * d;
+        double s = 0, ss = 0;
+        for (size_t k = 0; k < d; k++)
+            s += xi[k];
+        double mu = s / (double)d;
+        for (size_t k = 0; k < d; k++)
+            ss += (xi[k] - mu) * (xi[k] - mu);
+        float r = (float)(1.0 / sqrt(ss / (double)d + eps));
+        float m = (float)mu;
+        for (size_t k = 0; k < d; k++)
+            y[i * d + k] = (xi[k] - m) * r * w[k] + b[k];
+        if (mean)
+            mean[i] = m;
+        if (rstd)
+            rstd[i] = r;
+    }
+}
+
+void at_softmax(float *x, size_t n)
+{
+    float mx = -INFINITY;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] > mx)
+            mx = x[i];
+    if (mx == -INFINITY) { /* nothing to attend to: all weights zero */
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0;
+        return;
+    }
+    float s = 0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        s += x[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] /= s;
+}
+
+void at_relu(const float *x, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+void at_gelu(const float *x, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}

@@ -1,0 +1,22 @@
+/*
+ * kernels.h - the few numeric kernels the network is made of, small enough to
+ * verify at a glance. Matrices are row-major; a linear map W is [out, in].
+ */
+#ifndef ATTNTAG_KERNELS_H
+#define ATTNTAG_KERNELS_H
+
+#include <stddef.h>
+
+/* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
+void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
+               size_t out, float *y);
+/* y[n, d] = LN(x) · w + b per row; mean and rstd [n] kept for the backward pass. */
+void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
+                  float eps, float *y, float *mean, float *rstd);
+/* x[0..n) <- softmax(x); -INFINITY entries get weight 0. */
+void at_softmax(float *x, size_t n);
+float at_dot(const float *a, const float *b, size_t n);
+void at_relu(const float *x, size_t n, float *y);
+void at_gelu(const float *x, size_t n, float *y);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * main.c - attntag's entry point: picks the subcommand. Tagging is the
+ * default, so `attntag < text` works.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fputs("Usage: attntag [tag] [OPTION]... [FILE]...   tag text (the default)\n"
+          "       attntag convert [OPTION]... IN OUT    convert a model file\n"
+          "       attntag info MODEL                    describe a model\n"
+          "\n"
+          "Part-of-speech tagging with stacked multi-head self-attention.\n"
+          "'attntag COMMAND --help' describes each command; man attntag has it all.\n"
+          "\n"
+          "  -h, --help     show this help\n"
+          "  -V, --version  show the version\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2) {
+        const char *cmd = argv[1];
+        if (strcmp(cmd, "tag") == 0)
+            return cli_tag(argc - 1, argv + 1);
+        if (strcmp(cmd, "convert") == 0)
+            return cli_convert(argc - 1, argv + 1);
+        if (strcmp(cmd, "info") == 0)
+            return cli_info(argc - 1, argv + 1);
+        if (strcmp(cmd, "help") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+            printf("attntag %s\n", ATTNTAG_VERSION);
+            return EXIT_OK;
+        }
+        if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+            usage(stdout);
+            fputs("\n", stdout);
+            return cli_tag(argc, argv);
+        }
+    }
+    return cli_tag(argc, argv);
+}

@@ -1,0 +1,595 @@
+/*
+ * model.c - the in-memory model: tensors found by name and checked against the
+ * config, string tables, and the weight pointers the forward pass reads.
+ * Both file formats build a model through at_model_add_tensor and friends and
+ * end in at_model_finish, so every check lives here once.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+at_model *at_model_alloc(void)
+{
+    return calloc(1, sizeof(at_model));
+}
+
+int at_dtype_size(at_dtype dt)
+{
+    return dt == AT_F32 ? 4 : dt == AT_F16 ? 2 : 1;
+}
+
+const char *at_dtype_name(at_dtype dt)
+{
+    return dt == AT_F32 ? "F32" : dt == AT_F16 ? "F16" : "U8";
+}
+
+int at_dtype_parse(const char *s, at_dtype *dt)
+{
+    if (strcmp(s, "F32") == 0)
+        *dt = AT_F32;
+    else if (strcmp(s, "F16") == 0)
+        *dt = AT_F16;
+    else if (strcmp(s, "U8") == 0)
+        *dt = AT_U8;
+    else
+        return -1;
+    return 0;
+}
+
+float at_half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F)
+        bits = sign | 0x7F800000u | man << 13;
+    else if (exp)
+        bits = sign | (exp + 112) << 23 | man << 13;
+    else if (man) { /* subnormal: normalise */
+        exp = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            exp--;
+        }
+        bits = sign | exp << 23 | (man & 0x3FF) << 13;
+    } else
+        bits = sign;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/* Round to nearest even; values beyond the half range become infinity. */
+uint16_t at_float_to_half(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t ax = x & 0x7FFFFFFFu;
+    if (ax >= 0x7F800000u)
+        return sign | 0x7C00 | (ax > 0x7F800000u ? 0x200 : 0);
+    if (ax >= 0x477FF000u) /* rounds to >= 65520 */
+        return sign | 0x7C00;
+    if (ax < 0x38800000u) { /* subnormal half */
+        float a;
+        memcpy(&a, &ax, 4);
+        return sign | (uint16_t)lrintf(a * 16777216.0f); /* a / 2^-24 */
+    }
+    uint32_t r = ax + 0xFFF + ((ax >> 13) & 1);
+    return sign | (uint16_t)((r - 0x38000000u) >> 13);
+}
+
+void at_tensor_row(const at_tensor *t, size_t i, float *out)
+{
+    size_t w = t->shape[1];
+    if (t->f32) {
+        memcpy(out, t->f32 + i * w, w * sizeof *out);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)t->data + i * w * 2;
+    for (size_t k = 0; k < w; k++)
+        out[k] = at_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+}
+
+int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
+                        const size_t *shape, const void *data, size_t nbytes, void *owned,
+                        at_error *err)
+{
+    at_tensor *nt = realloc(m->t, (m->n_t + 1) * sizeof *nt);
+    if (!nt) {
+        free(owned);
+        return at_error_set(err, "out of memory");
+    }
+    m->t = nt;
+    at_tensor *t = &m->t[m->n_t];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    if (!t->name) {
+        free(owned);
+        return at_error_set(err, "out of memory");
+    }
+    m->n_t++;
+    t->dtype = dt;
+    t->ndim = ndim;
+    t->count = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->count *= shape[i];
+    }
+    t->data = data;
+    t->nbytes = nbytes;
+    t->owned = owned;
+    return 0;
+}
+
+const at_tensor *at_model_find(const at_model *m, const char *name)
+{
+    size_t lo = 0, hi = m->n_t;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(m->t[mid].name, name);
+        if (c == 0)
+            return &m->t[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int keep_string(at_model *m, char *s, at_error *err)
+{
+    char **n = realloc(m->str_owned, (m->n_str_owned + 1) * sizeof *n);
+    if (!n) {
+        free(s);
+        return at_error_set(err, "out of memory");
+    }
+    m->str_owned = n;
+    m->str_owned[m->n_str_owned++] = s;
+    return 0;
+}
+
+/* copy_strings: n copies of w, each checked as UTF-8 without NUL bytes. */
+static int copy_strings(at_model *m, const char *const *w, size_t n, char ***out,
+                        const char *what, at_error *err)
+{
+    char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return at_error_set(err, "out of memory");
+    if (keep_string(m, (char *)v, err))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(w[i]), bad;
+        if (len == 0)
+            return at_error_set(err, "%s entry %zu is empty", what, i);
+        if (at_utf8_check(w[i], len, &bad))
+            return at_error_set(err, "%s entry %zu is not valid UTF-8 (byte %zu)", what, i, bad);
+        v[i] = strdup(w[i]);
+        if (!v[i] || keep_string(m, v[i], err))
+            return at_error_set(err, "out of memory");
+    }
+    *out = v;
+    return 0;
+}
+
+int at_model_set_vocab(at_model *m, const char *const *w, size_t n, at_error *err)
+{
+    if (n == 0 || strcmp(w[0], "<unk>") != 0)
+        return at_error_set(err, "vocabulary must start with \"<unk>\"");
+    if (n > UINT32_MAX / 2)
+        return at_error_set(err, "vocabulary of %zu words is too large", n);
+    m->n_vocab = n;
+    return copy_strings(m, w, n, &m->vocab, "vocabulary", err);
+}
+
+int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_error *err)
+{
+    if (ts < 0 || ts >= AT_MAX_TAGSETS)
+        return at_error_set(err, "tag set index %d out of range", ts);
+    if (n == 0 || n > 65535)
+        return at_error_set(err, "tag set %d has %zu tags, expected 1 to 65535", ts, n);
+    m->n_tags[ts] = n;
+    return copy_strings(m, w, n, &m->tags[ts], "tag set", err);
+}
+
+int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits, size_t n,
+                         at_error *err)
+{
+    at_strmap_free(&m->lex_map);
+    m->lex_bits = malloc(n ? n : 1);
+    if (!m->lex_bits || keep_string(m, (char *)m->lex_bits, err))
+        return at_error_set(err, "out of memory");
+    int lb = m->cfg.lexicon_bits;
+    for (size_t i = 0; i < n; i++) {
+        if (lb < 8 && bits[i] >> lb)
+            return at_error_set(err, "lexicon entry %zu (\"%s\") has bits 0x%x beyond the "
+                                "model's %d lexicon bits", i, words[i], bits[i], lb);
+        m->lex_bits[i] = bits[i];
+    }
+    m->n_lex = n;
+    if (copy_strings(m, words, n, &m->lex_words, "lexicon", err))
+        return -1;
+    if (at_strmap_build(&m->lex_map, (const char *const *)m->lex_words, n, err))
+        return at_error_set(err, "lexicon: %.900s", err->msg);
+    return 0;
+}
+
+int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
+                     size_t *n_out, const char *what, at_error *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < nbytes; i++)
+        n += data[i] == 0;
+    if (nbytes && data[nbytes - 1] != 0)
+        return at_error_set(err, "%s: the last string is not NUL-terminated", what);
+    if (expect_n != (size_t)-1 && n != expect_n)
+        return at_error_set(err, "%s: %zu strings, expected %zu", what, n, expect_n);
+    char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v)
+        return at_error_set(err, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < nbytes; k++) {
+        size_t len = strlen((const char *)data + i);
+        v[k] = (char *)data + i;
+        i += len + 1;
+    }
+    *out = v;
+    *n_out = n;
+    return 0;
+}
+
+/* The tensors a config calls for, with their shapes: the single source of truth
+ * used both to allocate a new model and to validate a loaded one. */
+typedef int (*tensor_fn)(void *ctx, const char *name, int ndim, const size_t *shape,
+                         at_error *err);
+
+static int each_expected(const at_config *c, size_t n_vocab, const size_t *n_tags,
+                         tensor_fn fn, void *ctx, at_error *err)
+{
+    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
+    char name[96];
+#define T1(nm, a) do { size_t s_[1] = {(a)}; if (fn(ctx, nm, 1, s_, err)) return -1; } while (0)
+#define T2(nm, a, b) do { size_t s_[2] = {(a), (b)}; if (fn(ctx, nm, 2, s_, err)) return -1; } while (0)
+    T2("embed.word", n_vocab, d);
+    if (c->char_buckets) {
+        T2("embed.char", (size_t)c->char_buckets, (size_t)c->char_dim);
+        T2("embed.char_proj", d, (size_t)c->char_dim);
+    }
+    if (c->shape)
+        T2("embed.shape", AT_N_SHAPES, d);
+    if (c->lexicon_bits)
+        T2("embed.lex", (size_t)c->lexicon_bits, d);
+    for (int l = 0; l < c->layers; l++) {
+        static const char *const proj[] = {"q", "k", "v", "o"};
+#define LN(x, ...) (snprintf(name, sizeof name, "layers.%d." x, l, __VA_ARGS__), name)
+        T1(LN("attn_norm.weight%s", ""), d);
+        T1(LN("attn_norm.bias%s", ""), d);
+        for (int p = 0; p < 4; p++) {
+            T2(LN("attn.%s.weight", proj[p]), d, d);
+            T1(LN("attn.%s.bias", proj[p]), d);
+        }
+        if (c->rel_pos)
+            T2(LN("attn.rel_bias%s", ""), (size_t)c->heads, 2 * (size_t)c->rel_pos + 1);
+        T1(LN("ffn_norm.weight%s", ""), d);
+        T1(LN("ffn_norm.bias%s", ""), d);
+        T2(LN("ffn.up.weight%s", ""), f, d);
+        T1(LN("ffn.up.bias%s", ""), f);
+        T2(LN("ffn.down.weight%s", ""), d, f);
+        T1(LN("ffn.down.bias%s", ""), d);
+#undef LN
+    }
+    if (c->norm == AT_NORM_PRE) {
+        T1("final_norm.weight", d);
+        T1("final_norm.bias", d);
+    }
+    for (int i = 0; i < c->n_tagsets; i++) {
+        snprintf(name, sizeof name, "heads.%s.weight", c->tagset[i]);
+        T2(name, n_tags[i], d);
+        snprintf(name, sizeof name, "heads.%s.bias", c->tagset[i]);
+        T1(name, n_tags[i]);
+    }
+#undef T1
+#undef T2
+    return 0;
+}
+
+static int cmp_tensor(const void *a, const void *b)
+{
+    return strcmp(((const at_tensor *)a)->name, ((const at_tensor *)b)->name);
+}
+
+static bool is_string_table(const char *name)
+{
+    return strcmp(name, "vocab") == 0 || strncmp(name, "tags.", 5) == 0 ||
+           strcmp(name, "lexicon.words") == 0 || strcmp(name, "lexicon.bits") == 0;
+}
+
+typedef struct check_ctx {
+    at_model *m;
+    const char *where;
+} check_ctx;
+
+static int check_one(void *vctx, const char *name, int ndim, const size_t *shape, at_error *err)
+{
+    check_ctx *ctx = vctx;
+    at_tensor *t = (at_tensor *)at_model_find(ctx->m, name);
+    if (!t)
+        return at_error_set(err, "%s: tensor \"%s\" is missing", ctx->where, name);
+    bool same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        char got[96] = "", want[96] = "";
+        for (int i = 0; i < t->ndim; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? ", " : "",
+                     t->shape[i]);
+        for (int i = 0; i < ndim; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%zu", i ? ", " : "",
+                     shape[i]);
+        return at_error_set(err, "%s: tensor \"%s\" has shape [%s], the config implies [%s]",
+                            ctx->where, name, got, want);
+    }
+    if (t->dtype == AT_U8)
+        return at_error_set(err, "%s: tensor \"%s\" has dtype U8, expected F32 or F16",
+                            ctx->where, name);
+    /* Widen 16-bit dense weights once; embedding tables stay 16-bit and are
+     * widened per row. Unaligned F32 data (from another writer) is copied. */
+    bool table = strcmp(name, "embed.word") == 0 || strcmp(name, "embed.char") == 0;
+    t->used = true;
+    if (t->dtype == AT_F32 && ((uintptr_t)t->data % 4) == 0) {
+        t->f32 = t->data;
+    } else if (t->dtype == AT_F32 || !table) {
+        float *w = malloc(t->count ? t->count * sizeof *w : 1);
+        if (!w)
+            return at_error_set(err, "%s: out of memory for \"%s\"", ctx->where, name);
+        const unsigned char *p = t->data;
+        for (size_t i = 0; i < t->count; i++)
+            if (t->dtype == AT_F32)
+                memcpy(&w[i], p + 4 * i, 4);
+            else
+                w[i] = at_half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        free(t->wide);
+        t->wide = w;
+        t->f32 = w;
+    }
+    /* Finite values only: a NaN would silently poison every tag. */
+    const unsigned char *p = t->data;
+    for (size_t i = 0; i < t->count; i++) {
+        float v = t->f32 ? t->f32[i]
+                         : at_half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        if (!isfinite(v))
+            return at_error_set(err, "%s: tensor \"%s\" holds a non-finite value (%g) at "
+                                "element %zu", ctx->where, name, v, i);
+    }
+    return 0;
+}
+
+static const float *F(const at_model *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static const float *F(const at_model *m, const char *fmt, ...)
+{
+    char name[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    const at_tensor *t = at_model_find(m, name);
+    return t ? t->f32 : NULL;
+}
+
+static void bind(at_model *m)
+{
+    at_weights *w = &m->w;
+    const at_config *c = &m->cfg;
+    memset(w, 0, sizeof *w);
+    w->word = at_model_find(m, "embed.word");
+    w->chr = at_model_find(m, "embed.char");
+    w->char_proj = F(m, "embed.char_proj");
+    w->shape = F(m, "embed.shape");
+    w->lex = F(m, "embed.lex");
+    for (int l = 0; l < c->layers; l++) {
+        at_layer_w *L = &w->layer[l];
+        L->attn_norm_w = F(m, "layers.%d.attn_norm.weight", l);
+        L->attn_norm_b = F(m, "layers.%d.attn_norm.bias", l);
+        L->wq = F(m, "layers.%d.attn.q.weight", l);
+        L->bq = F(m, "layers.%d.attn.q.bias", l);
+        L->wk = F(m, "layers.%d.attn.k.weight", l);
+        L->bk = F(m, "layers.%d.attn.k.bias", l);
+        L->wv = F(m, "layers.%d.attn.v.weight", l);
+        L->bv = F(m, "layers.%d.attn.v.bias", l);
+        L->wo = F(m, "layers.%d.attn.o.weight", l);
+        L->bo = F(m, "layers.%d.attn.o.bias", l);
+        L->rel_bias = F(m, "layers.%d.attn.rel_bias", l);
+        L->ffn_norm_w = F(m, "layers.%d.ffn_norm.weight", l);
+        L->ffn_norm_b = F(m, "layers.%d.ffn_norm.bias", l);
+        L->up_w = F(m, "layers.%d.ffn.up.weight", l);
+        L->up_b = F(m, "layers.%d.ffn.up.bias", l);
+        L->down_w = F(m, "layers.%d.ffn.down.weight", l);
+        L->down_b = F(m, "layers.%d.ffn.down.bias", l);
+    }
+    w->final_norm_w = F(m, "final_norm.weight");
+    w->final_norm_b = F(m, "final_norm.bias");
+    for (int i = 0; i < c->n_tagsets; i++) {
+        w->head_w[i] = F(m, "heads.%s.weight", c->tagset[i]);
+        w->head_b[i] = F(m, "heads.%s.bias", c->tagset[i]);
+    }
+}
+
+static uint32_t weights_checksum(const at_model *m)
+{
+    uint32_t crc = 0;
+    for (size_t i = 0; i < m->n_t; i++)
+        if (!is_string_table(m->t[i].name))
+            crc = at_crc32(crc, m->t[i].data, m->t[i].nbytes);
+    return crc;
+}
+
+int at_model_finish(at_model *m, const char *where, at_error *err)
+{
+    const at_config *c = &m->cfg;
+    if (at_config_check(c, err))
+        return at_error_set(err, "%s: %.900s", where, err->msg);
+    if (!m->vocab)
+        return at_error_set(err, "%s: no vocabulary", where);
+    for (int i = 0; i < c->n_tagsets; i++)
+        if (!m->tags[i])
+            return at_error_set(err, "%s: no tag names for tag set \"%s\"", where, c->tagset[i]);
+    qsort(m->t, m->n_t, sizeof *m->t, cmp_tensor);
+    for (size_t i = 1; i < m->n_t; i++)
+        if (strcmp(m->t[i - 1].name, m->t[i].name) == 0)
+            return at_error_set(err, "%s: tensor \"%s\" appears twice", where, m->t[i].name);
+    check_ctx ctx = {m, where};
+    if (each_expected(c, m->n_vocab, m->n_tags, check_one, &ctx, err))
+        return -1;
+    for (size_t i = 0; i < m->n_t; i++)
+        if (!m->t[i].used && !is_string_table(m->t[i].name))
+            return at_error_set(err, "%s: unexpected tensor \"%s\" (not called for by the "
+                                "config)", where, m->t[i].name);
+    at_strmap_free(&m->vocab_map);
+    if (at_strmap_build(&m->vocab_map, (const char *const *)m->vocab, m->n_vocab, err))
+        return at_error_set(err, "%s: vocabulary: %.900s", where, err->msg);
+    if (c->lexicon_bits == 0 && m->n_lex)
+        return at_error_set(err, "%s: a lexicon is present but lexicon_bits is 0", where);
+    bind(m);
+    m->checksum = weights_checksum(m);
+    return 0;
+}
+
+typedef struct alloc_ctx {
+    at_model *m;
+} alloc_ctx;
+
+static int alloc_one(void *vctx, const char *name, int ndim, const size_t *shape,
+                     at_error *err)
+{
+    alloc_ctx *ctx = vctx;
+    size_t count = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] && count > SIZE_MAX / 4 / shape[i])
+            return at_error_set(err, "tensor \"%s\" is too large", name);
+        count *= shape[i];
+    }
+    float *w = calloc(count ? count : 1, sizeof *w);
+    if (!w)
+        return at_error_set(err, "out of memory for tensor \"%s\"", name);
+    /* Layer-norm scales start at one, the identity. */
+    size_t len = strlen(name);
+    if (len > 7 && strcmp(name + len - 7, ".weight") == 0 && strstr(name, "norm"))
+        for (size_t i = 0; i < count; i++)
+            w[i] = 1.0f;
+    return at_model_add_tensor(ctx->m, name, AT_F32, ndim, shape, w, count * sizeof *w, w, err);
+}
+
+int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
+                 const char *const *const *tags, const size_t *n_tags, at_model **out,
+                 at_error *err)
+{
+    if (at_config_check(c, err))
+        return -1;
+    at_model *m = at_model_alloc();
+    if (!m)
+        return at_error_set(err, "out of memory");
+    m->cfg = *c;
+    m->writable = true;
+    alloc_ctx ctx = {m};
+    if (at_model_set_vocab(m, vocab, n_vocab, err))
+        goto fail;
+    for (int i = 0; i < c->n_tagsets; i++)
+        if (at_model_set_tags(m, i, tags[i], n_tags[i], err))
+            goto fail;
+    if (each_expected(c, m->n_vocab, m->n_tags, alloc_one, &ctx, err) ||
+        at_model_finish(m, "new model", err))
+        goto fail;
+    *out = m;
+    return 0;
+fail:
+    at_model_free(m);
+    return -1;
+}
+
+void at_model_free(at_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_t; i++) {
+        free(m->t[i].name);
+        free(m->t[i].owned);
+        free(m->t[i].wide);
+    }
+    free(m->t);
+    for (size_t i = 0; i < m->n_str_owned; i++)
+        free(m->str_owned[i]);
+    free(m->str_owned);
+    at_strmap_free(&m->vocab_map);
+    at_strmap_free(&m->lex_map);
+    if (m->map)
+        munmap(m->map, m->map_len);
+    free(m);
+}
+
+const at_config *at_model_config(const at_model *m) { return &m->cfg; }
+size_t at_model_vocab_size(const at_model *m) { return m->n_vocab; }
+const char *at_model_vocab_word(const at_model *m, size_t i)
+{
+    return i < m->n_vocab ? m->vocab[i] : NULL;
+}
+size_t at_model_lexicon_size(const at_model *m) { return m->n_lex; }
+uint32_t at_model_checksum(const at_model *m)
+{
+    /* A writable model changes under training: sum what is there now. */
+    return m->writable ? weights_checksum(m) : m->checksum;
+}
+
+size_t at_model_n_tags(const at_model *m, int ts)
+{
+    return ts >= 0 && ts < m->cfg.n_tagsets ? m->n_tags[ts] : 0;
+}
+
+const char *at_model_tag(const at_model *m, int ts, size_t i)
+{
+    return i < at_model_n_tags(m, ts) ? m->tags[ts][i] : NULL;
+}
+
+int at_model_tagset_index(const at_model *m, const char *name)
+{
+    for (int i = 0; i < m->cfg.n_tagsets; i++)
+        if (strcmp(m->cfg.tagset[i], name) == 0)
+            return i;
+    return -1;
+}
+
+size_t at_model_param_count(const at_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->n_t; i++)
+        if (!is_string_table(m->t[i].name))
+            n += m->t[i].count;
+    return n;
+}
+
+size_t at_model_n_tensors(const at_model *m) { return m->n_t; }
+
+int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out)
+{
+    if (i >= m->n_t)
+        return -1;
+    const at_tensor *t = &m->t[i];
+    out->name = t->name;
+    out->dtype = t->dtype;
+    out->ndim = t->ndim;
+    memcpy(out->shape, t->shape, sizeof out->shape);
+    return 0;
+}
+
+float *at_model_tensor_f32(at_model *m, const char *name, size_t *n)
+{
+    const at_tensor *t = at_model_find(m, name);
+    if (!t || !m->writable || !t->f32)
+        return NULL;
+    if (n)
+        *n = t->count;
+    return (float *)t->f32;
+}

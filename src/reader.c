@@ -1,0 +1,317 @@
+/*
+ * reader.c - sentences from a stream, in one of four input formats:
+ *   lines     one sentence per line, tokens separated by white space (a blank
+ *             line is an empty sentence, so output stays line-aligned);
+ *   vertical  one token per line, a blank line between sentences;
+ *   conllu    CoNLL-U blocks; every line is kept for byte-exact output;
+ *   raw       running text, split into sentences and tokens (tokenize.c),
+ *             one paragraph (up to a blank line) at a time.
+ * Memory is bounded by the longest line / sentence / paragraph, never by the
+ * input. Every line is checked: valid UTF-8, no NUL bytes. A byte-order mark
+ * at the start and a CR before each newline are dropped.
+ */
+#include "attntag.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct at_reader {
+    FILE *fp;
+    char *name;
+    at_input_format fmt;
+    size_t line_no;     /* of the line in buf */
+    char *buf;          /* the current line, NUL-terminated, without newline */
+    size_t buf_cap;
+    size_t len;
+    int pushed_back;    /* buf holds a line not yet consumed */
+    /* raw text: the current paragraph and its sentences */
+    char *para;
+    size_t para_len, para_cap, para_line;
+    at_tokens toks;
+    size_t next_sent, next_tok;
+};
+
+void at_sentence_init(at_sentence *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void at_sentence_clear(at_sentence *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->tok[i]);
+    for (size_t i = 0; i < s->n_lines; i++)
+        free(s->line[i]);
+    s->n = 0;
+    s->n_lines = 0;
+}
+
+void at_sentence_free(at_sentence *s)
+{
+    at_sentence_clear(s);
+    free(s->tok);
+    free(s->tok_len);
+    free(s->line);
+    free(s->line_tok);
+    at_sentence_init(s);
+}
+
+static char *dup_n(const char *p, size_t len)
+{
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, p, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+int at_sentence_add_token(at_sentence *s, const char *tok, size_t len, at_error *err)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 32;
+        char **t = realloc(s->tok, cap * sizeof *t);
+        if (t)
+            s->tok = t;
+        size_t *l = realloc(s->tok_len, cap * sizeof *l);
+        if (l)
+            s->tok_len = l;
+        if (!t || !l)
+            return at_error_set(err, "out of memory");
+        s->cap = cap;
+    }
+    if (!(s->tok[s->n] = dup_n(tok, len)))
+        return at_error_set(err, "out of memory");
+    s->tok_len[s->n++] = len;
+    return 0;
+}
+
+static int add_line(at_sentence *s, const char *line, size_t len, long tok, at_error *err)
+{
+    if (s->n_lines == s->lines_cap) {
+        size_t cap = s->lines_cap ? 2 * s->lines_cap : 32;
+        char **l = realloc(s->line, cap * sizeof *l);
+        if (l)
+            s->line = l;
+        long *t = realloc(s->line_tok, cap * sizeof *t);
+        if (t)
+            s->line_tok = t;
+        if (!l || !t)
+            return at_error_set(err, "out of memory");
+        s->lines_cap = cap;
+    }
+    if (!(s->line[s->n_lines] = dup_n(line, len)))
+        return at_error_set(err, "out of memory");
+    s->line_tok[s->n_lines++] = tok;
+    return 0;
+}
+
+int at_reader_new(FILE *fp, const char *name, at_input_format fmt, at_reader **out,
+                  at_error *err)
+{
+    at_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->name = strdup(name))) {
+        free(r);
+        return at_error_set(err, "out of memory");
+    }
+    r->fp = fp;
+    r->fmt = fmt;
+    at_tokens_init(&r->toks);
+    *out = r;
+    return 0;
+}
+
+void at_reader_free(at_reader *r)
+{
+    if (!r)
+        return;
+    free(r->name);
+    free(r->buf);
+    free(r->para);
+    at_tokens_free(&r->toks);
+    free(r);
+}
+
+/* next_line: 1 = a line is in r->buf, 0 = end of input, -1 = error. */
+static int next_line(at_reader *r, at_error *err)
+{
+    if (r->pushed_back) {
+        r->pushed_back = 0;
+        return 1;
+    }
+    ssize_t n = getline(&r->buf, &r->buf_cap, r->fp);
+    if (n < 0) {
+        if (ferror(r->fp))
+            return at_error_set(err, "%s:%zu: read error", r->name, r->line_no + 1);
+        return 0;
+    }
+    r->line_no++;
+    size_t len = (size_t)n;
+    if (len && r->buf[len - 1] == '\n')
+        len--;
+    if (len && r->buf[len - 1] == '\r')
+        len--;
+    r->buf[len] = '\0';
+    char *p = r->buf;
+    if (r->line_no == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(p, p + 3, len - 2);
+        len -= 3;
+    }
+    size_t bad;
+    if (at_utf8_check(p, len, &bad))
+        return at_error_set(err, "%s:%zu: %s at byte %zu of the line (expected UTF-8 text)",
+                            r->name, r->line_no, p[bad] ? "invalid UTF-8" : "NUL byte", bad + 1);
+    r->len = len;
+    return 1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+static int read_lines(at_reader *r, at_sentence *s, at_error *err)
+{
+    int rc = next_line(r, err);
+    if (rc <= 0)
+        return rc;
+    s->first_line = r->line_no;
+    const char *p = r->buf, *end = r->buf + r->len;
+    while (p < end) {
+        while (p < end && is_space(*p))
+            p++;
+        const char *t = p;
+        while (p < end && !is_space(*p))
+            p++;
+        if (p > t && at_sentence_add_token(s, t, (size_t)(p - t), err))
+            return -1;
+    }
+    return 1;
+}
+
+static int read_vertical(at_reader *r, at_sentence *s, at_error *err)
+{
+    int rc;
+    while ((rc = next_line(r, err)) == 1) {
+        const char *p = r->buf, *end = r->buf + r->len;
+        while (p < end && is_space(*p))
+            p++;
+        while (end > p && is_space(end[-1]))
+            end--;
+        if (p == end) {
+            if (s->n)
+                return 1;
+            continue;
+        }
+        if (!s->n)
+            s->first_line = r->line_no;
+        if (at_sentence_add_token(s, p, (size_t)(end - p), err))
+            return -1;
+    }
+    return rc < 0 ? -1 : s->n > 0;
+}
+
+static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
+{
+    int rc;
+    while ((rc = next_line(r, err)) == 1) {
+        if (r->len == 0) {
+            if (s->n_lines)
+                return 1;
+            continue;
+        }
+        if (!s->n_lines)
+            s->first_line = r->line_no;
+        long tok = -1;
+        if (r->buf[0] != '#') {
+            char *copy = dup_n(r->buf, r->len), *col[AT_CONLLU_COLS];
+            if (!copy)
+                return at_error_set(err, "out of memory");
+            int nc = at_conllu_split(copy, col);
+            at_conllu_id kind = nc == AT_CONLLU_COLS ? at_conllu_id_kind(col[0]) : AT_ID_BAD;
+            if (nc != AT_CONLLU_COLS || kind == AT_ID_BAD || col[1][0] == '\0') {
+                free(copy);
+                return at_error_set(err, nc != AT_CONLLU_COLS
+                                    ? "%s:%zu: expected 10 tab-separated CoNLL-U columns, found %d"
+                                    : "%s:%zu: expected a word ID (1, 2-3 or 1.1) and a FORM, "
+                                      "column count %d", r->name, r->line_no, nc);
+            }
+            if (kind == AT_ID_WORD) {
+                tok = (long)s->n;
+                if (at_sentence_add_token(s, col[1], strlen(col[1]), err)) {
+                    free(copy);
+                    return -1;
+                }
+            }
+            free(copy);
+        }
+        if (add_line(s, r->buf, r->len, tok, err))
+            return -1;
+    }
+    return rc < 0 ? -1 : s->n_lines > 0;
+}
+
+/* read_paragraph: text up to a blank line (or the end) into r->para. */
+static int read_paragraph(at_reader *r, at_error *err)
+{
+    int rc;
+    r->para_len = 0;
+    r->para_line = 0;
+    while ((rc = next_line(r, err)) == 1) {
+        int blank = 1;
+        for (size_t i = 0; i < r->len && blank; i++)
+            blank = is_space(r->buf[i]);
+        if (blank) {
+            if (r->para_len)
+                break;
+            continue;
+        }
+        if (!r->para_line)
+            r->para_line = r->line_no;
+        if (r->para_len + r->len + 2 > r->para_cap) {
+            size_t cap = (r->para_len + r->len + 2) * 2;
+            char *np = realloc(r->para, cap);
+            if (!np)
+                return at_error_set(err, "out of memory");
+            r->para = np;
+            r->para_cap = cap;
+        }
+        memcpy(r->para + r->para_len, r->buf, r->len);
+        r->para_len += r->len;
+        r->para[r->para_len++] = '\n';
+    }
+    return rc < 0 ? -1 : r->para_len > 0;
+}
+
+static int read_raw(at_reader *r, at_sentence *s, at_error *err)
+{
+    while (r->next_sent >= r->toks.n_sent) {
+        int rc = read_paragraph(r, err);
+        if (rc <= 0)
+            return rc;
+        r->toks.n = r->toks.n_sent = 0;
+        r->next_sent = r->next_tok = 0;
+        if (at_tokenize(r->para, r->para_len, &r->toks, err))
+            return at_error_set(err, "%s:%zu: %.900s", r->name, r->para_line, err->msg);
+    }
+    s->first_line = r->para_line;
+    size_t end = r->toks.sent_end[r->next_sent++];
+    for (; r->next_tok < end; r->next_tok++) {
+        at_span sp = r->toks.tok[r->next_tok];
+        if (at_sentence_add_token(s, r->para + sp.start, sp.len, err))
+            return -1;
+    }
+    return 1;
+}
+
+int at_reader_next(at_reader *r, at_sentence *s, at_error *err)
+{
+    at_sentence_clear(s);
+    switch (r->fmt) {
+    case AT_IN_LINES: return read_lines(r, s, err);
+    case AT_IN_VERTICAL: return read_vertical(r, s, err);
+    case AT_IN_CONLLU: return read_conllu(r, s, err);
+    case AT_IN_RAW: return read_raw(r, s, err);
+    }
+    return at_error_set(err, "unknown input format");
+}

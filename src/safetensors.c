@@ -1,0 +1,415 @@
+/*
+ * safetensors.c - the binary model file: an 8-byte little-endian header
+ * length, a JSON header naming each tensor's dtype, shape and byte range, then
+ * the raw data (docs/model-format.md). Loading maps the file and points the
+ * weights into it without copying. Nothing read from the file is trusted:
+ * every length, offset and shape is checked before it is used.
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FORMAT_NAME "attntag-model-1"
+enum { MAX_HEADER = 100 << 20 }; /* as the reference implementation */
+
+typedef struct entry {
+    const char *name;
+    at_dtype dtype;
+    int ndim;
+    size_t shape[4];
+    size_t begin, end;
+} entry;
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+static int whole(const cJSON *v, double max, size_t *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > max ||
+        v->valuedouble != floor(v->valuedouble))
+        return -1;
+    *out = (size_t)v->valuedouble;
+    return 0;
+}
+
+/* parse_entry: one tensor of the header, checked against the data length. */
+static int parse_entry(const cJSON *it, size_t data_len, entry *e, const char *path,
+                       at_error *err)
+{
+    e->name = it->string;
+    if (strlen(e->name) == 0 || strlen(e->name) > 200)
+        return at_error_set(err, "%s: tensor name of %zu bytes, expected 1 to 200", path,
+                            strlen(e->name));
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(it, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(it, "shape");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
+    if (!cJSON_IsObject(it) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) ||
+        !cJSON_IsArray(off))
+        return at_error_set(err, "%s: tensor \"%s\": expected an object with \"dtype\", "
+                            "\"shape\" and \"data_offsets\"", path, e->name);
+    if (at_dtype_parse(dt->valuestring, &e->dtype))
+        return at_error_set(err, "%s: tensor \"%s\": dtype \"%s\" is not supported (expected "
+                            "F32, F16 or U8)", path, e->name, dt->valuestring);
+    int nd = cJSON_GetArraySize(sh);
+    if (nd < 1 || nd > 4)
+        return at_error_set(err, "%s: tensor \"%s\": %d dimensions, expected 1 to 4", path,
+                            e->name, nd);
+    e->ndim = nd;
+    size_t count = 1;
+    for (int i = 0; i < nd; i++) {
+        if (whole(cJSON_GetArrayItem(sh, i), 9007199254740992.0, &e->shape[i]))
+            return at_error_set(err, "%s: tensor \"%s\": shape[%d] is not a whole number >= 0",
+                                path, e->name, i);
+        if (e->shape[i] && count > data_len / e->shape[i])
+            return at_error_set(err, "%s: tensor \"%s\": shape is larger than the file's %zu "
+                                "data bytes", path, e->name, data_len);
+        count *= e->shape[i];
+    }
+    if (cJSON_GetArraySize(off) != 2 || whole(cJSON_GetArrayItem(off, 0), 9007199254740992.0,
+                                              &e->begin) ||
+        whole(cJSON_GetArrayItem(off, 1), 9007199254740992.0, &e->end))
+        return at_error_set(err, "%s: tensor \"%s\": data_offsets must be two whole numbers",
+                            path, e->name);
+    if (e->begin > e->end || e->end > data_len)
+        return at_error_set(err, "%s: tensor \"%s\": data_offsets [%zu, %zu] out of range (the "
+                            "data is %zu bytes)", path, e->name, e->begin, e->end, data_len);
+    size_t sz = (size_t)at_dtype_size(e->dtype);
+    if (count > data_len / sz || count * sz != e->end - e->begin)
+        return at_error_set(err, "%s: tensor \"%s\": %zu elements of %s need %zu bytes, "
+                            "data_offsets give %zu", path, e->name, count,
+                            at_dtype_name(e->dtype), count * sz, e->end - e->begin);
+    return 0;
+}
+
+static const char *meta_string(const cJSON *meta, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* load_strings: a string table tensor into the model. */
+static int load_strings(at_model *m, const entry *e, const uint8_t *data, const char *path,
+                        at_error *err)
+{
+    const char *nm = e->name;
+    if (e->dtype != AT_U8 || e->ndim != 1)
+        return at_error_set(err, "%s: \"%s\" must be a 1-D U8 tensor", path, nm);
+    const uint8_t *p = data + e->begin;
+    size_t len = e->end - e->begin;
+    if (strcmp(nm, "lexicon.bits") == 0)
+        return 0; /* read with lexicon.words */
+    char **v = NULL;
+    size_t n = 0;
+    int rc;
+    char what[256];
+    snprintf(what, sizeof what, "%s: \"%s\"", path, nm);
+    if (at_split_strings(p, len, (size_t)-1, &v, &n, what, err))
+        return -1;
+    if (strcmp(nm, "vocab") == 0) {
+        rc = at_model_set_vocab(m, (const char *const *)v, n, err);
+    } else if (strncmp(nm, "tags.", 5) == 0) {
+        int ts = -1;
+        for (int i = 0; i < m->cfg.n_tagsets; i++)
+            if (strcmp(m->cfg.tagset[i], nm + 5) == 0)
+                ts = i;
+        rc = ts < 0 ? at_error_set(err, "no tag set \"%s\" in the config", nm + 5)
+                    : at_model_set_tags(m, ts, (const char *const *)v, n, err);
+    } else {
+        rc = 0; /* lexicon.words: the caller pairs it with lexicon.bits */
+    }
+    free(v);
+    if (rc)
+        return at_error_set(err, "%s: \"%s\": %.900s", path, nm, err->msg);
+    return 0;
+}
+
+static int load_lexicon(at_model *m, const entry *words, const entry *bits,
+                        const uint8_t *data, const char *path, at_error *err)
+{
+    if (!words && !bits)
+        return 0;
+    if (!words || !bits)
+        return at_error_set(err, "%s: lexicon.words and lexicon.bits must come together", path);
+    if (bits->dtype != AT_U8 || bits->ndim != 1)
+        return at_error_set(err, "%s: \"lexicon.bits\" must be a 1-D U8 tensor", path);
+    char **v = NULL;
+    size_t n = 0;
+    char what[256];
+    snprintf(what, sizeof what, "%s: \"lexicon.words\"", path);
+    if (at_split_strings(data + words->begin, words->end - words->begin, bits->shape[0], &v,
+                         &n, what, err))
+        return -1;
+    int rc = at_model_set_lexicon(m, (const char *const *)v, data + bits->begin, n, err);
+    free(v);
+    if (rc)
+        return at_error_set(err, "%s: %.900s", path, err->msg);
+    return 0;
+}
+
+static int load_header(at_model *m, const char *path, const uint8_t *base, size_t size,
+                       at_error *err)
+{
+    if (size < 8)
+        return at_error_set(err, "%s: %zu bytes, too short for a safetensors header (8-byte "
+                            "length expected)", path, size);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | base[i];
+    if (hlen == 0 || hlen > size - 8 || hlen > MAX_HEADER)
+        return at_error_set(err, "%s: header length %llu does not fit the file (%zu bytes after "
+                            "the length field)", path, (unsigned long long)hlen, size - 8);
+    const uint8_t *data = base + 8 + hlen;
+    size_t data_len = size - 8 - (size_t)hlen;
+    cJSON *h = cJSON_ParseWithLength((const char *)base + 8, (size_t)hlen);
+    if (!h || !cJSON_IsObject(h)) {
+        cJSON_Delete(h);
+        return at_error_set(err, "%s: the header is not a JSON object", path);
+    }
+    int rc = -1, n_ent = 0;
+    entry *ent = calloc((size_t)cJSON_GetArraySize(h) + 1, sizeof *ent);
+    const entry *lex_words = NULL, *lex_bits = NULL;
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
+    const char *fmt = meta_string(meta, "format"), *cfg = meta_string(meta, "attntag.config");
+    const char *sum = meta_string(meta, "attntag.checksum");
+    if (!ent) {
+        at_error_set(err, "%s: out of memory", path);
+        goto out;
+    }
+    if (!fmt || strcmp(fmt, FORMAT_NAME) != 0 || !cfg) {
+        at_error_set(err, "%s: not an attntag model (metadata \"format\" must be \"%s\", with "
+                     "\"attntag.config\")", path, FORMAT_NAME);
+        goto out;
+    }
+    if (at_config_from_json(&m->cfg, cfg, strlen(cfg), err)) {
+        at_error_set(err, "%s: %.900s", path, err->msg);
+        goto out;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, h)
+    {
+        if (strcmp(it->string, "__metadata__") == 0)
+            continue;
+        if (parse_entry(it, data_len, &ent[n_ent], path, err))
+            goto out;
+        n_ent++;
+    }
+    /* Byte ranges must tile the data exactly: no overlaps, no holes. */
+    qsort(ent, (size_t)n_ent, sizeof *ent, cmp_begin);
+    size_t pos = 0;
+    for (int i = 0; i < n_ent; i++) {
+        if (ent[i].begin != pos) {
+            at_error_set(err, "%s: tensor \"%s\" starts at byte %zu, expected %zu (%s)", path,
+                         ent[i].name, ent[i].begin, pos,
+                         ent[i].begin < pos ? "it overlaps the tensor before it"
+                                            : "a hole in the data");
+            goto out;
+        }
+        pos = ent[i].end;
+    }
+    if (pos != data_len) {
+        at_error_set(err, "%s: the tensors cover %zu of %zu data bytes", path, pos, data_len);
+        goto out;
+    }
+    for (int i = 0; i < n_ent; i++) {
+        const entry *e = &ent[i];
+        if (strcmp(e->name, "lexicon.words") == 0)
+            lex_words = e;
+        if (strcmp(e->name, "lexicon.bits") == 0)
+            lex_bits = e;
+        if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
+            !strncmp(e->name, "lexicon.", 8)) {
+            if (!strncmp(e->name, "lexicon.", 8) && !lex_words && !lex_bits) {
+                at_error_set(err, "%s: unexpected tensor \"%s\"", path, e->name);
+                goto out;
+            }
+            if (load_strings(m, e, data, path, err))
+                goto out;
+        } else if (at_model_add_tensor(m, e->name, e->dtype, e->ndim, e->shape,
+                                       data + e->begin, e->end - e->begin, NULL, err)) {
+            goto out;
+        }
+    }
+    if (load_lexicon(m, lex_words, lex_bits, data, path, err) || at_model_finish(m, path, err))
+        goto out;
+    if (sum) {
+        char want[16];
+        snprintf(want, sizeof want, "%08x", m->checksum);
+        if (strcmp(sum, want) != 0) {
+            at_error_set(err, "%s: checksum mismatch: the header says %s, the weights give %s "
+                         "(the file is corrupt)", path, sum, want);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(ent);
+    cJSON_Delete(h);
+    return rc;
+}
+
+int at_safetensors_load(const char *path, at_model **out, at_error *err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return at_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return at_error_set(err, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (size && map == MAP_FAILED)
+        return at_error_set(err, "%s: cannot map: %s", path, strerror(errno));
+    at_model *m = at_model_alloc();
+    if (!m) {
+        if (map)
+            munmap(map, size);
+        return at_error_set(err, "out of memory");
+    }
+    m->map = map;
+    m->map_len = size;
+    if (load_header(m, path, map, size, err)) {
+        at_model_free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+/* Output buffer that grows; errors are sticky. */
+typedef struct outbuf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} outbuf;
+
+static void put(outbuf *b, const void *data, size_t len)
+{
+    if (b->oom)
+        return;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len)
+            cap *= 2;
+        uint8_t *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, len);
+    b->len += len;
+}
+
+static void put_strings(outbuf *b, char *const *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        put(b, s[i], strlen(s[i]) + 1);
+}
+
+static cJSON *add_entry(cJSON *h, const char *name, at_dtype dt, int ndim, const size_t *shape,
+                        size_t begin, size_t end)
+{
+    cJSON *e = cJSON_AddObjectToObject(h, name);
+    if (!e)
+        return NULL;
+    cJSON_AddStringToObject(e, "dtype", at_dtype_name(dt));
+    cJSON *sh = cJSON_AddArrayToObject(e, "shape");
+    for (int i = 0; sh && i < ndim; i++)
+        cJSON_AddItemToArray(sh, cJSON_CreateNumber((double)shape[i]));
+    cJSON *off = cJSON_AddArrayToObject(e, "data_offsets");
+    if (off) {
+        cJSON_AddItemToArray(off, cJSON_CreateNumber((double)begin));
+        cJSON_AddItemToArray(off, cJSON_CreateNumber((double)end));
+    }
+    return e;
+}
+
+int at_safetensors_save(const at_model *m, const char *path, at_error *err)
+{
+    cJSON *h = cJSON_CreateObject();
+    outbuf data = {0};
+    char *cfg = at_config_to_json(&m->cfg), sum[16];
+    snprintf(sum, sizeof sum, "%08x", at_model_checksum(m));
+    cJSON *meta = h ? cJSON_AddObjectToObject(h, "__metadata__") : NULL;
+    if (meta && cfg) {
+        cJSON_AddStringToObject(meta, "format", FORMAT_NAME);
+        cJSON_AddStringToObject(meta, "attntag.config", cfg);
+        cJSON_AddStringToObject(meta, "attntag.checksum", sum);
+    }
+    /* F32 first, then F16, then bytes: every tensor stays aligned to its size
+     * when the data section starts 8-aligned. */
+    static const at_dtype order[] = {AT_F32, AT_F16};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < m->n_t; i++) {
+            const at_tensor *t = &m->t[i];
+            if (t->dtype != order[k])
+                continue;
+            size_t b0 = data.len;
+            put(&data, t->data, t->nbytes);
+            add_entry(h, t->name, t->dtype, t->ndim, t->shape, b0, data.len);
+        }
+    size_t b0 = data.len, one[1];
+    put_strings(&data, m->vocab, m->n_vocab);
+    one[0] = data.len - b0;
+    add_entry(h, "vocab", AT_U8, 1, one, b0, data.len);
+    for (int i = 0; i < m->cfg.n_tagsets; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "tags.%s", m->cfg.tagset[i]);
+        b0 = data.len;
+        put_strings(&data, m->tags[i], m->n_tags[i]);
+        one[0] = data.len - b0;
+        add_entry(h, name, AT_U8, 1, one, b0, data.len);
+    }
+    if (m->n_lex) {
+        b0 = data.len;
+        put_strings(&data, m->lex_words, m->n_lex);
+        one[0] = data.len - b0;
+        add_entry(h, "lexicon.words", AT_U8, 1, one, b0, data.len);
+        b0 = data.len;
+        put(&data, m->lex_bits, m->n_lex);
+        one[0] = m->n_lex;
+        add_entry(h, "lexicon.bits", AT_U8, 1, one, b0, data.len);
+    }
+    char *hs = h ? cJSON_PrintUnformatted(h) : NULL;
+    int rc = -1;
+    if (!hs || !cfg || data.oom) {
+        at_error_set(err, "%s: out of memory", path);
+        goto out;
+    }
+    size_t hl = strlen(hs), padded = (hl + 7) / 8 * 8;
+    outbuf file = {0};
+    uint8_t len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    put(&file, len8, 8);
+    put(&file, hs, hl);
+    put(&file, "        ", padded - hl);
+    put(&file, data.p, data.len);
+    if (file.oom)
+        at_error_set(err, "%s: out of memory", path);
+    else
+        rc = at_write_atomic(path, file.p, file.len, err);
+    free(file.p);
+out:
+    free(hs);
+    free(cfg);
+    free(data.p);
+    cJSON_Delete(h);
+    return rc;
+}

@@ -1,0 +1,184 @@
+/*
+ * writer.c - a tagged sentence in one of four output formats:
+ *   wordtag  word_TAG tokens on one line per input sentence (line-aligned);
+ *   tsv      token<TAB>tag[<TAB>tag...], a blank line after each sentence;
+ *   conllu   CoNLL-U: with CoNLL-U input every byte is kept but the UPOS and
+ *            XPOS columns of word lines (from tag sets named "upos"/"xpos");
+ *            other input gets minimal word lines;
+ *   json     JSON Lines: tokens, tags, and optionally probabilities.
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *tag_of(const at_model *m, int ts, uint32_t *const *tags, size_t i)
+{
+    return at_model_tag(m, ts, tags[ts][i]);
+}
+
+static void write_wordtag(FILE *out, const at_model *m, const at_write_opts *o,
+                          const at_sentence *s, uint32_t *const *tags)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (i)
+            fputc(' ', out);
+        fwrite(s->tok[i], 1, s->tok_len[i], out);
+        for (int k = 0; k < o->n_sel; k++) {
+            fputc('_', out);
+            fputs(tag_of(m, o->sel[k], tags, i), out);
+        }
+    }
+    fputc('\n', out);
+}
+
+static void write_tsv(FILE *out, const at_model *m, const at_write_opts *o,
+                      const at_sentence *s, uint32_t *const *tags)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        fwrite(s->tok[i], 1, s->tok_len[i], out);
+        for (int k = 0; k < o->n_sel; k++) {
+            fputc('\t', out);
+            fputs(tag_of(m, o->sel[k], tags, i), out);
+        }
+        fputc('\n', out);
+    }
+    fputc('\n', out);
+}
+
+/* conllu_column: 3 (UPOS) or 4 (XPOS) for a tag set of that name, else -1. */
+static int conllu_column(const at_model *m, int ts)
+{
+    const char *name = m->cfg.tagset[ts];
+    return strcmp(name, "upos") == 0 ? 3 : strcmp(name, "xpos") == 0 ? 4 : -1;
+}
+
+static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
+                        const at_sentence *s, uint32_t *const *tags, at_error *err)
+{
+    const char *fill[AT_CONLLU_COLS] = {0};
+    if (s->n_lines == 0) { /* not CoNLL-U input: minimal word lines */
+        for (size_t i = 0; i < s->n; i++) {
+            for (int c = 0; c < AT_CONLLU_COLS; c++)
+                fill[c] = "_";
+            for (int k = 0; k < o->n_sel; k++)
+                fill[conllu_column(m, o->sel[k])] = tag_of(m, o->sel[k], tags, i);
+            fprintf(out, "%zu\t%s", i + 1, s->tok[i]);
+            for (int c = 2; c < AT_CONLLU_COLS; c++)
+                fprintf(out, "\t%s", fill[c]);
+            fputc('\n', out);
+        }
+        fputc('\n', out);
+        return 0;
+    }
+    for (size_t l = 0; l < s->n_lines; l++) {
+        long t = s->line_tok[l];
+        if (t < 0) {
+            fputs(s->line[l], out);
+            fputc('\n', out);
+            continue;
+        }
+        char *copy = strdup(s->line[l]), *col[AT_CONLLU_COLS];
+        if (!copy)
+            return at_error_set(err, "out of memory");
+        at_conllu_split(copy, col);
+        for (int k = 0; k < o->n_sel; k++)
+            col[conllu_column(m, o->sel[k])] = (char *)tag_of(m, o->sel[k], tags, (size_t)t);
+        for (int c = 0; c < AT_CONLLU_COLS; c++) {
+            if (c)
+                fputc('\t', out);
+            fputs(col[c], out);
+        }
+        fputc('\n', out);
+        free(copy);
+    }
+    fputc('\n', out);
+    return 0;
+}
+
+static int write_json(FILE *out, const at_model *m, const at_write_opts *o,
+                      const at_sentence *s, uint32_t *const *tags, float *const *probs,
+                      at_error *err)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *toks = cJSON_AddArrayToObject(root, "tokens");
+    cJSON *tg = cJSON_AddObjectToObject(root, "tags");
+    cJSON *pr = o->probs ? cJSON_AddObjectToObject(root, "probs") : NULL;
+    cJSON *top = o->top > 0 ? cJSON_AddObjectToObject(root, "top") : NULL;
+    for (size_t i = 0; toks && i < s->n; i++)
+        cJSON_AddItemToArray(toks, cJSON_CreateString(s->tok[i]));
+    for (int k = 0; tg && k < o->n_sel; k++) {
+        int ts = o->sel[k];
+        size_t T = m->n_tags[ts];
+        const char *name = m->cfg.tagset[ts];
+        cJSON *a = cJSON_AddArrayToObject(tg, name);
+        cJSON *p = pr ? cJSON_AddArrayToObject(pr, name) : NULL;
+        cJSON *tp = top ? cJSON_AddArrayToObject(top, name) : NULL;
+        for (size_t i = 0; a && i < s->n; i++) {
+            cJSON_AddItemToArray(a, cJSON_CreateString(tag_of(m, ts, tags, i)));
+            const float *pi = probs && probs[ts] ? probs[ts] + i * T : NULL;
+            if (p && pi)
+                cJSON_AddItemToArray(p, cJSON_CreateNumber(
+                                            (double)(float)(pi[tags[ts][i]])));
+            if (tp && pi) {
+                cJSON *best = cJSON_CreateArray();
+                size_t K = (size_t)o->top < T ? (size_t)o->top : T;
+                size_t *order = malloc(K * sizeof *order);
+                for (size_t r = 0; order && r < K; r++) { /* K is small: selection */
+                    size_t b = (size_t)-1;
+                    for (size_t c = 0; c < T; c++) {
+                        int taken = 0;
+                        for (size_t q = 0; q < r; q++)
+                            taken |= order[q] == c;
+                        if (!taken && (b == (size_t)-1 || pi[c] > pi[b]))
+                            b = c;
+                    }
+                    order[r] = b;
+                    cJSON *pair = cJSON_CreateArray();
+                    cJSON_AddItemToArray(pair, cJSON_CreateString(at_model_tag(m, ts, b)));
+                    cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)pi[b]));
+                    cJSON_AddItemToArray(best, pair);
+                }
+                free(order);
+                cJSON_AddItemToArray(tp, best);
+            }
+        }
+    }
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return at_error_set(err, "out of memory");
+    fputs(text, out);
+    fputc('\n', out);
+    free(text);
+    return 0;
+}
+
+int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
+                      const at_sentence *s, uint32_t *const *tags, float *const *probs,
+                      at_error *err)
+{
+    for (int k = 0; k < o->n_sel; k++)
+        if (o->sel[k] < 0 || o->sel[k] >= m->cfg.n_tagsets)
+            return at_error_set(err, "tag set %d is not in the model", o->sel[k]);
+    switch (o->format) {
+    case AT_OUT_WORDTAG: write_wordtag(out, m, o, s, tags); break;
+    case AT_OUT_TSV: write_tsv(out, m, o, s, tags); break;
+    case AT_OUT_CONLLU:
+        for (int k = 0; k < o->n_sel; k++)
+            if (conllu_column(m, o->sel[k]) < 0)
+                return at_error_set(err, "tag set \"%s\" has no CoNLL-U column (only \"upos\" "
+                                    "and \"xpos\" do)", m->cfg.tagset[o->sel[k]]);
+        if (write_conllu(out, m, o, s, tags, err))
+            return -1;
+        break;
+    case AT_OUT_JSON:
+        if (write_json(out, m, o, s, tags, probs, err))
+            return -1;
+        break;
+    }
+    if (ferror(out))
+        return at_error_set(err, "write error on output");
+    return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * run_tests.c - runs every Check suite; the exit status is the verdict.
+ */
+#include "tests.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifndef ATTNTAG_SRCDIR
+#define ATTNTAG_SRCDIR "."
+#endif
+
+const char *test_path(const char *rel)
+{
+    static char buf[4][4096];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", ATTNTAG_SRCDIR, rel);
+    return buf[k];
+}
+
+const char *test_tmp(const char *suffix)
+{
+    static char buf[8][256];
+    static int k, serial;
+    k = (k + 1) % 8;
+    const char *dir = getenv("TMPDIR");
+    snprintf(buf[k], sizeof buf[k], "%s/attntag-test-%ld-%d%s", dir && *dir ? dir : "/tmp",
+             (long)getpid(), serial++, suffix);
+    return buf[k];
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(reference_suite());
+    srunner_add_suite(sr, model_io_suite());
+    srunner_add_suite(sr, features_suite());
+    srunner_add_suite(sr, tokenize_suite());
+    srunner_add_suite(sr, reader_suite());
+    srunner_add_suite(sr, kernels_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,573 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for the attntag network (docs/model-format.md).
+
+Builds small random models with torch modules, computes every token feature in
+plain Python, runs the network in float64 and writes, for each configuration,
+
+    tests/fixtures/ref_<name>.json         the model as an attntag JSON file
+    tests/fixtures/ref_<name>.expect.json  features, logits and attention weights
+
+The torch result is checked against a second, plain-numpy implementation of
+the document's formulas before anything is written.  No attntag C code is used.
+
+Run from the repository root:  /usr/bin/python3 tests/torch_reference.py
+Deterministic: the same files are written on every run.
+"""
+import json
+import math
+import os
+import sys
+import unicodedata
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.path.join(HERE, "fixtures")
+
+N_SHAPES = 10
+
+# --------------------------------------------------------------------------
+# Token features, computed independently of the C code
+# --------------------------------------------------------------------------
+
+
+def norm_key(tok, lowercase):
+    """NFKC + case folding (as utf8proc_NFKC_Casefold) or NFC."""
+    if lowercase:
+        return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", tok).casefold())
+    return unicodedata.normalize("NFC", tok)
+
+
+def fnv1a32(data):
+    """32-bit FNV-1a; fnv1a32(b"a") == 0xe40c292c (the published test vector)."""
+    h = 2166136261
+    for b in data:
+        h ^= b
+        h = (h * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def ngram_buckets(key, nmin, nmax, buckets):
+    """Bucket ids of every n-gram of "<"+key+">", n from nmin to nmax (outer),
+    start position ascending (inner); counted in code points."""
+    s = "<" + key + ">"
+    out = []
+    for n in range(nmin, nmax + 1):
+        for i in range(0, len(s) - n + 1):
+            out.append(fnv1a32(s[i:i + n].encode("utf-8")) % buckets)
+    return out
+
+
+def word_shape(tok):
+    U = L = O = D = P = 0
+    first_letter_upper = None
+    for ch in tok:
+        cat = unicodedata.category(ch)
+        if cat in ("Lu", "Lt"):
+            U += 1
+        elif cat == "Ll":
+            L += 1
+        elif cat in ("Lm", "Lo"):
+            O += 1
+        elif cat[0] == "N":
+            D += 1
+        elif cat[0] in ("P", "S"):
+            P += 1
+        if cat[0] == "L" and first_letter_upper is None:
+            first_letter_upper = cat in ("Lu", "Lt")
+    n = len(tok)
+    letters = U + L + O
+    if D == n:
+        return 5  # DIGITS
+    if D > 0 and letters == 0:
+        return 6  # NUMBER
+    if D > 0:
+        return 7  # ALNUM
+    if letters == 0 and P > 0:
+        return 8  # PUNCT
+    if letters == 0:
+        return 0  # OTHER
+    if U == 0 and L == 0:
+        return 9  # UNCASED
+    if U == 0:
+        return 1  # LOWER
+    if U >= 2 and L == 0:
+        return 3  # ALLCAPS
+    if U == 1 and first_letter_upper:
+        return 2  # CAPITALIZED
+    return 4  # MIXED
+
+
+def sinusoid(p, dim):
+    pe = np.zeros(dim, dtype=np.float64)
+    for k in range(0, (dim + 1) // 2):
+        ang = p * math.exp(-2 * k * math.log(10000.0) / dim)
+        pe[2 * k] = math.sin(ang)
+        if 2 * k + 1 < dim:
+            pe[2 * k + 1] = math.cos(ang)
+    return pe
+
+
+def features(spec, tokens):
+    cfg = spec["config"]
+    vocab_index = {w: i for i, w in enumerate(spec["vocab"])}
+    lex = dict(spec.get("lexicon", []))
+    feats = {"tokens": tokens, "keys": [], "word_ids": [], "shapes": [], "lex": [], "ngrams": []}
+    for tok in tokens:
+        key = norm_key(tok, cfg["lowercase"])
+        feats["keys"].append(key)
+        feats["word_ids"].append(vocab_index.get(key, 0))
+        feats["shapes"].append(word_shape(tok))
+        feats["lex"].append(lex.get(key, 0) if cfg["lexicon_bits"] > 0 else 0)
+        if cfg["char_buckets"] > 0:
+            feats["ngrams"].append(ngram_buckets(key, cfg["ngram_min"], cfg["ngram_max"],
+                                                 cfg["char_buckets"]))
+        else:
+            feats["ngrams"].append([])
+    return feats
+
+
+# --------------------------------------------------------------------------
+# The torch model
+# --------------------------------------------------------------------------
+
+
+class TorchTagger(nn.Module):
+    def __init__(self, cfg, n_vocab, n_tags):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg["dim"]
+        self.word = nn.Embedding(n_vocab, d)
+        if cfg["char_buckets"] > 0:
+            self.char = nn.EmbeddingBag(cfg["char_buckets"], cfg["char_dim"], mode="mean")
+            self.char_proj = nn.Linear(cfg["char_dim"], d, bias=False)
+        if cfg["shape"]:
+            self.shape = nn.Embedding(N_SHAPES, d)
+        if cfg["lexicon_bits"] > 0:
+            self.lex = nn.Embedding(cfg["lexicon_bits"], d)
+        self.layers = nn.ModuleList([
+            nn.TransformerEncoderLayer(
+                d_model=d, nhead=cfg["heads"], dim_feedforward=cfg["ffn_dim"], dropout=0.0,
+                activation=cfg["activation"], layer_norm_eps=cfg["ln_eps"], batch_first=True,
+                norm_first=(cfg["norm"] == "pre"))
+            for _ in range(cfg["layers"])])
+        R = cfg["rel_pos"]
+        if R > 0:
+            self.rel_bias = nn.ParameterList([
+                nn.Parameter(torch.zeros(cfg["heads"], 2 * R + 1)) for _ in range(cfg["layers"])])
+        if cfg["norm"] == "pre":
+            self.final_norm = nn.LayerNorm(d, eps=cfg["ln_eps"])
+        self.heads = nn.ModuleDict({ts: nn.Linear(d, n_tags[ts]) for ts in cfg["tagsets"]})
+
+    def attn_mask(self, layer, n):
+        """3-D additive float mask (heads, n, n): relative bias and window."""
+        cfg = self.cfg
+        dt = self.word.weight.dtype
+        mask = torch.zeros(cfg["heads"], n, n, dtype=dt)
+        i = torch.arange(n).view(n, 1)
+        j = torch.arange(n).view(1, n)
+        R = cfg["rel_pos"]
+        if R > 0:
+            idx = (j - i).clamp(-R, R) + R            # (n, n)
+            mask = mask + self.rel_bias[layer][:, idx]  # (heads, n, n)
+        w = cfg["window"][layer]
+        if w > 0:
+            mask = mask.masked_fill(((i - j).abs() > w).unsqueeze(0), float("-inf"))
+        return mask
+
+    def embed(self, feats):
+        cfg = self.cfg
+        n = len(feats["tokens"])
+        dt = self.word.weight.dtype
+        x = self.word(torch.tensor(feats["word_ids"]))
+        if cfg["char_buckets"] > 0:
+            flat = [b for ng in feats["ngrams"] for b in ng]
+            offs, o = [], 0
+            for ng in feats["ngrams"]:
+                offs.append(o)
+                o += len(ng)
+            bag = self.char(torch.tensor(flat, dtype=torch.long),
+                            torch.tensor(offs, dtype=torch.long))
+            x = x + self.char_proj(bag)
+        if cfg["shape"]:
+            x = x + self.shape(torch.tensor(feats["shapes"]))
+        if cfg["lexicon_bits"] > 0:
+            bits = torch.tensor([[(v >> j) & 1 for j in range(cfg["lexicon_bits"])]
+                                 for v in feats["lex"]], dtype=dt)
+            x = x + bits @ self.lex.weight
+        if cfg["abs_pos"]:
+            x = x + torch.tensor(np.stack([sinusoid(p, cfg["dim"]) for p in range(n)]), dtype=dt)
+        return x
+
+    def forward(self, feats):
+        n = len(feats["tokens"])
+        x = self.embed(feats).unsqueeze(0)  # (1, n, d)
+        attns = []
+        for l, layer in enumerate(self.layers):
+            mask = self.attn_mask(l, n)
+            # the attention weights the layer uses: same module, same input
+            h = layer.norm1(x) if layer.norm_first else x
+            _, w = layer.self_attn(h, h, h, attn_mask=mask, need_weights=True,
+                                   average_attn_weights=False)
+            attns.append(w[0])  # (heads, n, n)
+            x = layer(x, src_mask=mask)
+        if self.cfg["norm"] == "pre":
+            x = self.final_norm(x)
+        logits = {ts: self.heads[ts](x)[0] for ts in self.cfg["tagsets"]}
+        return logits, attns
+
+
+def randomise(model, gen):
+    """Non-trivial values for every parameter (matrices, biases, norms, rel_bias)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("norm1.weight") or name.endswith("norm2.weight") or \
+                    name.startswith("final_norm.weight"):
+                p.copy_(1.0 + 0.3 * torch.randn(p.shape, generator=gen))
+            elif p.dim() == 1:
+                p.copy_(0.2 * torch.randn(p.shape, generator=gen))
+            elif name.startswith("rel_bias"):
+                p.copy_(0.5 * torch.randn(p.shape, generator=gen))
+            elif name.startswith("heads.") or name.split(".")[0] in ("word", "char", "shape", "lex"):
+                # larger, so that the best tag varies from token to token
+                p.copy_(1.0 * torch.randn(p.shape, generator=gen))
+            else:
+                p.copy_(0.3 * torch.randn(p.shape, generator=gen))
+
+
+def attntag_tensors(model):
+    """Map torch parameters to the attntag tensor names (float32 numpy arrays)."""
+    cfg = model.cfg
+    d = cfg["dim"]
+    t = {}
+
+    def put(name, p):
+        t[name] = p.detach().to(torch.float32).numpy().copy()
+
+    put("embed.word", model.word.weight)
+    if cfg["char_buckets"] > 0:
+        put("embed.char", model.char.weight)
+        put("embed.char_proj", model.char_proj.weight)
+    if cfg["shape"]:
+        put("embed.shape", model.shape.weight)
+    if cfg["lexicon_bits"] > 0:
+        put("embed.lex", model.lex.weight)
+    for l, layer in enumerate(model.layers):
+        pre = "layers.%d." % l
+        put(pre + "attn_norm.weight", layer.norm1.weight)
+        put(pre + "attn_norm.bias", layer.norm1.bias)
+        W, B = layer.self_attn.in_proj_weight, layer.self_attn.in_proj_bias
+        for k, nm in enumerate("qkv"):
+            put(pre + "attn.%s.weight" % nm, W[k * d:(k + 1) * d])
+            put(pre + "attn.%s.bias" % nm, B[k * d:(k + 1) * d])
+        put(pre + "attn.o.weight", layer.self_attn.out_proj.weight)
+        put(pre + "attn.o.bias", layer.self_attn.out_proj.bias)
+        if cfg["rel_pos"] > 0:
+            put(pre + "attn.rel_bias", model.rel_bias[l])
+        put(pre + "ffn_norm.weight", layer.norm2.weight)
+        put(pre + "ffn_norm.bias", layer.norm2.bias)
+        put(pre + "ffn.up.weight", layer.linear1.weight)
+        put(pre + "ffn.up.bias", layer.linear1.bias)
+        put(pre + "ffn.down.weight", layer.linear2.weight)
+        put(pre + "ffn.down.bias", layer.linear2.bias)
+    if cfg["norm"] == "pre":
+        put("final_norm.weight", model.final_norm.weight)
+        put("final_norm.bias", model.final_norm.bias)
+    for ts in cfg["tagsets"]:
+        put("heads.%s.weight" % ts, model.heads[ts].weight)
+        put("heads.%s.bias" % ts, model.heads[ts].bias)
+    return t
+
+
+# --------------------------------------------------------------------------
+# Second computation: the document's formulas in plain numpy (float64)
+# --------------------------------------------------------------------------
+
+
+def np_forward(cfg, T, feats):
+    T = {k: v.astype(np.float64) for k, v in T.items()}
+    d, H = cfg["dim"], cfg["heads"]
+    dh = d // H
+    n = len(feats["tokens"])
+    eps = cfg["ln_eps"]
+
+    def LN(x, name):
+        mu = x.mean(axis=-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + eps) * T[name + ".weight"] + T[name + ".bias"]
+
+    def lin(x, name):
+        return x @ T[name + ".weight"].T + T[name + ".bias"]
+
+    x = np.zeros((n, d))
+    for i in range(n):
+        x[i] += T["embed.word"][feats["word_ids"][i]]
+        if cfg["char_buckets"] > 0:
+            ng = feats["ngrams"][i]
+            if ng:
+                m = np.mean([T["embed.char"][g] for g in ng], axis=0)
+                x[i] += T["embed.char_proj"] @ m
+        if cfg["shape"]:
+            x[i] += T["embed.shape"][feats["shapes"][i]]
+        if cfg["lexicon_bits"] > 0:
+            for j in range(cfg["lexicon_bits"]):
+                if feats["lex"][i] >> j & 1:
+                    x[i] += T["embed.lex"][j]
+        if cfg["abs_pos"]:
+            for k in range(0, d, 2):
+                ang = i * math.exp(-k * math.log(10000.0) / d)
+                x[i, k] += math.sin(ang)
+                if k + 1 < d:
+                    x[i, k + 1] += math.cos(ang)
+
+    if cfg["activation"] == "relu":
+        act = lambda z: np.maximum(z, 0.0)
+    else:
+        act = np.vectorize(lambda z: 0.5 * z * (1.0 + math.erf(z / math.sqrt(2.0))))
+
+    attns = []
+
+    def MHA(h, l):
+        pre = "layers.%d.attn." % l
+        q, k, v = lin(h, pre + "q"), lin(h, pre + "k"), lin(h, pre + "v")
+        R, win = cfg["rel_pos"], cfg["window"][l]
+        o = np.zeros((n, d))
+        W = np.zeros((H, n, n))
+        for t in range(H):
+            sl = slice(t * dh, (t + 1) * dh)
+            for i in range(n):
+                s = np.empty(n)
+                for j in range(n):
+                    s[j] = q[i, sl] @ k[j, sl] / math.sqrt(dh)
+                    if R > 0:
+                        s[j] += T[pre + "rel_bias"][t, min(max(j - i, -R), R) + R]
+                    if win > 0 and abs(i - j) > win:
+                        s[j] = -np.inf
+                e = np.exp(s - s.max())
+                W[t, i] = e / e.sum()
+                o[i, sl] = W[t, i] @ v[:, sl]
+        attns.append(W)
+        return lin(o, pre + "o")
+
+    def FFN(h, l):
+        pre = "layers.%d.ffn." % l
+        return lin(act(lin(h, pre + "up")), pre + "down")
+
+    for l in range(cfg["layers"]):
+        pre = "layers.%d." % l
+        if cfg["norm"] == "pre":
+            x = x + MHA(LN(x, pre + "attn_norm"), l)
+            x = x + FFN(LN(x, pre + "ffn_norm"), l)
+        else:
+            x = LN(x + MHA(x, l), pre + "attn_norm")
+            x = LN(x + FFN(x, l), pre + "ffn_norm")
+    if cfg["norm"] == "pre":
+        x = LN(x, "final_norm")
+    logits = {ts: lin(x, "heads." + ts) for ts in cfg["tagsets"]}
+    return logits, attns
+
+
+# --------------------------------------------------------------------------
+# Configurations
+# --------------------------------------------------------------------------
+
+SPECS = [
+    {
+        "name": "pre",
+        "seed": 1234,
+        "config": {
+            "dim": 16, "heads": 4, "layers": 2, "ffn_dim": 32, "max_len": 16,
+            "norm": "pre", "activation": "relu", "window": [1, 0], "rel_pos": 3,
+            "abs_pos": False, "lowercase": True, "char_buckets": 64, "char_dim": 8,
+            "ngram_min": 2, "ngram_max": 4, "shape": True, "lexicon_bits": 4,
+            "ln_eps": 1e-5, "tagsets": ["upos", "xpos"],
+        },
+        # keys (NFKC-casefolded)
+        "vocab": ["<unk>", "the", "a", "dog", "dogs", "cat", "runs", "ran", "to", "in",
+                  "paris", "nasa", "launched", "rockets", "3", "2024", ".", ",", "!",
+                  "café", "naïve", "strasse", "école", "fine", "über", "我们", "喜欢",
+                  "猫", "。", "hello", "big"],
+        "tags": {"upos": ["NOUN", "VERB", "ADJ", "PUNCT", "X"],
+                 "xpos": ["NN", "NNS", "VB", "VBD", "JJ", ".", "FW"]},
+        "lexicon": [["the", 1], ["dog", 2], ["runs", 4], ["ran", 12], ["paris", 10],
+                    ["zyxw", 15], ["café", 5], ["我们", 8], [".", 3], ["hello", 6]],
+        "sentences": [
+            ["The", "dog", "runs", "to", "Paris", "."],
+            ["NASA", "launched", "3", "rockets", "in", "2024", ",", "costing", "$3.5",
+             "B2B", "iPhone", "zyxw", "!"],
+            ["Café", "naïve", "Straße", "ÉCOLE", "ﬁne", "über", "ǅungla", "ＡＢＣ"],
+            ["我们", "喜欢", "猫", "。"],
+            ["Hello"],
+            ["THE", "big", "Dog", "ran", "to", "the", "cat", "in", "Paris", ",", "½",
+             "x²", "McDonald", "A", "dogs", "."],
+        ],
+    },
+    {
+        "name": "post",
+        "seed": 2,
+        "config": {
+            "dim": 16, "heads": 2, "layers": 2, "ffn_dim": 32, "max_len": 16,
+            "norm": "post", "activation": "gelu", "window": [0, 2], "rel_pos": 0,
+            "abs_pos": True, "lowercase": False, "char_buckets": 64, "char_dim": 8,
+            "ngram_min": 2, "ngram_max": 4, "shape": True, "lexicon_bits": 0,
+            "ln_eps": 1e-5, "tagsets": ["upos"],
+        },
+        # keys (NFC, case kept)
+        "vocab": ["<unk>", "The", "the", "a", "dog", "cat", "runs", "ran", "to", "in",
+                  "Paris", "NASA", "launched", "rockets", "3", "2024", ".", ",", "!",
+                  "Café", "café", "naïve", "Straße", "über", "我们", "喜欢", "猫", "。",
+                  "Hello", "big"],
+        "tags": {"upos": ["NOUN", "VERB", "ADJ", "PUNCT", "X"]},
+        "sentences": [
+            ["The", "dog", "runs", "to", "Paris", "."],
+            ["NASA", "launched", "3", "rockets", "in", "2024", ",", "costing", "$3.5",
+             "B2B", "iPhone", "zyxw", "!"],
+            # "Cafe\u0301" is decomposed on input and must be composed by NFC
+            ["Café", "naïve", "Straße", "STRASSE", "Cafe\u0301", "über", "ÉCOLE", "\u0301"],
+            ["我们", "喜欢", "猫", "。"],
+            ["Hello"],
+            ["the", "big", "Dog", "ran", "to", "the", "cat", "in", "Paris", ",", "3",
+             "dogs", "and", "a", "CAT", "."],
+        ],
+    },
+]
+
+
+def build(spec):
+    cfg = spec["config"]
+    torch.manual_seed(spec["seed"])
+    gen = torch.Generator().manual_seed(spec["seed"])
+    model = TorchTagger(cfg, len(spec["vocab"]), {k: len(v) for k, v in spec["tags"].items()})
+    randomise(model, gen)
+    # round-trip the weights through float32 so the double model is exactly
+    # the stored one
+    model = model.float()
+    return model
+
+
+def check_spec(spec):
+    cfg = spec["config"]
+    assert spec["vocab"][0] == "<unk>"
+    assert len(set(spec["vocab"])) == len(spec["vocab"])
+    for w in spec["vocab"][1:]:
+        assert norm_key(w, cfg["lowercase"]) == w, "vocab entry is not a key: %r" % w
+    for w, b in spec.get("lexicon", []):
+        assert norm_key(w, cfg["lowercase"]) == w and 0 <= b < (1 << cfg["lexicon_bits"])
+    assert len(cfg["window"]) == cfg["layers"]
+    assert cfg["tagsets"] == list(spec["tags"].keys())
+    for s in spec["sentences"]:
+        assert 1 <= len(s) <= cfg["max_len"]
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+
+def f32_list(a):
+    # repr of a float32 widened to double: shortest text that reads back to
+    # that double, hence to the exact float32
+    return [float(v) for v in np.asarray(a, dtype=np.float32).reshape(-1).tolist()]
+
+
+def dumps_model(spec, tensors):
+    cfg = spec["config"]
+    parts = ['{"format": "attntag-model-1",\n']
+    parts.append('"config": %s,\n' % json.dumps(cfg, ensure_ascii=False))
+    parts.append('"vocab": %s,\n' % json.dumps(spec["vocab"], ensure_ascii=False))
+    parts.append('"tags": %s,\n' % json.dumps(spec["tags"], ensure_ascii=False))
+    if cfg["lexicon_bits"] > 0:
+        lex = sorted(spec["lexicon"], key=lambda e: e[0].encode("utf-8"))
+        parts.append('"lexicon": %s,\n' % json.dumps(lex, ensure_ascii=False))
+    parts.append('"tensors": {\n')
+    items = []
+    for name, a in tensors.items():
+        items.append('%s: {"dtype": "F32", "shape": %s, "data": %s}' % (
+            json.dumps(name), json.dumps(list(a.shape)), json.dumps(f32_list(a))))
+    parts.append(",\n".join(items))
+    parts.append("\n}}\n")
+    return "".join(parts)
+
+
+def dumps_expect(sentences):
+    lines = ['{"sentences": [\n']
+    out = []
+    for s in sentences:
+        out.append(json.dumps(s, ensure_ascii=False))
+    lines.append(",\n".join(out))
+    lines.append("\n]}\n")
+    return "".join(lines)
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    assert fnv1a32(b"") == 0x811C9DC5 and fnv1a32(b"a") == 0xE40C292C
+    assert fnv1a32(b"foobar") == 0xBF9CF968
+    summary = []
+    for spec in SPECS:
+        check_spec(spec)
+        cfg = spec["config"]
+        model = build(spec)
+        tensors = attntag_tensors(model)
+        # a fresh float64 copy of exactly these float32 weights
+        model = model.double().eval()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        sents = []
+        for tokens in spec["sentences"]:
+            feats = features(spec, tokens)
+            with torch.no_grad():
+                logits, attns = model(feats)
+            logits = {ts: v.numpy() for ts, v in logits.items()}
+            attns = [a.numpy() for a in attns]
+            # second computation: the document's formulas in numpy
+            nl, na = np_forward(cfg, tensors, feats)
+            for ts in cfg["tagsets"]:
+                assert logits[ts].shape == (len(tokens), len(spec["tags"][ts]))
+                err = np.max(np.abs(logits[ts] - nl[ts]))
+                assert err < 1e-10, (spec["name"], ts, err)
+            for a, b in zip(attns, na):
+                assert a.shape == (cfg["heads"], len(tokens), len(tokens))
+                err = np.max(np.abs(a - b))
+                assert err < 1e-12, (spec["name"], "attention", err)
+            for l, w in enumerate(cfg["window"]):
+                if w > 0:
+                    n = len(tokens)
+                    for i in range(n):
+                        for j in range(n):
+                            if abs(i - j) > w:
+                                assert attns[l][:, i, j].max() == 0.0
+            sents.append({
+                "tokens": tokens,
+                "keys": feats["keys"],
+                "word_ids": feats["word_ids"],
+                "shapes": feats["shapes"],
+                "lex": feats["lex"],
+                "ngrams": feats["ngrams"],
+                "logits": {ts: logits[ts].tolist() for ts in cfg["tagsets"]},
+                "attention": [a.tolist() for a in attns],
+            })
+        mpath = os.path.join(OUT_DIR, "ref_%s.json" % spec["name"])
+        epath = os.path.join(OUT_DIR, "ref_%s.expect.json" % spec["name"])
+        with open(mpath, "w", encoding="utf-8") as f:
+            f.write(dumps_model(spec, tensors))
+        with open(epath, "w", encoding="utf-8") as f:
+            f.write(dumps_expect(sents))
+        # the stored numbers read back to exactly the float32 weights
+        with open(mpath, encoding="utf-8") as f:
+            back = json.load(f)["tensors"]
+        for name, a in tensors.items():
+            b = np.asarray(back[name]["data"], dtype=np.float32).reshape(a.shape)
+            assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), name
+        summary.append("%s (%d tensors, %d sentences; %d + %d bytes)" % (
+            spec["name"], len(tensors), len(sents),
+            os.path.getsize(mpath), os.path.getsize(epath)))
+    print("torch_reference: wrote tests/fixtures/ref_{%s}.json and .expect.json: %s; "
+          "torch == numpy checked" % (",".join(s["name"] for s in SPECS), "; ".join(summary)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
