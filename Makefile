@@ -39,7 +39,7 @@ LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
-.PHONY: all check install uninstall clean model bench
+.PHONY: all check test install uninstall clean model bench
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -67,10 +67,16 @@ attntag: $(BUILD)/attntag
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libattntag.a $(TEST_LIBS) $(LIBS)
 
+# `make check`: every test twice, as built and under the sanitizers.
+# `make test`: once, in the build SANITIZE selects.
+check:
+	$(MAKE) test
+	$(MAKE) test SANITIZE=1
+
 # Unit tests (Check), then the command-line tests against the built binary.
-check: $(BUILD)/run_tests $(BUILD)/attntag
-	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag $(BUILD)/run_tests
-	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag sh tests/cli_test.sh
+test: $(BUILD)/run_tests $(BUILD)/attntag
+	$(BUILD)/run_tests
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/cli_test.py
 
 install: attntag
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
@@ -81,6 +87,18 @@ install: attntag
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/attntag $(DESTDIR)$(DATADIR)/$(MODEL_NAME) \
 		$(DESTDIR)$(MANDIR)/attntag.1
+
+# The bundled model, from UD English EWT (CC BY-SA 4.0), which is not copied
+# into the repository: EWT_DIR says where it is.
+EWT_DIR ?= ../shared/data/ud-en-ewt
+$(BUILD)/mkbaseline: tools/mkbaseline.c $(BUILD)/libattntag.a
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libattntag.a $(LIBS)
+
+model: $(BUILD)/mkbaseline $(BUILD)/attntag
+	@test -r $(EWT_DIR)/en_ewt-ud-train.conllu || \
+		{ echo "make model: $(EWT_DIR)/en_ewt-ud-train.conllu not found (set EWT_DIR)"; exit 2; }
+	$(BUILD)/mkbaseline $(EWT_DIR)/en_ewt-ud-train.conllu $(BUILD)/baseline.safetensors
+	$(BUILD)/attntag convert --f16 $(BUILD)/baseline.safetensors models/$(MODEL_NAME)
 
 clean:
 	rm -rf build attntag libattntag.a

@@ -51,7 +51,7 @@ typedef struct at_config {
     int ngram_min, ngram_max;    /* n-gram lengths in code points */
     int shape;                   /* 1 = add a word-shape embedding */
     int lexicon_bits;            /* 0..8 bits of per-word lexicon features */
-    float ln_eps;                /* layer-norm epsilon */
+    double ln_eps;               /* layer-norm epsilon (double: its JSON stays as written) */
     int n_tagsets;
     char tagset[AT_MAX_TAGSETS][AT_MAX_NAME]; /* output heads, e.g. "upos", "xpos" */
 } at_config;
@@ -86,6 +86,11 @@ int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
 /* at_model_set_lexicon: words (normalised keys) with their feature bits. */
 int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits,
                          size_t n, at_error *err);
+
+/* at_model_to_f16: store every F32 weight as F16 (half the file size); the
+ * model then runs with the rounded weights. A model made by at_model_new is
+ * read-only afterwards. */
+int at_model_to_f16(at_model *m, at_error *err);
 
 const at_config *at_model_config(const at_model *m);
 size_t at_model_vocab_size(const at_model *m);

@@ -12,9 +12,10 @@ static void convert_help(void)
     fputs("Usage: attntag convert [OPTION]... IN OUT\n"
           "Convert the model IN to OUT. Either may be a binary (safetensors) or a JSON\n"
           "model; IN's format is detected, OUT's follows its extension (.json is JSON).\n"
-          "Every weight is kept bit for bit.\n"
+          "Every weight is kept bit for bit (unless --f16 rounds it).\n"
           "\n"
           "      --to FORMAT   write 'safetensors' or 'json' whatever OUT is called\n"
+          "      --f16         store the weights as 16-bit floats (half the size)\n"
           "  -h, --help        show this help\n",
           stdout);
 }
@@ -22,17 +23,20 @@ static void convert_help(void)
 int cli_convert(int argc, char **argv)
 {
     static const struct option opts[] = {{"to", required_argument, NULL, 'T'},
+                                         {"f16", no_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     at_file_format to = AT_FILE_AUTO;
-    int c;
+    int c, f16 = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
             convert_help();
             return EXIT_OK;
         }
-        if (c == 'T' && !strcmp(optarg, "json"))
+        if (c == 'F')
+            f16 = 1;
+        else if (c == 'T' && !strcmp(optarg, "json"))
             to = AT_FILE_JSON;
         else if (c == 'T' && !strcmp(optarg, "safetensors"))
             to = AT_FILE_SAFETENSORS;
@@ -48,7 +52,7 @@ int cli_convert(int argc, char **argv)
     at_model *m;
     if (at_model_load(argv[optind], AT_FILE_AUTO, &m, &err))
         return cli_fail(&err);
-    int rc = at_model_save(m, argv[optind + 1], to, &err);
+    int rc = (f16 && at_model_to_f16(m, &err)) || at_model_save(m, argv[optind + 1], to, &err);
     at_model_free(m);
     return rc ? cli_fail(&err) : EXIT_OK;
 }

@@ -30,7 +30,7 @@ void at_config_default(at_config *c)
     c->ngram_max = 5;
     c->shape = 1;
     c->lexicon_bits = 0;
-    c->ln_eps = 1e-5f;
+    c->ln_eps = 1e-5;
     c->n_tagsets = 2;
     strcpy(c->tagset[0], "upos");
     strcpy(c->tagset[1], "xpos");
@@ -165,7 +165,7 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
         at_error_set(err, "config: \"ln_eps\" must be a number");
         return -1;
     }
-    c->ln_eps = (float)eps->valuedouble;
+    c->ln_eps = eps->valuedouble;
     if (c->layers < 0 || c->layers > AT_MAX_LAYERS) {
         at_error_set(err, "config: layers is %d, expected 0 to %d", c->layers, AT_MAX_LAYERS);
         return -1;

@@ -32,7 +32,7 @@ void at_linear(const float *x, size_t n, size_t in, const float *W, const float 
 }
 
 void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
-                  float eps, float *y, float *mean, float *rstd)
+                  double eps, float *y, float *mean, float *rstd)
 {
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * d;

@@ -12,7 +12,7 @@ void at_linear(const float *x, size_t n, size_t in, const float *W, const float 
                size_t out, float *y);
 /* y[n, d] = LN(x) · w + b per row; mean and rstd [n] kept for the backward pass. */
 void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
-                  float eps, float *y, float *mean, float *rstd);
+                  double eps, float *y, float *mean, float *rstd);
 /* x[0..n) <- softmax(x); -INFINITY entries get weight 0. */
 void at_softmax(float *x, size_t n);
 float at_dot(const float *a, const float *b, size_t n);

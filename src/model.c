@@ -570,6 +570,46 @@ size_t at_model_param_count(const at_model *m)
     return n;
 }
 
+int at_model_to_f16(at_model *m, at_error *err)
+{
+    for (size_t i = 0; i < m->n_t; i++) {
+        at_tensor *t = &m->t[i];
+        if (t->dtype != AT_F32)
+            continue;
+        unsigned char *h = malloc(t->count ? 2 * t->count : 1);
+        float *w = malloc(t->count ? t->count * sizeof *w : 1);
+        if (!h || !w) {
+            free(h);
+            free(w);
+            return at_error_set(err, "out of memory converting \"%s\" to F16", t->name);
+        }
+        for (size_t k = 0; k < t->count; k++) {
+            uint16_t v = at_float_to_half(t->f32[k]);
+            if ((v & 0x7C00) == 0x7C00) {
+                free(h);
+                free(w);
+                return at_error_set(err, "tensor \"%s\" holds %g, beyond the F16 range",
+                                    t->name, (double)t->f32[k]);
+            }
+            h[2 * k] = (unsigned char)(v & 0xFF);
+            h[2 * k + 1] = (unsigned char)(v >> 8);
+            w[k] = at_half_to_float(v); /* run with exactly what a reload gives */
+        }
+        free(t->owned);
+        free(t->wide);
+        t->owned = h;
+        t->data = h;
+        t->nbytes = 2 * t->count;
+        t->dtype = AT_F16;
+        t->wide = w;
+        t->f32 = w;
+    }
+    m->writable = false; /* the weights are now what the 16-bit data says */
+    bind(m);
+    m->checksum = weights_checksum(m);
+    return 0;
+}
+
 size_t at_model_n_tensors(const at_model *m) { return m->n_t; }
 
 int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out)

@@ -1,0 +1,698 @@
+/*
+ * tokenize.c - raw text to tokens and sentences (at_tokenize).
+ *
+ * Contract: at_tokenize(text, len, t, err) checks that text[0..len) is valid
+ * UTF-8 without NUL bytes, then appends to t one byte span per token and one
+ * sentence end (index one past its last token) per sentence. The last
+ * sentence always ends at the end of the text, so every call leaves t with
+ * whole sentences only. On failure (invalid UTF-8, NUL byte, out of memory)
+ * it returns -1 with a message in err and t is left exactly as it was.
+ * No global state, no fixed-size buffers: any token length works.
+ *
+ * Tokens follow UD English (EWT) / Penn conventions:
+ *   - whitespace is any Zs/Zl/Zp code point, any control character, and the
+ *     invisible separators U+200B, U+2060, U+FEFF;
+ *   - words are runs of letters, marks and digits; "-", ".", "/", "&", "'"
+ *     or U+2019 between two of them, and "," or ":" between two digits,
+ *     keep the word whole (well-known, 3.14, 1,000, 12:30, and/or, AT&T);
+ *   - a sign or point right before a digit starts a number (-5, +3, .5);
+ *   - URLs (http://, https://, ftp://, file://, mailto:, www.) and e-mail
+ *     addresses are single tokens, minus trailing punctuation;
+ *   - a period stays on a known abbreviation (Mr., etc., Inc., Jan., ...),
+ *     on dotted single letters (U.S., e.g., a.m.) and on a single capital
+ *     letter other than "I" (J. K. Rowling);
+ *   - clitics split off: do n't, ca n't, wo n't, I 'm, it 's, we 're,
+ *     they 'll, I 've, he 'd, John 's (with ' or the right quote U+2019),
+ *     and cannot, gonna, wanna, gotta become can not, gon na, wan na, got ta;
+ *   - every other punctuation or symbol character is its own token, except
+ *     runs: of sentence-final marks (... ?! !!!), of one repeated dash or
+ *     operator character (-- === **), and the PTB quotes `` and '';
+ *   - Han/Hiragana/Katakana runs are one token each (no segmentation).
+ *
+ * Sentences end after a token of final marks (. ! ? ... and the like) when
+ * whitespace follows and the next token starts with an upper-case or uncased
+ * letter, a digit, an opening bracket or quote, a currency sign or inverted
+ * ! ?; closing quotes and brackets right after the mark stay with the
+ * sentence. The CJK marks 。！？ end a sentence whatever follows. A blank
+ * line (two line breaks) always ends one. An abbreviation's period does not
+ * end a sentence, except for a few that often close one (etc., Inc., Ltd.,
+ * Corp., Co., Jr., Sr.), which then follow the rule for final marks.
+ *
+ * Units of scanning are extended grapheme clusters (utf8proc), so combining
+ * marks, emoji sequences and CR LF never get split from their base.
+ */
+#include "attntag.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* Character classes: what a grapheme cluster is, by its first code point. */
+typedef enum { C_SPACE, C_WORD, C_CJK, C_PUNCT } uclass;
+
+typedef struct unit {
+    int32_t cp;          /* first code point; -1 at end of text */
+    size_t end;          /* byte offset one past the cluster */
+    uclass cls;
+} unit;
+
+/* Sentence state between tokens. */
+enum { T_NONE = 0, T_SOFT = 1, T_HARD = 2 };
+
+typedef struct scanner {
+    const char *s;
+    size_t len;
+    at_tokens *t;
+    at_error *err;
+    size_t sent_start;   /* index in t->tok of the current sentence's first token */
+    int gap;             /* whitespace seen since the last token */
+    int newlines;        /* line breaks in that whitespace */
+    int pending;         /* T_SOFT/T_HARD: the last token may/must end the sentence */
+} scanner;
+
+/* Decoding (the text is validated first, so no error paths here) --------- */
+
+static int32_t cp_at(const scanner *sc, size_t pos, size_t *next)
+{
+    utf8proc_int32_t c = -1;
+    utf8proc_ssize_t n;
+    if (pos >= sc->len) {
+        if (next) *next = sc->len;
+        return -1;
+    }
+    n = utf8proc_iterate((const utf8proc_uint8_t *)sc->s + pos,
+                         (utf8proc_ssize_t)(sc->len - pos), &c);
+    if (n < 1) n = 1; /* unreachable after validation; keeps progress certain */
+    if (next) *next = pos + (size_t)n;
+    return c;
+}
+
+static int32_t cp_before(const scanner *sc, size_t pos)
+{
+    size_t q;
+    if (pos == 0) return -1;
+    q = pos - 1;
+    while (q > 0 && ((unsigned char)sc->s[q] & 0xC0) == 0x80) q--;
+    return cp_at(sc, q, NULL);
+}
+
+static utf8proc_category_t cat(int32_t c)
+{
+    return c < 0 ? UTF8PROC_CATEGORY_CN : utf8proc_category(c);
+}
+
+static int is_space(int32_t c)
+{
+    switch (cat(c)) {
+    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_CC:
+        return 1;
+    default:
+        /* Zero-width space, word joiner and BOM separate nothing visible:
+         * treat them as the spaces they stand for. */
+        return c == 0x200B || c == 0x2060 || c == 0xFEFF;
+    }
+}
+
+/* Scripts written without spaces between words. */
+static int is_cjk(int32_t c)
+{
+    return (c >= 0x3005 && c <= 0x3007) || (c >= 0x3021 && c <= 0x3029) ||
+           (c >= 0x3031 && c <= 0x3035) || (c >= 0x3038 && c <= 0x303C) ||
+           (c >= 0x3041 && c <= 0x3096) || (c >= 0x3099 && c <= 0x309F) ||
+           (c >= 0x30A1 && c <= 0x30FA) || (c >= 0x30FC && c <= 0x30FF) ||
+           (c >= 0x31F0 && c <= 0x31FF) || (c >= 0x3400 && c <= 0x4DBF) ||
+           (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) ||
+           (c >= 0xFF66 && c <= 0xFF9F) || (c >= 0x1B000 && c <= 0x1B16F) ||
+           (c >= 0x20000 && c <= 0x3FFFF);
+}
+
+static uclass classify(int32_t c)
+{
+    if (c < 0 || is_space(c)) return C_SPACE;
+    if (is_cjk(c)) return C_CJK;
+    switch (cat(c)) {
+    case UTF8PROC_CATEGORY_PC: case UTF8PROC_CATEGORY_PD: case UTF8PROC_CATEGORY_PS:
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_PF:
+    case UTF8PROC_CATEGORY_PO: case UTF8PROC_CATEGORY_SM: case UTF8PROC_CATEGORY_SC:
+    case UTF8PROC_CATEGORY_SK: case UTF8PROC_CATEGORY_SO:
+        return c == '_' ? C_WORD : C_PUNCT; /* snake_case stays one word */
+    default:
+        return C_WORD; /* letters, marks, numbers, format, private use, unassigned */
+    }
+}
+
+/* The grapheme cluster starting at pos. */
+static void unit_at(const scanner *sc, size_t pos, unit *u)
+{
+    utf8proc_int32_t state = 0;
+    int32_t prev;
+    size_t next;
+    u->cp = cp_at(sc, pos, &next);
+    u->cls = classify(u->cp);
+    prev = u->cp;
+    /* Whitespace stands alone (CR LF aside): a mark or emoji modifier after a
+     * space would otherwise vanish into the space's cluster. */
+    if (u->cls == C_SPACE) {
+        if (u->cp == '\r' && next < sc->len && sc->s[next] == '\n') next++;
+        u->end = next;
+        return;
+    }
+    while (next < sc->len) {
+        size_t after;
+        int32_t c = cp_at(sc, next, &after);
+        /* Prepend characters (U+0600...) would pull a following space in. */
+        if (is_space(c) || utf8proc_grapheme_break_stateful(prev, c, &state)) break;
+        prev = c;
+        next = after;
+    }
+    u->end = next;
+}
+
+static int is_digit(int32_t c) { return cat(c) == UTF8PROC_CATEGORY_ND; }
+
+static int is_letter(int32_t c)
+{
+    switch (cat(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_apos(int32_t c) { return c == '\'' || c == 0x2019; }
+
+/* CJK full stops: always end a sentence. */
+static int is_hard_final(int32_t c)
+{
+    return c == 0x3002 || c == 0xFF01 || c == 0xFF1F || c == 0xFF61;
+}
+
+static int is_final(int32_t c)
+{
+    return c == '.' || c == '!' || c == '?' || c == 0x2026 /* … */ ||
+           c == 0x203C || c == 0x2047 || c == 0x2048 || c == 0x2049 ||
+           c == 0xFF0E || c == 0x061F || c == 0x06D4 || c == 0x0964 ||
+           c == 0x0965 || is_hard_final(c);
+}
+
+/* Characters whose repetitions are one token (--, ===, **, ::). */
+static int is_run_char(int32_t c)
+{
+    if (cat(c) == UTF8PROC_CATEGORY_PD) return 1;
+    return c != 0 && c < 0x80 && strchr("~*=#+<>^|/\\:", (int)c) != NULL;
+}
+
+static int ascii_lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* s[a..b) equals the lower-case ASCII word w, ignoring ASCII case. */
+static int eq_nocase(const scanner *sc, size_t a, size_t b, const char *w)
+{
+    size_t n = strlen(w), i;
+    if (b - a != n) return 0;
+    for (i = 0; i < n; i++)
+        if (ascii_lower((unsigned char)sc->s[a + i]) != w[i]) return 0;
+    return 1;
+}
+
+static int starts_nocase(const scanner *sc, size_t a, const char *w)
+{
+    size_t n = strlen(w);
+    return sc->len - a >= n && eq_nocase(sc, a, a + n, w);
+}
+
+/* Output ------------------------------------------------------------------ */
+
+/* Grow an array to hold need elements; NULL (array untouched) on failure. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    size_t nc;
+    void *q;
+    if (need <= *cap && p) return p;
+    nc = *cap ? *cap : 64;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2 / elem) return NULL;
+        nc *= 2;
+    }
+    q = realloc(p, nc * elem);
+    if (!q) return NULL;
+    *cap = nc;
+    return q;
+}
+
+static int push_sentence(scanner *sc)
+{
+    at_tokens *t = sc->t;
+    size_t *p = grow(t->sent_end, &t->sent_cap, t->n_sent + 1, sizeof *p);
+    if (!p) return at_error_set(sc->err, "tokenizer: out of memory after %zu sentences", t->n_sent);
+    t->sent_end = p;
+    t->sent_end[t->n_sent++] = t->n;
+    sc->sent_start = t->n;
+    sc->pending = T_NONE;
+    return 0;
+}
+
+/* A closing quote or bracket (one cluster, or PTB ''): stays with a sentence
+ * that just ended. */
+static int is_closer(const scanner *sc, size_t a, size_t b)
+{
+    unit u;
+    unit_at(sc, a, &u);
+    if (u.end != b) return b - a == 2 && sc->s[a] == '\'' && sc->s[a + 1] == '\'';
+    switch (cat(u.cp)) {
+    case UTF8PROC_CATEGORY_PE: case UTF8PROC_CATEGORY_PF:
+        return 1;
+    default:
+        return u.cp == '"' || u.cp == '\'' || u.cp == 0xFF02 || u.cp == 0xFF07;
+    }
+}
+
+/* Can a token starting with c begin a new sentence after a final mark? */
+static int starts_sentence(int32_t c)
+{
+    switch (cat(c)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LT: case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+    case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_SC:
+        return 1;
+    default:
+        return c == '"' || c == '\'' || c == '`' || c == 0xBF /* ¿ */ || c == 0xA1 /* ¡ */ ||
+               c == 0xFF02;
+    }
+}
+
+/* Append token s[a..b); first decide whether a sentence ends before it.
+ * final is T_SOFT/T_HARD when this token may/must end its sentence. */
+static int emit(scanner *sc, size_t a, size_t b, int final)
+{
+    at_tokens *t = sc->t;
+    at_span *p;
+    int absorbed = 0;
+    if (t->n > sc->sent_start) {
+        int brk = 0;
+        if (sc->gap && sc->newlines >= 2) {
+            brk = 1;
+        } else if (sc->pending) {
+            if (!sc->gap && is_closer(sc, a, b))
+                absorbed = 1;
+            else if (sc->pending == T_HARD || (sc->gap && starts_sentence(cp_at(sc, a, NULL))))
+                brk = 1;
+        }
+        if (brk && push_sentence(sc) < 0) return -1;
+    }
+    p = grow(t->tok, &t->cap, t->n + 1, sizeof *p);
+    if (!p) return at_error_set(sc->err, "tokenizer: out of memory after %zu tokens", t->n);
+    t->tok = p;
+    t->tok[t->n].start = a;
+    t->tok[t->n].len = b - a;
+    t->n++;
+    if (!absorbed) sc->pending = final;
+    sc->gap = 0;
+    sc->newlines = 0;
+    return 0;
+}
+
+/* Words -------------------------------------------------------------------- */
+
+/* May joiner j sit inside a word between code points l and r? */
+static int joins(int32_t l, int32_t j, int32_t r)
+{
+    switch (j) {
+    case '-': case 0x2010: case 0x2011: case '.': case '\'': case 0x2019: case '/': case '&':
+        return 1;
+    case ',': case ':':
+        return is_digit(l) && is_digit(r);
+    default:
+        return 0;
+    }
+}
+
+/* End of the word body starting at the WORD unit at p. */
+static size_t scan_word(const scanner *sc, size_t p)
+{
+    unit u, n, a;
+    unit_at(sc, p, &u);
+    for (;;) {
+        size_t one;
+        unit_at(sc, u.end, &n);
+        if (n.cls == C_WORD) {
+            u = n;
+            continue;
+        }
+        /* A joiner must be a bare code point (no marks on it) between words. */
+        cp_at(sc, u.end, &one);
+        if (n.cls == C_PUNCT && n.end == one) {
+            unit_at(sc, n.end, &a);
+            if (a.cls == C_WORD && joins(cp_before(sc, u.end), n.cp, a.cp)) {
+                u = a;
+                continue;
+            }
+        }
+        return u.end;
+    }
+}
+
+/* Known abbreviations (without their period; case matters: "No." is one,
+ * "no." ends "I said no."). may_end marks the ones that often close a
+ * sentence: they end one when the next token looks like a sentence start. */
+static const struct abbrev { const char *w; int may_end; } abbrevs[] = {
+    {"Mr", 0},   {"Mrs", 0},  {"Ms", 0},   {"Mx", 0},   {"Dr", 0},    {"Prof", 0},
+    {"Rev", 0},  {"Hon", 0},  {"St", 0},   {"Mt", 0},   {"Ft", 0},    {"Gen", 0},
+    {"Col", 0},  {"Lt", 0},   {"Maj", 0},  {"Capt", 0}, {"Sgt", 0},   {"Cpl", 0},
+    {"Adm", 0},  {"Gov", 0},  {"Sen", 0},  {"Rep", 0},  {"Pres", 0},  {"Messrs", 0},
+    {"Mme", 0},  {"Mlle", 0}, {"Msgr", 0}, {"vs", 0},   {"cf", 0},    {"al", 0},
+    {"approx", 0}, {"ca", 0}, {"dept", 0}, {"Dept", 0}, {"est", 0},   {"fig", 0},
+    {"Fig", 0},  {"figs", 0}, {"eq", 0},   {"Eq", 0},   {"No", 0},
+    {"Nos", 0},  {"vol", 0},  {"Vol", 0},  {"vols", 0},  {"p", 0},
+    {"pp", 0},   {"ch", 0},   {"Ch", 0},   {"sec", 0},  {"Sec", 0},   {"viz", 0},
+    {"misc", 0}, {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},   {"Jan", 0},   {"Feb", 0},
+    {"Mar", 0},  {"Apr", 0},  {"Jun", 0},  {"Jul", 0},  {"Aug", 0},   {"Sep", 0},
+    {"Sept", 0}, {"Oct", 0},  {"Nov", 0},  {"Dec", 0},  {"Ph.D", 0},  {"etc", 1},
+    {"Inc", 1},  {"Ltd", 1},  {"Corp", 1}, {"Co", 1},   {"Jr", 1},    {"Sr", 1},
+};
+
+/* Does word s[a..b) keep a following period? *may_end as in abbrevs. */
+static int is_abbrev(const scanner *sc, size_t a, size_t b, int *may_end)
+{
+    size_t i, pos, letters = 0;
+    unit u;
+    *may_end = 0;
+    for (i = 0; i < sizeof abbrevs / sizeof abbrevs[0]; i++) {
+        if (strlen(abbrevs[i].w) == b - a && memcmp(abbrevs[i].w, sc->s + a, b - a) == 0) {
+            *may_end = abbrevs[i].may_end;
+            return 1;
+        }
+    }
+    /* An initial: one capital letter. Not "I", which far more often is the
+     * pronoun ending a sentence ("...than I."). */
+    unit_at(sc, a, &u);
+    if (u.end == b) return cat(u.cp) == UTF8PROC_CATEGORY_LU && u.cp != 'I';
+    /* Dotted single letters: U.S, e.g, i.e, a.m (the last period follows). */
+    for (pos = a;;) {
+        unit_at(sc, pos, &u);
+        if (u.end > b || !is_letter(u.cp)) return 0;
+        letters++;
+        pos = u.end;
+        if (pos == b) return letters >= 2;
+        if (sc->s[pos] != '.' || ++pos >= b) return 0;
+    }
+}
+
+/* What follows the apostrophe of 's 'm 'd 'll 're 've. */
+static const char *const clitic_tails[] = {"s", "m", "d", "ll", "re", "ve"};
+
+/* Start of the apostrophe ending at x (' or U+2019), or SIZE_MAX. */
+static size_t apos_ending_at(const scanner *sc, size_t a, size_t x)
+{
+    if (x > a && sc->s[x - 1] == '\'') return x - 1;
+    if (x - a >= 3 && memcmp(sc->s + x - 3, "\xE2\x80\x99", 3) == 0) return x - 3;
+    return SIZE_MAX;
+}
+
+/* Start of a clitic ending word s[a..e), or e if there is none. The rest of
+ * the word must not be empty, so a lone "n't" or "'s" stays whole. */
+static size_t clitic_start(const scanner *sc, size_t a, size_t e)
+{
+    size_t i, ap;
+    if (e - a >= 3 && ascii_lower((unsigned char)sc->s[e - 1]) == 't') {
+        ap = apos_ending_at(sc, a, e - 1);
+        if (ap != SIZE_MAX && ap > a + 1 && ascii_lower((unsigned char)sc->s[ap - 1]) == 'n')
+            return ap - 1;
+    }
+    for (i = 0; i < sizeof clitic_tails / sizeof clitic_tails[0]; i++) {
+        size_t k = strlen(clitic_tails[i]);
+        if (e - a > k && eq_nocase(sc, e - k, e, clitic_tails[i])) {
+            ap = apos_ending_at(sc, a, e - k);
+            if (ap != SIZE_MAX && ap > a) return ap;
+        }
+    }
+    return e;
+}
+
+/* Emit word s[a..e), split into its host and clitics. */
+static int emit_word(scanner *sc, size_t a, size_t e)
+{
+    /* Fused forms that UD EWT writes as two tokens. */
+    static const char *const fused[] = {"cannot", "gonna", "wanna", "gotta"};
+    size_t cuts[8], end = e, i;
+    int nc = 0;
+    for (i = 0; i < sizeof fused / sizeof fused[0]; i++)
+        if (eq_nocase(sc, a, e, fused[i]))
+            return emit(sc, a, a + 3, T_NONE) < 0 ? -1 : emit(sc, a + 3, e, T_NONE);
+    while (nc < 8) {
+        size_t c = clitic_start(sc, a, end);
+        if (c == end) break;
+        cuts[nc++] = c;
+        end = c;
+    }
+    if (emit(sc, a, end, T_NONE) < 0) return -1;
+    while (nc-- > 0)
+        if (emit(sc, cuts[nc], nc ? cuts[nc - 1] : e, T_NONE) < 0) return -1;
+    return 0;
+}
+
+static int ascii_digit(char c) { return c >= '0' && c <= '9'; }
+
+static int ascii_alnum(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* End of a URL starting at p, or p if none starts there. */
+static size_t match_url(const scanner *sc, size_t p)
+{
+    static const char *const prefixes[] = {"http://", "https://", "ftp://", "file://",
+                                           "mailto:", "www."};
+    size_t plen = 0, q, i, opens = 0, closes = 0, sq_opens = 0, sq_closes = 0;
+    for (i = 0; i < sizeof prefixes / sizeof prefixes[0] && !plen; i++)
+        if (starts_nocase(sc, p, prefixes[i])) plen = strlen(prefixes[i]);
+    if (!plen) return p;
+    for (q = p + plen; q < sc->len;) {
+        size_t next;
+        int32_t c = cp_at(sc, q, &next);
+        if (is_space(c) || is_cjk(c)) break;
+        /* Quotes and angle brackets delimit URLs in prose; so does any
+         * non-ASCII punctuation (letters are fine: IRIs). */
+        if (c < 0x80 ? strchr("\"<>`{}|\\^", (int)c) != NULL : classify(c) == C_PUNCT) break;
+        opens += c == '(';
+        closes += c == ')';
+        sq_opens += c == '[';
+        sq_closes += c == ']';
+        q = next;
+    }
+    /* Sentence punctuation after a URL is not part of it; a closing bracket
+     * is, when it matches one inside (Wikipedia-style paths). */
+    while (q > p + plen) {
+        char c = sc->s[q - 1];
+        if (strchr(".,;:!?'*", c)) {
+            q--;
+        } else if (c == ')' && closes > opens) {
+            q--;
+            closes--;
+        } else if (c == ']' && sq_closes > sq_opens) {
+            q--;
+            sq_closes--;
+        } else {
+            break;
+        }
+    }
+    return q > p + plen ? q : p;
+}
+
+/* End of an e-mail address starting at p, or p. Lengths are bounded as in
+ * RFC 5321, which also keeps repeated failed attempts linear. */
+static size_t match_email(const scanner *sc, size_t p)
+{
+    const char *s = sc->s;
+    size_t i = p, d, k, label, labels = 0;
+    while (i < sc->len && i - p < 64 &&
+           (ascii_alnum((unsigned char)s[i]) || (s[i] && strchr("._%+-", s[i]))))
+        i++;
+    if (i == p || i >= sc->len || s[i] != '@' || s[i - 1] == '.') return p;
+    d = ++i;
+    while (i < sc->len && i - d < 253 && (ascii_alnum((unsigned char)s[i]) || s[i] == '-' || s[i] == '.'))
+        i++;
+    while (i > d && (s[i - 1] == '.' || s[i - 1] == '-')) i--;
+    for (k = label = d; k <= i; k++) {
+        if (k == i || s[k] == '.') {
+            if (k == label) return p; /* empty label */
+            labels++;
+            if (k < i) label = k + 1;
+        }
+    }
+    if (labels < 2 || i - label < 2) return p;
+    for (k = label; k < i; k++)
+        if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z'))) return p;
+    return i;
+}
+
+/* A token starting with the WORD unit at p. */
+static int do_word(scanner *sc, size_t *pos)
+{
+    size_t p = *pos, q;
+    int may_end;
+    if ((q = match_url(sc, p)) > p || (q = match_email(sc, p)) > p) {
+        *pos = q;
+        return emit(sc, p, q, T_NONE);
+    }
+    q = scan_word(sc, p);
+    /* A period right after the word (and not the start of "...") may be
+     * the abbreviation's own. */
+    if (q < sc->len && sc->s[q] == '.' && !(q + 1 < sc->len && sc->s[q + 1] == '.') &&
+        is_abbrev(sc, p, q, &may_end)) {
+        *pos = q + 1;
+        return emit(sc, p, q + 1, may_end ? T_SOFT : T_NONE);
+    }
+    *pos = q;
+    return emit_word(sc, p, q);
+}
+
+/* A token starting with the punctuation or symbol unit u at *pos. */
+static int do_punct(scanner *sc, size_t *pos, const unit *u)
+{
+    size_t p = *pos, q = u->end, k;
+    int32_t c = u->cp;
+    uclass before = classify(cp_before(sc, p));
+    unit n, m;
+    unit_at(sc, u->end, &n);
+
+    /* Signed and point-first numbers: -5, +3.2, .5 */
+    if ((c == '-' || c == '+' || c == 0x2212 || c == '.') && before != C_WORD &&
+        n.cls == C_WORD && is_digit(n.cp)) {
+        q = scan_word(sc, u->end);
+    } else if (is_final(c)) {
+        /* ... ?! !!! 。。。 are one token. */
+        int hard = is_hard_final(c);
+        for (;;) {
+            unit_at(sc, q, &m);
+            if (m.cp < 0 || !is_final(m.cp)) break;
+            hard |= is_hard_final(m.cp);
+            q = m.end;
+        }
+        *pos = q;
+        return emit(sc, p, q, hard ? T_HARD : T_SOFT);
+    } else if ((c == '@' || (c == '#' && is_letter(n.cp))) && before != C_WORD &&
+               n.cls == C_WORD) {
+        q = scan_word(sc, u->end); /* @mention, #hashtag */
+    } else if ((c == '\'' && n.cp == '\'') || (c == '`' && n.cp == '`')) {
+        q = n.end; /* PTB quotes '' and `` */
+    } else if (is_apos(c) && n.cls == C_WORD) {
+        /* A detached clitic ('s 'll, as in already tokenised text) or a
+         * clipped year ('90s). Otherwise the apostrophe is a quote. */
+        size_t e = scan_word(sc, u->end);
+        for (k = 0; k < sizeof clitic_tails / sizeof clitic_tails[0]; k++)
+            if (eq_nocase(sc, u->end, e, clitic_tails[k])) q = e;
+        if (before != C_WORD && e - u->end >= 2 && e - u->end <= 3 &&
+            ascii_digit(sc->s[u->end]) && ascii_digit(sc->s[u->end + 1]) &&
+            (e - u->end == 2 || sc->s[u->end + 2] == 's'))
+            q = e;
+    } else if (is_run_char(c)) {
+        for (;;) {
+            unit_at(sc, q, &m);
+            if (m.cp != c) break;
+            q = m.end;
+        }
+    }
+    *pos = q;
+    return emit(sc, p, q, T_NONE);
+}
+
+/* Public API ------------------------------------------------------------- */
+
+void at_tokens_init(at_tokens *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void at_tokens_free(at_tokens *t)
+{
+    if (!t) return;
+    free(t->tok);
+    free(t->sent_end);
+    memset(t, 0, sizeof *t);
+}
+
+int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err)
+{
+    scanner sc;
+    size_t pos, n0, s0;
+    if (!t) return at_error_set(err, "at_tokenize: no token list given");
+    if (len == 0) return 0;
+    if (!text) return at_error_set(err, "at_tokenize: no text given (%zu bytes expected)", len);
+
+    /* Validate everything first so that scanning needs no error paths and a
+     * bad byte late in the text leaves t untouched. */
+    for (pos = 0; pos < len;) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t n = utf8proc_iterate((const utf8proc_uint8_t *)text + pos,
+                                              (utf8proc_ssize_t)(len - pos), &c);
+        if (n < 1) return at_error_set(err, "invalid UTF-8 at byte offset %zu of the text", pos);
+        if (c == 0) return at_error_set(err, "NUL byte at byte offset %zu of the text", pos);
+        pos += (size_t)n;
+    }
+
+    memset(&sc, 0, sizeof sc);
+    sc.s = text;
+    sc.len = len;
+    sc.t = t;
+    sc.err = err;
+    sc.sent_start = t->n;
+    n0 = t->n;
+    s0 = t->n_sent;
+
+    for (pos = 0; pos < len;) {
+        unit u;
+        int rc = 0;
+        unit_at(&sc, pos, &u);
+        switch (u.cls) {
+        case C_SPACE: {
+            size_t k = pos, next;
+            while (k < u.end) {
+                int32_t c = cp_at(&sc, k, &next);
+                /* CR LF is one break; form feed and U+2029 end a paragraph. */
+                if (c == '\n' || c == 0x0B || c == 0x85 || c == 0x2028 ||
+                    (c == '\r' && !(next < len && text[next] == '\n')))
+                    sc.newlines++;
+                else if (c == 0x0C || c == 0x2029)
+                    sc.newlines += 2;
+                k = next;
+            }
+            sc.gap = 1;
+            pos = u.end;
+            break;
+        }
+        case C_CJK: {
+            size_t q = u.end;
+            unit m;
+            for (;;) {
+                unit_at(&sc, q, &m);
+                if (m.cls != C_CJK) break;
+                q = m.end;
+            }
+            rc = emit(&sc, pos, q, T_NONE);
+            pos = q;
+            break;
+        }
+        case C_WORD:
+            rc = do_word(&sc, &pos);
+            break;
+        case C_PUNCT:
+            rc = do_punct(&sc, &pos, &u);
+            break;
+        }
+        if (rc < 0) {
+            t->n = n0;
+            t->n_sent = s0;
+            return -1;
+        }
+    }
+    if (t->n > sc.sent_start && push_sentence(&sc) < 0) {
+        t->n = n0;
+        t->n_sent = s0;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""Command-line tests for attntag: exit status and messages for bad models and
+bad text, every input and output format, model conversion, and install.
+
+Expected values are computed here, independently of attntag (the CoNLL-U
+columns, the independent safetensors reader, the reference logits). Run by
+`make check` with ATTNTAG_BIN set; prints 'N passed, N failed'."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("ATTNTAG_BIN", os.path.join(ROOT, "attntag"))
+FIX = os.path.join(ROOT, "tests", "fixtures")
+REF = os.path.join(FIX, "ref_pre.json")
+TMP = tempfile.mkdtemp(prefix="attntag-cli-")
+passed, failed = 0, 0
+
+
+def run(args, stdin=b"", env=None, binary=BIN):
+    e = dict(os.environ)
+    e.pop("ATTNTAG_MODEL", None)
+    e.update(env or {})
+    p = subprocess.run([binary] + args, input=stdin, capture_output=True, env=e, timeout=120)
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
+
+
+def test(fn):
+    global passed, failed
+    try:
+        fn()
+        passed += 1
+    except Exception as ex:  # a crash of the test is a failure too
+        failed += 1
+        print(f"FAIL {fn.__name__}: {type(ex).__name__}: {ex}")
+    return fn
+
+
+def expect(args, status, needle, stdin=b""):
+    rc, out, err = run(args, stdin)
+    assert rc == status, f"{args}: exit {rc}, want {status}; stderr: {err}"
+    assert needle in err, f"{args}: stderr {err!r} lacks {needle!r}"
+    return out
+
+
+def tmp(name):
+    return os.path.join(TMP, name)
+
+
+def ref_binary():
+    path = tmp("ref.safetensors")
+    if not os.path.exists(path):
+        rc, _, err = run(["convert", REF, path])
+        assert rc == 0, err
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def header_of(data):
+    (n,) = struct.unpack("<Q", data[:8])
+    return n, json.loads(data[8:8 + n])
+
+
+def rebuild(header, data_part):
+    h = json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h)) + h + data_part
+
+
+def damaged(name, content):
+    path = tmp(name)
+    with open(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+# --- help, version, usage ------------------------------------------------------
+
+@test
+def help_names_every_option():
+    rc, out, _ = run(["--help"])
+    assert rc == 0
+    for opt in ["--model", "--input", "--tokenize", "--format", "--tagset", "--probs", "--top",
+                "--line-buffered", "--version", "convert", "info"]:
+        assert opt.encode() in out, opt
+
+
+@test
+def version():
+    rc, out, _ = run(["--version"])
+    assert rc == 0 and out.startswith(b"attntag "), out
+
+
+@test
+def usage_errors_exit_1():
+    expect(["--input", "bogus"], 1, "unknown format 'bogus'")
+    expect(["--format", "xml"], 1, "unknown format 'xml'")
+    expect(["--top", "0", "-f", "json"], 1, "--top")
+    expect(["-m", REF, "--probs"], 1, "need --format json")
+    expect(["--no-such-option"], 1, "Try 'attntag --help'")
+    expect(["-m", REF, "--tagset", "nope"], 1, 'no tag set "nope"')
+    expect(["convert", "only-one"], 1, "two files")
+
+
+# --- bad models: exit 2 and a message that says what is wrong -----------------------
+
+@test
+def missing_model():
+    expect(["-m", tmp("absent.safetensors")], 2, "cannot open")
+
+
+@test
+def truncated_model():
+    data = ref_binary()
+    p = damaged("trunc.safetensors", data[: len(data) // 2])
+    expect(["-m", p], 2, "data_offsets")
+
+
+@test
+def wrong_header_length():
+    data = ref_binary()
+    p = damaged("hlen.safetensors", struct.pack("<Q", len(data) * 2) + data[8:])
+    expect(["-m", p], 2, "header length")
+
+
+@test
+def offsets_out_of_range():
+    data = ref_binary()
+    n, h = header_of(data)
+    h["embed.word"]["data_offsets"][1] = len(data) * 4
+    expect(["-m", damaged("range.safetensors", rebuild(h, data[8 + n:]))], 2, "out of range")
+
+
+@test
+def overlapping_offsets():
+    data = ref_binary()
+    n, h = header_of(data)
+    b, e = h["heads.upos.bias"]["data_offsets"]
+    h["heads.upos.bias"]["data_offsets"] = [b - 4, e - 4]
+    expect(["-m", damaged("overlap.safetensors", rebuild(h, data[8 + n:]))], 2, "overlaps")
+
+
+@test
+def wrong_dtype():
+    data = ref_binary()
+    n, h = header_of(data)
+    h["embed.word"]["dtype"] = "F64"
+    expect(["-m", damaged("dtype.safetensors", rebuild(h, data[8 + n:]))], 2,
+           'dtype "F64" is not supported')
+
+
+@test
+def absurd_dims():
+    data = ref_binary()
+    n, h = header_of(data)
+    h["embed.word"]["shape"] = [2 ** 40, 2 ** 40]
+    expect(["-m", damaged("dims.safetensors", rebuild(h, data[8 + n:]))], 2,
+           "larger than the file")
+    cfg = json.loads(h["__metadata__"]["attntag.config"])
+    cfg["dim"] = 10 ** 8
+    h2 = json.loads(json.dumps(header_of(data)[1]))
+    h2["__metadata__"]["attntag.config"] = json.dumps(cfg)
+    expect(["-m", damaged("dims2.safetensors", rebuild(h2, data[8 + n:]))], 2,
+           "config: dim is 100000000")
+
+
+@test
+def nan_weight():
+    data = bytearray(ref_binary())
+    n, h = header_of(bytes(data))
+    b = h["embed.word"]["data_offsets"][0]
+    data[8 + n + b: 8 + n + b + 4] = struct.pack("<f", float("nan"))
+    expect(["-m", damaged("nan.safetensors", bytes(data))], 2, "non-finite")
+
+
+@test
+def not_a_model():
+    expect(["-m", damaged("text.json", b'{"hello": 1}')], 2, "not an attntag model")
+    expect(["-m", damaged("empty.safetensors", b"")], 2, "too short")
+
+
+# --- bad and awkward text ---------------------------------------------------------------
+
+@test
+def invalid_utf8_names_line():
+    expect(["-m", REF], 2, "<stdin>:2: invalid UTF-8", stdin=b"ok line\nbad \xc3\x28 here\n")
+
+
+@test
+def nul_byte_names_line():
+    expect(["-m", REF], 2, "<stdin>:1: NUL byte", stdin=b"a\x00b\n")
+
+
+@test
+def file_errors_name_the_file():
+    p = damaged("bad.txt", b"fine\n\xff\n")
+    expect(["-m", REF, p], 2, p + ":2: invalid UTF-8")
+    expect(["-m", REF, tmp("nope.txt")], 2, "cannot open")
+
+
+@test
+def empty_input():
+    rc, out, err = run(["-m", REF], b"")
+    assert rc == 0 and out == b"", (rc, out, err)
+
+
+@test
+def megabyte_line():
+    words = ["dog", "cats", "The", "runs", "."]
+    line = " ".join(words[i % 5] for i in range(300000))
+    assert len(line) > 1 << 20
+    rc, out, err = run(["-m", REF], (line + "\n").encode())
+    assert rc == 0, err
+    toks = out.decode().split()
+    assert len(toks) == 300000 and out.count(b"\n") == 1
+    assert all(t.rsplit("_", 1)[0] == words[i % 5] for i, t in enumerate(toks))
+
+
+@test
+def crlf_and_bom_are_plain_text():
+    rc1, plain, _ = run(["-m", REF], b"The dog runs .\nTo Paris\n")
+    rc2, crlf, _ = run(["-m", REF], b"\xef\xbb\xbfThe dog runs .\r\nTo Paris\r\n")
+    assert rc1 == rc2 == 0 and plain == crlf, (plain, crlf)
+
+
+@test
+def blank_lines_keep_alignment():
+    rc, out, _ = run(["-m", REF], b"The dog\n\n\nruns\n")
+    assert rc == 0 and out.split(b"\n")[1:3] == [b"", b""] and out.count(b"\n") == 4, out
+
+
+# --- formats ---------------------------------------------------------------------------
+
+def reference_tags(tagset):
+    """Argmax of the torch reference logits for the fixture's sentences."""
+    with open(os.path.join(FIX, "ref_pre.expect.json")) as f:
+        exp = json.load(f)
+    with open(REF) as f:
+        tags = json.load(f)["tags"][tagset]
+    sents = []
+    for s in exp["sentences"]:
+        sents.append((s["tokens"], [tags[max(range(len(l)), key=l.__getitem__)]
+                                    for l in s["logits"][tagset]]))
+    return sents
+
+
+@test
+def wordtag_matches_reference():
+    sents = reference_tags("upos")
+    text = "".join(" ".join(t) + "\n" for t, _ in sents).encode()
+    rc, out, err = run(["-m", REF], text)
+    assert rc == 0, err
+    want = "".join(" ".join(f"{w}_{t}" for w, t in zip(toks, tags)) + "\n"
+                   for toks, tags in sents)
+    assert out.decode() == want, (out.decode(), want)
+
+
+@test
+def tsv_two_tagsets():
+    up, xp = reference_tags("upos"), reference_tags("xpos")
+    text = "".join(" ".join(t) + "\n" for t, _ in up).encode()
+    rc, out, err = run(["-m", REF, "-f", "tsv", "-s", "upos,xpos"], text)
+    assert rc == 0, err
+    want = "".join("".join(f"{w}\t{a}\t{b}\n" for w, a, b in zip(t, u, x)) + "\n"
+                   for (t, u), (_, x) in zip(up, xp))
+    assert out.decode() == want
+
+
+@test
+def vertical_input():
+    rc, out, err = run(["-m", REF, "-i", "vertical", "-f", "tsv"], b"The\ndog\n\n\nruns\n")
+    assert rc == 0, err
+    blocks = out.decode().split("\n\n")
+    assert [len(b.split("\n")) for b in blocks[:2]] == [2, 1], out
+
+
+@test
+def conllu_changes_only_upos_xpos():
+    src = os.path.join(FIX, "sample.conllu")
+    with open(src, "rb") as f:
+        inp = f.read()
+    rc, out, err = run(["-m", REF, "-i", "conllu", src])
+    assert rc == 0, err
+    a, b = inp.decode().split("\n"), out.decode().split("\n")
+    assert len(a) == len(b), (len(a), len(b))
+    tagged = 0
+    for x, y in zip(a, b):
+        cx, cy = x.split("\t"), y.split("\t")
+        if len(cx) == 10 and cx[0].isdigit():
+            assert cx[:3] + cx[5:] == cy[:3] + cy[5:], (x, y)
+            tagged += 1
+        else:
+            assert x == y, (x, y)
+    assert tagged == 11
+
+
+@test
+def json_probabilities():
+    rc, out, err = run(["-m", REF, "-f", "json", "--top", "3", "--probs"], b"The dog runs\n")
+    assert rc == 0, err
+    obj = json.loads(out)
+    assert obj["tokens"] == ["The", "dog", "runs"]
+    for ts in ("upos", "xpos"):
+        for tag, p, top in zip(obj["tags"][ts], obj["probs"][ts], obj["top"][ts]):
+            probs = [q for _, q in top]
+            assert len(top) == 3 and probs == sorted(probs, reverse=True)
+            assert top[0][0] == tag and abs(top[0][1] - p) < 1e-6 and sum(probs) <= 1 + 1e-6
+
+
+@test
+def raw_text_tokenized():
+    rc, out, err = run(["-m", REF, "--tokenize"], b"I can't go. Dr. Who came!\n")
+    assert rc == 0, err
+    words = [[t.rsplit("_", 1)[0] for t in l.split()] for l in out.decode().splitlines()]
+    assert words == [["I", "ca", "n't", "go", "."], ["Dr.", "Who", "came", "!"]], words
+
+
+@test
+def coprocess_line_buffered():
+    p = subprocess.Popen([BIN, "-m", REF, "--line-buffered"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)
+    try:
+        for line in (b"The dog\n", b"runs .\n"):
+            p.stdin.write(line)
+            p.stdin.flush()
+            reply = p.stdout.readline()  # must arrive before stdin is closed
+            assert len(reply.split()) == len(line.split()), reply
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    assert p.returncode == 0
+
+
+# --- model files -------------------------------------------------------------------------
+
+@test
+def convert_round_trip_is_exact():
+    a, b, c = tmp("rt.safetensors"), tmp("rt.json"), tmp("rt2.safetensors")
+    for args in (["convert", REF, a], ["convert", a, b], ["convert", b, c]):
+        rc, _, err = run(args)
+        assert rc == 0, err
+    with open(a, "rb") as f1, open(c, "rb") as f2:
+        assert f1.read() == f2.read()
+    with open(REF) as f1, open(b) as f2:
+        t1, t2 = json.load(f1)["tensors"], json.load(f2)["tensors"]
+    assert t1.keys() == t2.keys()
+    for name in t1:  # the same float32 values, however the digits are written
+        f32 = lambda xs: struct.pack(f"<{len(xs)}f", *xs)
+        assert f32(t1[name]["data"]) == f32(t2[name]["data"]), name
+
+
+@test
+def independent_safetensors_reader():
+    out = tmp("read.json")
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "read_safetensors.py"),
+                    tmp("ref.safetensors") if os.path.exists(tmp("ref.safetensors"))
+                    else (ref_binary() and tmp("ref.safetensors")), out], check=True)
+    with open(out) as f:
+        got = json.load(f)
+    with open(REF) as f:
+        ref = json.load(f)
+    for name, t in ref["tensors"].items():
+        g = got["tensors"][name]
+        assert g["shape"] == t["shape"] and g["data"] == t["data"], name
+    vocab = bytes(got["tensors"]["vocab"]["data"]).split(b"\0")[:-1]
+    assert [v.decode() for v in vocab] == ref["vocab"]
+    assert json.loads(got["metadata"]["attntag.config"]) == ref["config"]
+
+
+@test
+def info_reports_counts():
+    rc, out, err = run(["info", REF])
+    assert rc == 0, err
+    with open(REF) as f:
+        ref = json.load(f)
+    params = sum(len(t["data"]) for t in ref["tensors"].values())
+    text = out.decode()
+    assert f"vocabulary: {len(ref['vocab'])} words" in text
+    assert f"parameters: {params}" in text
+    assert f"tagset upos ({len(ref['tags']['upos'])} tags)" in text
+
+
+@test
+def model_from_environment():
+    rc, out, err = run([], b"The dog\n", env={"ATTNTAG_MODEL": REF})
+    assert rc == 0 and out.count(b"_") == 2, err
+
+
+@test
+def installed_binary_finds_its_model():
+    dest = tmp("dest")
+    subprocess.run(["make", "-s", "-C", ROOT, "install", f"DESTDIR={dest}", "PREFIX=/opt/at"],
+                   check=True, stdout=subprocess.DEVNULL)
+    binary = os.path.join(dest, "opt", "at", "bin", "attntag")
+    assert os.path.exists(os.path.join(dest, "opt", "at", "share", "man", "man1", "attntag.1"))
+    rc, out, err = run([], b"Hello world .\n", binary=binary)
+    assert rc == 0 and len(out.split()) == 3, err
+
+
+shutil.rmtree(TMP, ignore_errors=True)
+print(f"cli: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

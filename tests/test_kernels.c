@@ -1,0 +1,103 @@
+/*
+ * test_kernels.c - the numeric building blocks, against values worked out by
+ * hand, and the 16-bit float conversions against IEEE 754 bit patterns.
+ */
+#include "tests.h"
+
+#include "internal.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+START_TEST(softmax_values)
+{
+    float x[3] = {0.0f, logf(2.0f), logf(5.0f)};
+    at_softmax(x, 3);
+    ck_assert_float_eq_tol(x[0], 0.125f, 1e-6f);
+    ck_assert_float_eq_tol(x[1], 0.25f, 1e-6f);
+    ck_assert_float_eq_tol(x[2], 0.625f, 1e-6f);
+    float y[3] = {1000.0f, -INFINITY, 1000.0f}; /* large values do not overflow */
+    at_softmax(y, 3);
+    ck_assert_float_eq_tol(y[0], 0.5f, 1e-6f);
+    ck_assert_float_eq(y[1], 0.0f);
+    float z[2] = {-INFINITY, -INFINITY};
+    at_softmax(z, 2);
+    ck_assert(z[0] == 0.0f && z[1] == 0.0f);
+}
+END_TEST
+
+START_TEST(linear_and_layernorm)
+{
+    /* x = [[1, 2], [3, 4]], W = [[1, 0], [1, 1], [0, -1]], b = [0, 1, 2] */
+    float x[4] = {1, 2, 3, 4}, W[6] = {1, 0, 1, 1, 0, -1}, b[3] = {0, 1, 2}, y[6];
+    at_linear(x, 2, 2, W, b, 3, y);
+    float want[6] = {1, 4, 0, 3, 8, -2};
+    for (int i = 0; i < 6; i++)
+        ck_assert_float_eq_tol(y[i], want[i], 1e-6f);
+    /* LN([1, 3]) = [-1, 1]; with weight [2, 1] and bias [0, 1]: [-2, 2] */
+    float v[2] = {1, 3}, w[2] = {2, 1}, bb[2] = {0, 1}, out[2], mean, rstd;
+    at_layernorm(v, 1, 2, w, bb, 0.0f, out, &mean, &rstd);
+    ck_assert_float_eq_tol(out[0], -2.0f, 1e-5f);
+    ck_assert_float_eq_tol(out[1], 2.0f, 1e-5f);
+    ck_assert_float_eq_tol(mean, 2.0f, 1e-6f);
+    ck_assert_float_eq_tol(rstd, 1.0f, 1e-6f);
+    /* the dot product handles lengths that are not a multiple of 8 */
+    float a[11], c[11];
+    for (int i = 0; i < 11; i++)
+        a[i] = (float)i, c[i] = 1.0f;
+    ck_assert_float_eq(at_dot(a, c, 11), 55.0f);
+}
+END_TEST
+
+START_TEST(activations)
+{
+    float x[3] = {-1.0f, 0.0f, 1.0f}, y[3];
+    at_relu(x, 3, y);
+    ck_assert(y[0] == 0 && y[1] == 0 && y[2] == 1);
+    at_gelu(x, 3, y);
+    /* GELU(1) = 0.5 (1 + erf(1/sqrt 2)) = 0.8413447 */
+    ck_assert_float_eq_tol(y[2], 0.8413447f, 1e-6f);
+    ck_assert_float_eq_tol(y[0], -0.1586553f, 1e-6f);
+}
+END_TEST
+
+START_TEST(half_floats)
+{
+    static const struct { uint16_t h; float f; } cases[] = {
+        {0x3C00, 1.0f}, {0xC000, -2.0f}, {0x7BFF, 65504.0f}, {0x0001, 5.9604645e-8f},
+        {0x0400, 6.1035156e-5f}, {0x3555, 0.33325195f}, {0x0000, 0.0f},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ck_assert_float_eq(at_half_to_float(cases[i].h), cases[i].f);
+        ck_assert_uint_eq(at_float_to_half(cases[i].f), cases[i].h);
+    }
+    ck_assert_uint_eq(at_float_to_half(1e6f), 0x7C00);          /* overflow: infinity */
+    ck_assert_uint_eq(at_float_to_half(1.0f + 1.0f / 2048), 0x3C00); /* ties to even */
+    ck_assert(isinf(at_half_to_float(0x7C00)));
+    ck_assert(isnan(at_half_to_float(0x7E00)));
+    for (uint32_t h = 0; h < 0x7C00; h++) /* every finite half survives the round trip */
+        ck_assert_uint_eq(at_float_to_half(at_half_to_float((uint16_t)h)), h);
+}
+END_TEST
+
+START_TEST(crc32_check_value)
+{
+    ck_assert_uint_eq(at_crc32(0, "123456789", 9), 0xCBF43926u); /* the standard check */
+    uint32_t part = at_crc32(0, "12345", 5);
+    ck_assert_uint_eq(at_crc32(part, "6789", 4), 0xCBF43926u);
+}
+END_TEST
+
+Suite *kernels_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *tc = tcase_create("maths");
+    tcase_add_test(tc, softmax_values);
+    tcase_add_test(tc, linear_and_layernorm);
+    tcase_add_test(tc, activations);
+    tcase_add_test(tc, half_floats);
+    tcase_add_test(tc, crc32_check_value);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,150 @@
+/*
+ * test_reader.c - input formats, and text that is broken in the usual ways.
+ */
+#include "tests.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* read_all: every sentence of text as "tok tok | tok" (lines: "|" ends each). */
+static int read_all(const char *text, size_t len, at_input_format fmt, char *out, size_t cap,
+                    at_error *err)
+{
+    FILE *fp = fmemopen((void *)text, len, "r");
+    ck_assert(fp);
+    at_reader *r;
+    at_sentence s;
+    at_sentence_init(&s);
+    ck_assert(at_reader_new(fp, "mem", fmt, &r, err) == 0);
+    out[0] = 0;
+    int rc;
+    while ((rc = at_reader_next(r, &s, err)) == 1) {
+        for (size_t i = 0; i < s.n; i++) {
+            strncat(out, s.tok[i], cap - strlen(out) - 1);
+            strncat(out, " ", cap - strlen(out) - 1);
+        }
+        strncat(out, "|", cap - strlen(out) - 1);
+    }
+    at_sentence_free(&s);
+    at_reader_free(r);
+    fclose(fp);
+    return rc;
+}
+
+#define READS(text, fmt, want)                                                             \
+    do {                                                                                   \
+        char got_[4096];                                                                   \
+        at_error e_;                                                                       \
+        ck_assert_msg(read_all(text, sizeof(text) - 1, fmt, got_, sizeof got_, &e_) == 0, \
+                      "%s", e_.msg);                                                       \
+        ck_assert_str_eq(got_, want);                                                      \
+    } while (0)
+
+START_TEST(lines)
+{
+    READS("a b  c\n\nd\te\n", AT_IN_LINES, "a b c ||d e |");
+    READS("no newline", AT_IN_LINES, "no newline |");
+    READS("crlf line\r\nx\r\n", AT_IN_LINES, "crlf line |x |");
+    READS("\xEF\xBB\xBF" "bom first\n", AT_IN_LINES, "bom first |");
+    READS("", AT_IN_LINES, "");
+}
+END_TEST
+
+START_TEST(vertical)
+{
+    READS("a\nb\n\n\n c \n", AT_IN_VERTICAL, "a b |c |");
+    READS("\n\n", AT_IN_VERTICAL, "");
+}
+END_TEST
+
+START_TEST(conllu_keeps_every_line)
+{
+    static const char text[] =
+        "# sent_id = 1\n"
+        "1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n"
+        "1\tdo\tdo\tAUX\tVBP\t_\t0\troot\t_\t_\n"
+        "2\tn't\tnot\tPART\tRB\t_\t1\tadvmod\t_\t_\n"
+        "2.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t1:x\t_\n"
+        "\n";
+    FILE *fp = fmemopen((void *)text, sizeof text - 1, "r");
+    at_reader *r;
+    at_sentence s;
+    at_error err;
+    at_sentence_init(&s);
+    ck_assert(at_reader_new(fp, "mem", AT_IN_CONLLU, &r, &err) == 0);
+    ck_assert_int_eq(at_reader_next(r, &s, &err), 1);
+    ck_assert_uint_eq(s.n, 2); /* the range and the empty node are not tagged */
+    ck_assert_str_eq(s.tok[0], "do");
+    ck_assert_str_eq(s.tok[1], "n't");
+    ck_assert_uint_eq(s.n_lines, 5);
+    ck_assert_int_eq(s.line_tok[0], -1);
+    ck_assert_int_eq(s.line_tok[1], -1);
+    ck_assert_int_eq(s.line_tok[2], 0);
+    ck_assert_int_eq(s.line_tok[4], -1);
+    ck_assert_str_eq(s.line[4], "2.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t1:x\t_");
+    ck_assert_int_eq(at_reader_next(r, &s, &err), 0);
+    at_sentence_free(&s);
+    at_reader_free(r);
+    fclose(fp);
+}
+END_TEST
+
+static void refused(const char *text, size_t len, at_input_format fmt, const char *needle)
+{
+    char got[256];
+    at_error err = {{0}};
+    ck_assert_int_eq(read_all(text, len, fmt, got, sizeof got, &err), -1);
+    ck_assert_msg(strstr(err.msg, needle), "\"%s\" lacks \"%s\"", err.msg, needle);
+}
+
+START_TEST(bad_text)
+{
+    refused("ok\nbad \xff byte\n", 15, AT_IN_LINES, "mem:2: invalid UTF-8 at byte 5");
+    refused("nul\0byte\n", 9, AT_IN_LINES, "mem:1: NUL byte at byte 4");
+    refused("1\tonly three\tcols\n", 18, AT_IN_CONLLU, "mem:1: expected 10 tab-separated");
+    refused("x\ta\tb\tc\td\te\tf\tg\th\ti\n", 20, AT_IN_CONLLU, "mem:1: expected a word ID");
+}
+END_TEST
+
+START_TEST(megabyte_line)
+{
+    size_t n = 1 << 20;
+    char *text = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        text[i] = i % 5 == 4 ? ' ' : 'a';
+    text[n] = '\n';
+    FILE *fp = fmemopen(text, n + 1, "r");
+    at_reader *r;
+    at_sentence s;
+    at_error err;
+    at_sentence_init(&s);
+    ck_assert(at_reader_new(fp, "mem", AT_IN_LINES, &r, &err) == 0);
+    ck_assert_int_eq(at_reader_next(r, &s, &err), 1);
+    ck_assert_uint_eq(s.n, n / 5 + (n % 5 != 0));
+    at_sentence_free(&s);
+    at_reader_free(r);
+    fclose(fp);
+    free(text);
+}
+END_TEST
+
+START_TEST(raw_text)
+{
+    READS("Hello world. It works!\n\nNew paragraph here\n", AT_IN_RAW,
+          "Hello world . |It works ! |New paragraph here |");
+}
+END_TEST
+
+Suite *reader_suite(void)
+{
+    Suite *s = suite_create("reader");
+    TCase *tc = tcase_create("formats");
+    tcase_add_test(tc, lines);
+    tcase_add_test(tc, vertical);
+    tcase_add_test(tc, conllu_keeps_every_line);
+    tcase_add_test(tc, bad_text);
+    tcase_add_test(tc, megabyte_line);
+    tcase_add_test(tc, raw_text);
+    suite_add_tcase(s, tc);
+    return s;
+}
