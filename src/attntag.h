@@ -83,6 +83,8 @@ void at_model_free(at_model *m);
 int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
                  const char *const *const *tags, const size_t *n_tags,
                  at_model **out, at_error *err);
+/* at_model_copy: a writable F32 copy of any model (to train it further). */
+int at_model_copy(const at_model *src, at_model **out, at_error *err);
 /* at_model_set_lexicon: words (normalised keys) with their feature bits. */
 int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits,
                          size_t n, at_error *err);
@@ -112,6 +114,9 @@ typedef struct at_tensor_info {
 } at_tensor_info;
 size_t at_model_n_tensors(const at_model *m);
 int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out);
+/* at_model_tensor_data: the float values of a tensor (NULL if absent, or for a
+ * 16-bit embedding table, which is widened row by row); n gets the count. */
+const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n);
 /* at_model_tensor_f32: writable float data of a model made by at_model_new
  * (NULL for a loaded model or an absent name); n gets the element count. */
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
@@ -169,6 +174,21 @@ const float *at_state_attention(const at_state *s, int layer);
  * the caller's, sized for n tokens. */
 int at_tag(const at_model *m, at_state *s, const at_feats *f,
            uint32_t *const *tags, float *const *probs, at_error *err);
+
+/* Training ---------------------------------------------------------------- */
+
+/* at_state_set_training: turn dropout on (probabilities of zeroing the input
+ * vectors, the attention weights, and each sub-layer's output before its
+ * residual sum; 0 = off) and make the buffers the backward pass needs. */
+int at_state_set_training(at_state *s, float p_emb, float p_att, float p_res, at_error *err);
+/* at_state_seed: the dropout stream of the next forward passes. */
+void at_state_seed(at_state *s, uint64_t seed);
+/* at_backward: after at_forward on tokens [start, start+n), given
+ * dlogits[ts] = dLoss/dlogits [n, n_tags] for every tag set, ADD dLoss/dW for
+ * every weight into the matching tensor of grads (a model made by
+ * at_model_new with the same config, vocabulary and tag sets). */
+int at_backward(const at_model *m, at_state *s, const at_feats *f, size_t start,
+                const float *const *dlogits, at_model *grads, at_error *err);
 
 /* Reading and writing text (see man/attntag.1 for the formats) ------------ */
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *state_alloc(at_state *s, size_t count, int *fail)
+float *at_state_alloc(at_state *s, size_t count, int *fail)
 {
     void **nb = realloc(s->blocks, (s->n_blocks + 1) * sizeof *nb);
     float *p = calloc(count ? count : 1, sizeof *p);
@@ -41,7 +41,7 @@ int at_state_new(const at_model *m, at_state **out, at_error *err)
     size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 0;
     int fail = 0;
     if (c->abs_pos) {
-        s->pe = state_alloc(s, L * d, &fail);
+        s->pe = at_state_alloc(s, L * d, &fail);
         for (size_t p = 0; !fail && p < L; p++)
             for (size_t k = 0; k < d; k += 2) {
                 double angle = (double)p * exp(-(double)k * log(10000.0) / (double)d);
@@ -49,44 +49,107 @@ int at_state_new(const at_model *m, at_state **out, at_error *err)
                 s->pe[p * d + k + 1] = (float)cos(angle);
             }
     }
-    s->cmean = state_alloc(s, L * (cd ? cd : 1), &fail);
-    s->x0 = state_alloc(s, L * d, &fail);
+    s->cmean = at_state_alloc(s, L * (cd ? cd : 1), &fail);
+    s->x0 = at_state_alloc(s, L * d, &fail);
     for (int l = 0; l < c->layers; l++) {
         at_layer_act *a = &s->layer[l];
         float **nd[] = {&a->h1, &a->q, &a->k, &a->v, &a->ctx, &a->att, &a->x_mid,
                         &a->h2, &a->ffn, &a->sum1, &a->sum2};
         for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
-            *nd[i] = state_alloc(s, L * d, &fail);
-        a->weights = state_alloc(s, H * L * L, &fail);
-        a->up = state_alloc(s, L * f, &fail);
-        a->act = state_alloc(s, L * f, &fail);
-        a->mean1 = state_alloc(s, L, &fail);
-        a->rstd1 = state_alloc(s, L, &fail);
-        a->mean2 = state_alloc(s, L, &fail);
-        a->rstd2 = state_alloc(s, L, &fail);
+            *nd[i] = at_state_alloc(s, L * d, &fail);
+        a->weights = at_state_alloc(s, H * L * L, &fail);
+        a->up = at_state_alloc(s, L * f, &fail);
+        a->act = at_state_alloc(s, L * f, &fail);
+        a->mean1 = at_state_alloc(s, L, &fail);
+        a->rstd1 = at_state_alloc(s, L, &fail);
+        a->mean2 = at_state_alloc(s, L, &fail);
+        a->rstd2 = at_state_alloc(s, L, &fail);
     }
     /* Block l's output is block l+1's input: one buffer, two names. */
     for (int l = 0; l < c->layers; l++)
-        s->layer[l].x_in = l == 0 ? s->x0 : state_alloc(s, L * d, &fail);
-    s->x_last = state_alloc(s, L * d, &fail);
-    s->x_out = c->norm == AT_NORM_PRE ? state_alloc(s, L * d, &fail) : s->x_last;
-    s->mean_f = state_alloc(s, L, &fail);
-    s->rstd_f = state_alloc(s, L, &fail);
+        s->layer[l].x_in = l == 0 ? s->x0 : at_state_alloc(s, L * d, &fail);
+    s->x_last = at_state_alloc(s, L * d, &fail);
+    s->x_out = c->norm == AT_NORM_PRE ? at_state_alloc(s, L * d, &fail) : s->x_last;
+    s->mean_f = at_state_alloc(s, L, &fail);
+    s->rstd_f = at_state_alloc(s, L, &fail);
     size_t max_tags = 1;
     for (int i = 0; i < c->n_tagsets; i++) {
         s->n_tags[i] = m->n_tags[i];
-        s->logits[i] = state_alloc(s, L * m->n_tags[i], &fail);
+        s->logits[i] = at_state_alloc(s, L * m->n_tags[i], &fail);
         if (m->n_tags[i] > max_tags)
             max_tags = m->n_tags[i];
     }
-    s->row = state_alloc(s, d > cd ? d : cd, &fail);
-    s->tag_probs = state_alloc(s, max_tags, &fail);
+    s->row = at_state_alloc(s, d > cd ? d : cd, &fail);
+    s->tag_probs = at_state_alloc(s, max_tags, &fail);
     if (fail) {
         at_state_free(s);
         return at_error_set(err, "out of memory for the run state (max_len %zu, dim %zu)", L, d);
     }
     *out = s;
     return 0;
+}
+
+float at_rand(uint64_t *rng)
+{
+    uint64_t x = *rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *rng = x;
+    return (float)((x * 0x2545F4914F6CDD1DULL) >> 40) / 16777216.0f;
+}
+
+void at_state_seed(at_state *s, uint64_t seed)
+{
+    /* splitmix64 of the seed: nearby seeds give unrelated streams, never 0 */
+    uint64_t z = seed + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    s->rng = (z ^ (z >> 31)) | 1;
+}
+
+int at_state_set_training(at_state *s, float p_emb, float p_att, float p_res, at_error *err)
+{
+    if (!(p_emb >= 0 && p_emb < 1 && p_att >= 0 && p_att < 1 && p_res >= 0 && p_res < 1))
+        return at_error_set(err, "dropout probabilities must be in [0, 1)");
+    s->p_emb = p_emb;
+    s->p_att = p_att;
+    s->p_res = p_res;
+    if (s->training)
+        return 0;
+    const at_config *c = &s->cfg;
+    size_t L = (size_t)c->max_len, d = (size_t)c->dim, f = (size_t)c->ffn_dim;
+    size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 1;
+    int fail = 0;
+    s->drop_emb = at_state_alloc(s, L * d, &fail);
+    for (int l = 0; l < c->layers; l++) {
+        s->layer[l].drop_w = at_state_alloc(s, H * L * L, &fail);
+        s->layer[l].drop_att = at_state_alloc(s, L * d, &fail);
+        s->layer[l].drop_ffn = at_state_alloc(s, L * d, &fail);
+    }
+    at_grad_scratch *g = &s->g;
+    float **nd[] = {&g->dx, &g->dh, &g->dt, &g->dctx, &g->dq, &g->dk, &g->dv};
+    for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
+        *nd[i] = at_state_alloc(s, L * d, &fail);
+    g->dup = at_state_alloc(s, L * f, &fail);
+    g->dact = at_state_alloc(s, L * f, &fail);
+    g->dw = at_state_alloc(s, L, &fail);
+    g->dcm = at_state_alloc(s, cd, &fail);
+    if (fail)
+        return at_error_set(err, "out of memory for training buffers");
+    s->training = true;
+    at_state_seed(s, 1);
+    return 0;
+}
+
+/* dropout: x[i] *= mask[i], a fresh mask of 0 or 1/(1-p) (kept for backward). */
+static void dropout(float *x, float *mask, size_t n, float p, uint64_t *rng)
+{
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++) {
+        mask[i] = at_rand(rng) < p ? 0.0f : keep;
+        x[i] *= mask[i];
+    }
 }
 
 void at_state_free(at_state *s)
@@ -135,6 +198,8 @@ static void embed(const at_model *m, at_state *s, const at_feats *f, size_t star
             for (size_t k = 0; k < d; k++)
                 x[k] += s->pe[i * d + k];
     }
+    if (s->training && s->p_emb > 0)
+        dropout(s->x0, s->drop_emb, n * d, s->p_emb, &s->rng);
 }
 
 static void add(const float *a, const float *b, size_t n, float *y)
@@ -144,18 +209,22 @@ static void add(const float *a, const float *b, size_t n, float *y)
 }
 
 /* block: one layer: self-attention, then the position-wise FC layer. */
-static void block(const at_config *c, const at_layer_w *w, int window, size_t n,
-                  at_layer_act *a, float *x_out)
+static void block(at_state *s, const at_layer_w *w, int window, size_t n, at_layer_act *a,
+                  float *x_out)
 {
+    const at_config *c = &s->cfg;
     size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
     bool pre = c->norm == AT_NORM_PRE;
+    float p_res = s->training ? s->p_res : 0.0f;
 
     if (pre)
         at_layernorm(a->x_in, n, d, w->attn_norm_w, w->attn_norm_b, c->ln_eps, a->h1,
                      a->mean1, a->rstd1);
     else
         memcpy(a->h1, a->x_in, n * d * sizeof *a->h1);
-    at_attention_forward(c, w, window, n, a);
+    at_attention_forward(c, w, window, n, a, s->training ? s->p_att : 0.0f, &s->rng);
+    if (p_res > 0)
+        dropout(a->att, a->drop_att, n * d, p_res, &s->rng);
     if (pre) {
         add(a->x_in, a->att, n * d, a->x_mid);
         at_layernorm(a->x_mid, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, a->h2,
@@ -173,6 +242,8 @@ static void block(const at_config *c, const at_layer_w *w, int window, size_t n,
     else
         at_gelu(a->up, n * f, a->act);
     at_linear(a->act, n, f, w->down_w, w->down_b, d, a->ffn); /* [n, d] */
+    if (p_res > 0)
+        dropout(a->ffn, a->drop_ffn, n * d, p_res, &s->rng);
 
     if (pre) {
         add(a->x_mid, a->ffn, n * d, x_out);
@@ -201,7 +272,7 @@ int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, 
     embed(m, s, f, start, n);
     for (int l = 0; l < c->layers; l++) {
         float *x_out = l + 1 < c->layers ? s->layer[l + 1].x_in : s->x_last;
-        block(c, &m->w.layer[l], c->window[l], n, &s->layer[l], x_out);
+        block(s, &m->w.layer[l], c->window[l], n, &s->layer[l], x_out);
     }
     if (c->layers == 0)
         memcpy(s->x_last, s->x0, n * d * sizeof *s->x_last);

@@ -94,7 +94,19 @@ typedef struct at_layer_act {
     float *ffn;       /* [n, d] FC output (after down) */
     float *sum1, *sum2;   /* post-LN: [n, d] the sums that are normalised */
     float *mean1, *rstd1, *mean2, *rstd2; /* [n] layer-norm statistics */
+    /* training only: dropout masks, 0 or 1/(1-p) */
+    float *drop_w;    /* [H, n, n] on the attention weights */
+    float *drop_att;  /* [n, d] on the MHA output before the residual sum */
+    float *drop_ffn;  /* [n, d] on the FC output before the residual sum */
 } at_layer_act;
+
+/* Gradient scratch of one chunk (training only). */
+typedef struct at_grad_scratch {
+    float *dx, *dh, *dt, *dctx, *dq, *dk, *dv; /* [max_len, d] */
+    float *dup, *dact;                         /* [max_len, f] */
+    float *dw;                                 /* [max_len] one row of weights */
+    float *dcm;                                /* [char_dim] */
+} at_grad_scratch;
 
 struct at_state {
     const at_model *model; /* the state is sized for this model only */
@@ -111,9 +123,20 @@ struct at_state {
     float *logits[AT_MAX_TAGSETS]; /* [n, tags] */
     float *row;           /* [max(d, char_dim)] scratch */
     float *tag_probs;     /* [max tags] scratch for at_tag */
+    /* training: dropout probabilities (0 = off), its random stream, masks */
+    float p_emb, p_att, p_res;
+    uint64_t rng;
+    float *drop_emb;      /* [n, d] */
+    at_grad_scratch g;    /* allocated by at_state_set_training */
+    bool training;
     void **blocks;        /* every allocation, for at_state_free */
     size_t n_blocks;
 };
+
+/* forward.c: allocation inside a state (freed with it); NULL sets *fail. */
+float *at_state_alloc(at_state *s, size_t count, int *fail);
+/* at_rand: a uniform number in [0, 1) from the state's stream (xorshift64*). */
+float at_rand(uint64_t *rng);
 
 /* config.c: the config from a parsed JSON object. */
 struct cJSON;

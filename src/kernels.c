@@ -4,6 +4,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 /* Eight independent partial sums let the compiler use full SIMD registers
  * without reassociating a single chain (which it may not do for floats). */
@@ -83,4 +84,70 @@ void at_gelu(const float *x, size_t n, float *y)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+}
+
+void at_axpy(size_t n, float a, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+void at_linear_backward(const float *x, size_t n, size_t in, const float *W, const float *dy,
+                        size_t out, float *dW, float *db, float *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * in, *dyi = dy + i * out;
+        for (size_t o = 0; o < out; o++)
+            if (dyi[o] != 0.0f)
+                at_axpy(in, dyi[o], xi, dW + o * in);
+        if (db)
+            for (size_t o = 0; o < out; o++)
+                db[o] += dyi[o];
+        if (dx) {
+            float *dxi = dx + i * in;
+            memset(dxi, 0, in * sizeof *dxi);
+            for (size_t o = 0; o < out; o++)
+                if (dyi[o] != 0.0f)
+                    at_axpy(in, dyi[o], W + o * in, dxi);
+        }
+    }
+}
+
+void at_layernorm_backward(const float *x, size_t n, size_t d, const float *w,
+                           const float *mean, const float *rstd, const float *dy, float *dw,
+                           float *db, float *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * d, *dyi = dy + i * d;
+        float *dxi = dx + i * d;
+        float m = mean[i], r = rstd[i], s1 = 0, s2 = 0;
+        for (size_t k = 0; k < d; k++) {
+            float xhat = (xi[k] - m) * r, g = dyi[k] * w[k];
+            dw[k] += dyi[k] * xhat;
+            db[k] += dyi[k];
+            s1 += g;
+            s2 += g * xhat;
+        }
+        s1 /= (float)d;
+        s2 /= (float)d;
+        for (size_t k = 0; k < d; k++) {
+            float xhat = (xi[k] - m) * r;
+            dxi[k] = r * (dyi[k] * w[k] - s1 - xhat * s2);
+        }
+    }
+}
+
+void at_relu_backward(const float *x, const float *dy, size_t n, float *dx)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+}
+
+void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        float pdf = expf(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
+        dx[i] = dy[i] * (cdf + x[i] * pdf);
+    }
 }

@@ -10,13 +10,26 @@
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
 void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
                size_t out, float *y);
+/* Backward of at_linear: dW[out, in] += dy^T · x, db[out] += sum of dy rows,
+ * dx[n, in] = dy · W (overwritten; NULL to skip). */
+void at_linear_backward(const float *x, size_t n, size_t in, const float *W, const float *dy,
+                        size_t out, float *dW, float *db, float *dx);
 /* y[n, d] = LN(x) · w + b per row; mean and rstd [n] kept for the backward pass. */
 void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
                   double eps, float *y, float *mean, float *rstd);
+/* Backward of at_layernorm: dw, db accumulate; dx[n, d] is overwritten. */
+void at_layernorm_backward(const float *x, size_t n, size_t d, const float *w,
+                           const float *mean, const float *rstd, const float *dy, float *dw,
+                           float *db, float *dx);
 /* x[0..n) <- softmax(x); -INFINITY entries get weight 0. */
 void at_softmax(float *x, size_t n);
 float at_dot(const float *a, const float *b, size_t n);
 void at_relu(const float *x, size_t n, float *y);
 void at_gelu(const float *x, size_t n, float *y);
+/* dx[i] = dy[i] · act'(x[i]) (x: the activation's input) */
+void at_relu_backward(const float *x, const float *dy, size_t n, float *dx);
+void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx);
+/* y[i] += a · x[i] */
+void at_axpy(size_t n, float a, const float *x, float *y);
 
 #endif

@@ -570,6 +570,40 @@ size_t at_model_param_count(const at_model *m)
     return n;
 }
 
+int at_model_copy(const at_model *src, at_model **out, at_error *err)
+{
+    at_model *m;
+    if (at_model_new(&src->cfg, (const char *const *)src->vocab, src->n_vocab,
+                     (const char *const *const *)src->tags, src->n_tags, &m, err))
+        return -1;
+    if (src->n_lex && at_model_set_lexicon(m, (const char *const *)src->lex_words,
+                                           src->lex_bits, src->n_lex, err)) {
+        at_model_free(m);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_t; i++) {
+        at_tensor *t = &m->t[i];
+        const at_tensor *st = at_model_find(src, t->name);
+        float *w = (float *)t->f32;
+        const unsigned char *p = st->data;
+        for (size_t k = 0; k < t->count; k++)
+            w[k] = st->f32 ? st->f32[k]
+                           : at_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+    }
+    *out = m;
+    return 0;
+}
+
+const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n)
+{
+    const at_tensor *t = at_model_find(m, name);
+    if (!t || !t->f32)
+        return NULL;
+    if (n)
+        *n = t->count;
+    return t->f32;
+}
+
 int at_model_to_f16(at_model *m, at_error *err)
 {
     for (size_t i = 0; i < m->n_t; i++) {

@@ -237,47 +237,53 @@ def randomise(model, gen):
                 p.copy_(0.3 * torch.randn(p.shape, generator=gen))
 
 
-def attntag_tensors(model):
-    """Map torch parameters to the attntag tensor names (float32 numpy arrays)."""
+def tensor_sources(model):
+    """(attntag name, torch parameter, rows of it or None), in model-file order.
+    q, k and v are row blocks of torch's packed in_proj weight and bias."""
     cfg = model.cfg
     d = cfg["dim"]
-    t = {}
-
-    def put(name, p):
-        t[name] = p.detach().to(torch.float32).numpy().copy()
-
-    put("embed.word", model.word.weight)
+    src = [("embed.word", model.word.weight, None)]
     if cfg["char_buckets"] > 0:
-        put("embed.char", model.char.weight)
-        put("embed.char_proj", model.char_proj.weight)
+        src.append(("embed.char", model.char.weight, None))
+        src.append(("embed.char_proj", model.char_proj.weight, None))
     if cfg["shape"]:
-        put("embed.shape", model.shape.weight)
+        src.append(("embed.shape", model.shape.weight, None))
     if cfg["lexicon_bits"] > 0:
-        put("embed.lex", model.lex.weight)
+        src.append(("embed.lex", model.lex.weight, None))
     for l, layer in enumerate(model.layers):
         pre = "layers.%d." % l
-        put(pre + "attn_norm.weight", layer.norm1.weight)
-        put(pre + "attn_norm.bias", layer.norm1.bias)
+        src.append((pre + "attn_norm.weight", layer.norm1.weight, None))
+        src.append((pre + "attn_norm.bias", layer.norm1.bias, None))
         W, B = layer.self_attn.in_proj_weight, layer.self_attn.in_proj_bias
         for k, nm in enumerate("qkv"):
-            put(pre + "attn.%s.weight" % nm, W[k * d:(k + 1) * d])
-            put(pre + "attn.%s.bias" % nm, B[k * d:(k + 1) * d])
-        put(pre + "attn.o.weight", layer.self_attn.out_proj.weight)
-        put(pre + "attn.o.bias", layer.self_attn.out_proj.bias)
+            rows = slice(k * d, (k + 1) * d)
+            src.append((pre + "attn.%s.weight" % nm, W, rows))
+            src.append((pre + "attn.%s.bias" % nm, B, rows))
+        src.append((pre + "attn.o.weight", layer.self_attn.out_proj.weight, None))
+        src.append((pre + "attn.o.bias", layer.self_attn.out_proj.bias, None))
         if cfg["rel_pos"] > 0:
-            put(pre + "attn.rel_bias", model.rel_bias[l])
-        put(pre + "ffn_norm.weight", layer.norm2.weight)
-        put(pre + "ffn_norm.bias", layer.norm2.bias)
-        put(pre + "ffn.up.weight", layer.linear1.weight)
-        put(pre + "ffn.up.bias", layer.linear1.bias)
-        put(pre + "ffn.down.weight", layer.linear2.weight)
-        put(pre + "ffn.down.bias", layer.linear2.bias)
+            src.append((pre + "attn.rel_bias", model.rel_bias[l], None))
+        src.append((pre + "ffn_norm.weight", layer.norm2.weight, None))
+        src.append((pre + "ffn_norm.bias", layer.norm2.bias, None))
+        src.append((pre + "ffn.up.weight", layer.linear1.weight, None))
+        src.append((pre + "ffn.up.bias", layer.linear1.bias, None))
+        src.append((pre + "ffn.down.weight", layer.linear2.weight, None))
+        src.append((pre + "ffn.down.bias", layer.linear2.bias, None))
     if cfg["norm"] == "pre":
-        put("final_norm.weight", model.final_norm.weight)
-        put("final_norm.bias", model.final_norm.bias)
+        src.append(("final_norm.weight", model.final_norm.weight, None))
+        src.append(("final_norm.bias", model.final_norm.bias, None))
     for ts in cfg["tagsets"]:
-        put("heads.%s.weight" % ts, model.heads[ts].weight)
-        put("heads.%s.bias" % ts, model.heads[ts].bias)
+        src.append(("heads.%s.weight" % ts, model.heads[ts].weight, None))
+        src.append(("heads.%s.bias" % ts, model.heads[ts].bias, None))
+    return src
+
+
+def attntag_tensors(model):
+    """Map torch parameters to the attntag tensor names (float32 numpy arrays)."""
+    t = {}
+    for name, p, rows in tensor_sources(model):
+        v = p if rows is None else p[rows]
+        t[name] = v.detach().to(torch.float32).numpy().copy()
     return t
 
 
@@ -462,6 +468,142 @@ def check_spec(spec):
 
 
 # --------------------------------------------------------------------------
+# Gradients: autograd, checked against central finite differences
+# --------------------------------------------------------------------------
+
+
+def grad_sentence(spec):
+    """Index of the longest sentence (first among equals) with an unknown word
+    and, if the configuration has a lexicon, a lexicon hit."""
+    cfg = spec["config"]
+    best = None
+    for k, tokens in enumerate(spec["sentences"]):
+        f = features(spec, tokens)
+        if 0 not in f["word_ids"]:
+            continue
+        if cfg["lexicon_bits"] > 0 and not any(f["lex"]):
+            continue
+        if best is None or len(tokens) > len(spec["sentences"][best]):
+            best = k
+    assert best is not None, spec["name"]
+    return best
+
+
+def ce_loss(model, feats, gold):
+    """L = sum over tag sets of the mean over tokens of cross_entropy."""
+    logits, _ = model(feats)
+    loss = None
+    for ts in model.cfg["tagsets"]:
+        l = torch.nn.functional.cross_entropy(logits[ts], torch.tensor(gold[ts]),
+                                              reduction="mean")
+        loss = l if loss is None else loss + l
+    return loss
+
+
+def gradients(spec, model, feats, gold):
+    """Loss and dL/d(every attntag tensor) in float64, by autograd; a few
+    entries of every tensor are checked against central finite differences."""
+    for p in model.parameters():
+        p.requires_grad_(True)
+        p.grad = None
+    loss = ce_loss(model, feats, gold)
+    loss.backward()
+    L = loss.item()
+    src = tensor_sources(model)
+    grads = {}
+    for name, p, rows in src:
+        g = p.grad if rows is None else p.grad[rows]
+        grads[name] = g.detach().numpy().astype(np.float64).copy()
+
+    def loss_at(p, rows, k, value):
+        flat = (p.data if rows is None else p.data[rows]).view(-1)
+        old = flat[k].item()
+        flat[k] = value
+        v = ce_loss(model, feats, gold).item()
+        flat[k] = old
+        assert (p.data if rows is None else p.data[rows]).view(-1)[k].item() == old
+        return v
+
+    eps = 1e-6
+    rng = np.random.RandomState(spec["seed"] + 7)
+    checked = 0
+    for name, p, rows in src:
+        g = grads[name].reshape(-1)
+        if name.endswith(".attn.k.bias"):
+            # q_i . k.bias is the same for every key j, and softmax ignores it:
+            # the exact gradient is 0 and autograd leaves rounding noise only
+            assert np.abs(g).max() < 1e-14, (spec["name"], name, np.abs(g).max())
+            for k in range(len(g)):
+                x = (p.data if rows is None else p.data[rows]).view(-1)[k].item()
+                fd = (loss_at(p, rows, k, x + eps) - loss_at(p, rows, k, x - eps)) / (2 * eps)
+                assert abs(fd) < 1e-8, (spec["name"], name, k, fd)
+                checked += 1
+            continue
+        big = np.flatnonzero(np.abs(g) >= max(1e-4, 1e-3 * np.abs(g).max()))
+        assert len(big) > 0, (spec["name"], name, "no sizeable gradient")
+        picks = [int(np.argmax(np.abs(g)))]
+        picks += [int(k) for k in rng.choice(big, size=min(2, len(big)), replace=False)]
+        if name == "embed.word":
+            # the <unk> row is used by the chosen sentence
+            row0 = g[:p.shape[1]]
+            picks.append(int(np.argmax(np.abs(row0))))
+        for k in picks:
+            x = (p.data if rows is None else p.data[rows]).view(-1)[k].item()
+            fd = (loss_at(p, rows, k, x + eps) - loss_at(p, rows, k, x - eps)) / (2 * eps)
+            rel = abs(fd - g[k]) / abs(g[k])
+            assert rel <= 1e-5, (spec["name"], name, k, g[k], fd, rel)
+            checked += 1
+        zero = np.flatnonzero(g == 0.0)
+        if len(zero) > 0:
+            # an unused embedding row (or an entry with no influence): the
+            # loss must not move at all
+            k = int(zero[0])
+            x = (p.data if rows is None else p.data[rows]).view(-1)[k].item()
+            assert loss_at(p, rows, k, x + eps) == L and loss_at(p, rows, k, x - eps) == L, \
+                (spec["name"], name, k)
+            checked += 1
+    # third computation: the same derivative through the plain-numpy forward
+    # pass (largest entry of each tensor), so names and slices agree as well
+    T64 = {name: (p if rows is None else p[rows]).detach().numpy().astype(np.float64).copy()
+           for name, p, rows in src}
+
+    def np_loss(T):
+        logits, _ = np_forward(model.cfg, T, feats)
+        tot = 0.0
+        for ts in model.cfg["tagsets"]:
+            z = logits[ts]
+            m = z.max(axis=1, keepdims=True)
+            lse = (m[:, 0] + np.log(np.exp(z - m).sum(axis=1)))
+            tot += float(np.mean(lse - z[np.arange(len(z)), gold[ts]]))
+        return tot
+
+    assert abs(np_loss(T64) - L) < 1e-10 * abs(L), (spec["name"], np_loss(T64), L)
+    for name, _, _ in src:
+        g = grads[name].reshape(-1)
+        if name.endswith(".attn.k.bias"):
+            continue
+        k = int(np.argmax(np.abs(g)))
+        flat = T64[name].reshape(-1)
+        x = flat[k]
+        flat[k] = x + eps
+        up = np_loss(T64)
+        flat[k] = x - eps
+        down = np_loss(T64)
+        flat[k] = x
+        fd = (up - down) / (2 * eps)
+        assert abs(fd - g[k]) <= 1e-5 * abs(g[k]), (spec["name"], "numpy", name, k, g[k], fd)
+        checked += 1
+    # every weight of the model file has a gradient of its own shape
+    for name, p, rows in src:
+        v = p if rows is None else p[rows]
+        assert grads[name].shape == tuple(v.shape), name
+    for p in model.parameters():
+        p.requires_grad_(False)
+        p.grad = None
+    return L, grads, checked
+
+
+# --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
 
@@ -491,13 +633,25 @@ def dumps_model(spec, tensors):
     return "".join(parts)
 
 
-def dumps_expect(sentences):
+def f64_list(a):
+    # shortest repr of each double; -0.0 written as 0.0
+    return [float(v) + 0.0 for v in np.asarray(a, dtype=np.float64).reshape(-1).tolist()]
+
+
+def dumps_expect(sentences, grad):
     lines = ['{"sentences": [\n']
     out = []
     for s in sentences:
         out.append(json.dumps(s, ensure_ascii=False))
     lines.append(",\n".join(out))
-    lines.append("\n]}\n")
+    lines.append("\n],\n")
+    lines.append('"grad": {"sentence": %d,\n' % grad["sentence"])
+    lines.append('"gold": %s,\n' % json.dumps(grad["gold"]))
+    lines.append('"loss": %s,\n' % json.dumps(float(grad["loss"])))
+    lines.append('"grads": {\n')
+    lines.append(",\n".join("%s: %s" % (json.dumps(name), json.dumps(f64_list(g)))
+                            for name, g in grad["grads"].items()))
+    lines.append("\n}}}\n")
     return "".join(lines)
 
 
@@ -549,23 +703,42 @@ def main():
                 "logits": {ts: logits[ts].tolist() for ts in cfg["tagsets"]},
                 "attention": [a.tolist() for a in attns],
             })
+        # gradient of the training loss for one sentence
+        gi = grad_sentence(spec)
+        gfeats = features(spec, spec["sentences"][gi])
+        grng = np.random.RandomState(spec["seed"])
+        n = len(gfeats["tokens"])
+        gold = {ts: [int(v) for v in grng.randint(0, len(spec["tags"][ts]), size=n)]
+                for ts in cfg["tagsets"]}
+        loss, grads, checked = gradients(spec, model, gfeats, gold)
+        grad = {"sentence": gi, "gold": gold, "loss": loss, "grads": grads}
+        assert list(grads.keys()) == list(tensors.keys())
+        for name, a in tensors.items():
+            assert grads[name].shape == a.shape, name
         mpath = os.path.join(OUT_DIR, "ref_%s.json" % spec["name"])
         epath = os.path.join(OUT_DIR, "ref_%s.expect.json" % spec["name"])
         with open(mpath, "w", encoding="utf-8") as f:
             f.write(dumps_model(spec, tensors))
         with open(epath, "w", encoding="utf-8") as f:
-            f.write(dumps_expect(sents))
+            f.write(dumps_expect(sents, grad))
         # the stored numbers read back to exactly the float32 weights
         with open(mpath, encoding="utf-8") as f:
             back = json.load(f)["tensors"]
         for name, a in tensors.items():
             b = np.asarray(back[name]["data"], dtype=np.float32).reshape(a.shape)
             assert np.array_equal(a.view(np.uint32), b.view(np.uint32)), name
-        summary.append("%s (%d tensors, %d sentences; %d + %d bytes)" % (
-            spec["name"], len(tensors), len(sents),
-            os.path.getsize(mpath), os.path.getsize(epath)))
+        with open(epath, encoding="utf-8") as f:
+            eback = json.load(f)
+        assert eback["grad"]["loss"] == loss and eback["grad"]["gold"] == gold
+        for name, g in grads.items():
+            assert np.array_equal(np.asarray(eback["grad"]["grads"][name]), g.reshape(-1)), name
+        summary.append("%s (%d tensors, %d sentences; grad: sentence %d, loss %.6f, "
+                       "%d entries checked by finite differences; %d + %d bytes)" % (
+                           spec["name"], len(tensors), len(sents), gi, loss, checked,
+                           os.path.getsize(mpath), os.path.getsize(epath)))
     print("torch_reference: wrote tests/fixtures/ref_{%s}.json and .expect.json: %s; "
-          "torch == numpy checked" % (",".join(s["name"] for s in SPECS), "; ".join(summary)))
+          "torch == numpy and autograd == finite differences checked" % (
+              ",".join(s["name"] for s in SPECS), "; ".join(summary)))
     return 0
 
 
