@@ -83,6 +83,13 @@ void at_model_free(at_model *m);
 int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
                  const char *const *const *tags, const size_t *n_tags,
                  at_model **out, at_error *err);
+/* Checkpoints: a model file may carry extra F32 tensors named "train.*"
+ * (optimizer state) and a JSON note; attntag itself ignores both. */
+int at_model_set_extra(at_model *m, const char *name, const float *data, size_t n,
+                       at_error *err);
+const float *at_model_extra(const at_model *m, const char *name, size_t *n);
+int at_model_set_note(at_model *m, const char *json, at_error *err);
+const char *at_model_note(const at_model *m);
 /* at_model_copy: a writable F32 copy of any model (to train it further). */
 int at_model_copy(const at_model *src, at_model **out, at_error *err);
 /* at_model_set_lexicon: words (normalised keys) with their feature bits. */
@@ -189,6 +196,43 @@ void at_state_seed(at_state *s, uint64_t seed);
  * at_model_new with the same config, vocabulary and tag sets). */
 int at_backward(const at_model *m, at_state *s, const at_feats *f, size_t start,
                 const float *const *dlogits, at_model *grads, at_error *err);
+
+/* at_train: train a model from a CoNLL-U corpus (train.c). */
+typedef struct at_train_progress {
+    int epoch, epochs;         /* 1-based */
+    size_t batch, batches;     /* within the epoch, 1-based */
+    long step;                 /* optimiser steps so far */
+    double loss;               /* mean training loss of the epoch so far */
+    double tokens_per_s;       /* training throughput of the epoch so far */
+    double seconds;            /* since this run started */
+    double eta;                /* seconds left, estimated (for the epochs left) */
+    int epoch_done;            /* 1 at the end of an epoch: dev figures are set */
+    int n_tagsets;
+    double dev_acc[AT_MAX_TAGSETS];   /* token accuracy on dev, per tag set */
+    double dev_unk_acc;        /* first tag set, words not in the vocabulary */
+    int improved;              /* this epoch is the best so far (model written) */
+} at_train_progress;
+
+typedef struct at_train_opts {
+    const char *train_path, *dev_path, *out_path;
+    const char *log_path;         /* JSON Lines learning curve, or NULL */
+    const char *checkpoint_path;  /* NULL: OUT.ckpt */
+    const char *resume_path;      /* continue from this checkpoint, or NULL */
+    int column[AT_MAX_TAGSETS];   /* CoNLL-U column (0-based) of each config tag set */
+    int epochs, patience, batch_tokens, threads, min_count, f16;
+    double lr, warmup, weight_decay, clip, label_smoothing, ema;
+    float drop_emb, drop_att, drop_res, word_dropout;
+    uint64_t seed;
+    /* set by a signal handler: 1 = checkpoint and stop soon, 2 = stop now */
+    const volatile int *stop;
+    void (*progress)(const at_train_progress *p, void *ctx);
+    void *ctx;
+} at_train_opts;
+
+void at_train_opts_default(at_train_opts *o);
+/* at_train: returns 0 when training ended (epochs done or no more progress on
+ * dev), 1 when *stop asked it to stop (a checkpoint was written), -1 on error. */
+int at_train(const at_config *cfg, const at_train_opts *o, at_error *err);
 
 /* Reading and writing text (see man/attntag.1 for the formats) ------------ */
 

@@ -12,6 +12,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_DATA = 2 };
 int cli_tag(int argc, char **argv);
 int cli_convert(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 /* cli_usage_error: print "attntag: msg" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

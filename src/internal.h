@@ -20,6 +20,19 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
 long at_strmap_find(const at_strmap *m, const char *s, size_t len);
 void at_strmap_free(at_strmap *m);
 
+/* A growing set of strings with counts, ids in order of first appearance
+ * (for building vocabularies and tag sets). Zero-initialise before use. */
+typedef struct at_strcount {
+    char **str;
+    size_t *count;
+    size_t n, cap;
+    uint32_t *slot; /* id + 1, 0 = empty */
+    size_t n_slots;
+} at_strcount;
+
+int at_strcount_add(at_strcount *c, const char *s, size_t len, uint32_t *id, at_error *err);
+void at_strcount_free(at_strcount *c);
+
 /* One named tensor. data points into the file mapping or into owned memory. */
 typedef struct at_tensor {
     char *name;
@@ -75,6 +88,10 @@ struct at_model {
     size_t map_len;
     bool writable;          /* made by at_model_new: tensors are owned F32 */
     uint32_t checksum;
+    /* a training checkpoint's extra state (not part of the network) */
+    at_tensor *extra;       /* "train.*" F32 tensors, owned */
+    size_t n_extra;
+    char *note;             /* "attntag.train_state" JSON, or NULL */
 };
 
 /* The activations of one layer, kept for the backward pass and for showing

@@ -11,6 +11,7 @@ static void usage(FILE *out)
     fputs("Usage: attntag [tag] [OPTION]... [FILE]...   tag text (the default)\n"
           "       attntag convert [OPTION]... IN OUT    convert a model file\n"
           "       attntag info MODEL                    describe a model\n"
+          "       attntag train --train F --dev F -o M  train a model on CoNLL-U\n"
           "\n"
           "Part-of-speech tagging with stacked multi-head self-attention.\n"
           "'attntag COMMAND --help' describes each command; man attntag has it all.\n"
@@ -30,6 +31,8 @@ int main(int argc, char **argv)
             return cli_convert(argc - 1, argv + 1);
         if (strcmp(cmd, "info") == 0)
             return cli_info(argc - 1, argv + 1);
+        if (strcmp(cmd, "train") == 0)
+            return cli_train(argc - 1, argv + 1);
         if (strcmp(cmd, "help") == 0) {
             usage(stdout);
             return EXIT_OK;

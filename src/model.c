@@ -520,6 +520,12 @@ void at_model_free(at_model *m)
         free(m->t[i].wide);
     }
     free(m->t);
+    for (size_t i = 0; i < m->n_extra; i++) {
+        free(m->extra[i].name);
+        free(m->extra[i].owned);
+    }
+    free(m->extra);
+    free(m->note);
     for (size_t i = 0; i < m->n_str_owned; i++)
         free(m->str_owned[i]);
     free(m->str_owned);
@@ -568,6 +574,67 @@ size_t at_model_param_count(const at_model *m)
         if (!is_string_table(m->t[i].name))
             n += m->t[i].count;
     return n;
+}
+
+int at_model_set_extra(at_model *m, const char *name, const float *data, size_t n,
+                       at_error *err)
+{
+    if (strncmp(name, "train.", 6) != 0)
+        return at_error_set(err, "extra tensor \"%s\": names must start with \"train.\"", name);
+    at_tensor *t = NULL;
+    for (size_t i = 0; i < m->n_extra; i++)
+        if (strcmp(m->extra[i].name, name) == 0)
+            t = &m->extra[i];
+    if (!t) {
+        at_tensor *ne = realloc(m->extra, (m->n_extra + 1) * sizeof *ne);
+        if (!ne)
+            return at_error_set(err, "out of memory");
+        m->extra = ne;
+        t = &m->extra[m->n_extra];
+        memset(t, 0, sizeof *t);
+        if (!(t->name = strdup(name)))
+            return at_error_set(err, "out of memory");
+        m->n_extra++;
+    }
+    float *w = malloc(n ? n * sizeof *w : 1);
+    if (!w)
+        return at_error_set(err, "out of memory");
+    memcpy(w, data, n * sizeof *w);
+    free(t->owned);
+    t->owned = w;
+    t->data = w;
+    t->f32 = w;
+    t->dtype = AT_F32;
+    t->ndim = 1;
+    t->shape[0] = t->count = n;
+    t->nbytes = n * sizeof *w;
+    return 0;
+}
+
+const float *at_model_extra(const at_model *m, const char *name, size_t *n)
+{
+    for (size_t i = 0; i < m->n_extra; i++)
+        if (strcmp(m->extra[i].name, name) == 0) {
+            if (n)
+                *n = m->extra[i].count;
+            return m->extra[i].f32;
+        }
+    return NULL;
+}
+
+int at_model_set_note(at_model *m, const char *json, at_error *err)
+{
+    char *c = json ? strdup(json) : NULL;
+    if (json && !c)
+        return at_error_set(err, "out of memory");
+    free(m->note);
+    m->note = c;
+    return 0;
+}
+
+const char *at_model_note(const at_model *m)
+{
+    return m->note;
 }
 
 int at_model_copy(const at_model *src, at_model **out, at_error *err)

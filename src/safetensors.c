@@ -157,6 +157,29 @@ static int load_lexicon(at_model *m, const entry *words, const entry *bits,
     return 0;
 }
 
+/* load_extra: a checkpoint's "train.*" tensor, copied (it is small and
+ * must be writable); checked like any weight. */
+static int load_extra(at_model *m, const entry *e, const uint8_t *data, const char *path,
+                      at_error *err)
+{
+    if (e->dtype != AT_F32 || e->ndim != 1)
+        return at_error_set(err, "%s: \"%s\" must be a 1-D F32 tensor", path, e->name);
+    size_t n = e->shape[0];
+    float *w = malloc(n ? n * sizeof *w : 1);
+    if (!w)
+        return at_error_set(err, "%s: out of memory", path);
+    memcpy(w, data + e->begin, n * sizeof *w);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(w[i])) {
+            free(w);
+            return at_error_set(err, "%s: tensor \"%s\" holds a non-finite value at element %zu",
+                                path, e->name, i);
+        }
+    int rc = at_model_set_extra(m, e->name, w, n, err);
+    free(w);
+    return rc;
+}
+
 static int load_header(at_model *m, const char *path, const uint8_t *base, size_t size,
                        at_error *err)
 {
@@ -182,6 +205,7 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
     const char *fmt = meta_string(meta, "format"), *cfg = meta_string(meta, "attntag.config");
     const char *sum = meta_string(meta, "attntag.checksum");
+    const char *note = meta_string(meta, "attntag.train_state");
     if (!ent) {
         at_error_set(err, "%s: out of memory", path);
         goto out;
@@ -227,7 +251,10 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             lex_words = e;
         if (strcmp(e->name, "lexicon.bits") == 0)
             lex_bits = e;
-        if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
+        if (!strncmp(e->name, "train.", 6)) {
+            if (load_extra(m, e, data, path, err))
+                goto out;
+        } else if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
             !strncmp(e->name, "lexicon.", 8)) {
             if (!strncmp(e->name, "lexicon.", 8) && !lex_words && !lex_bits) {
                 at_error_set(err, "%s: unexpected tensor \"%s\"", path, e->name);
@@ -240,7 +267,8 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             goto out;
         }
     }
-    if (load_lexicon(m, lex_words, lex_bits, data, path, err) || at_model_finish(m, path, err))
+    if (load_lexicon(m, lex_words, lex_bits, data, path, err) || at_model_finish(m, path, err) ||
+        (note && at_model_set_note(m, note, err)))
         goto out;
     if (sum) {
         char want[16];
@@ -351,6 +379,8 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         cJSON_AddStringToObject(meta, "format", FORMAT_NAME);
         cJSON_AddStringToObject(meta, "attntag.config", cfg);
         cJSON_AddStringToObject(meta, "attntag.checksum", sum);
+        if (m->note)
+            cJSON_AddStringToObject(meta, "attntag.train_state", m->note);
     }
     /* F32 first, then F16, then bytes: every tensor stays aligned to its size
      * when the data section starts 8-aligned. */
@@ -364,6 +394,11 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
             put(&data, t->data, t->nbytes);
             add_entry(h, t->name, t->dtype, t->ndim, t->shape, b0, data.len);
         }
+    for (size_t i = 0; i < m->n_extra; i++) {
+        size_t b0 = data.len;
+        put(&data, m->extra[i].data, m->extra[i].nbytes);
+        add_entry(h, m->extra[i].name, AT_F32, 1, m->extra[i].shape, b0, data.len);
+    }
     size_t b0 = data.len, one[1];
     put_strings(&data, m->vocab, m->n_vocab);
     one[0] = data.len - b0;

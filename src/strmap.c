@@ -53,3 +53,63 @@ void at_strmap_free(at_strmap *m)
     free(m->slot);
     m->slot = NULL;
 }
+
+int at_strcount_add(at_strcount *c, const char *s, size_t len, uint32_t *id, at_error *err)
+{
+    if (2 * (c->n + 1) > c->n_slots) { /* grow and rehash */
+        size_t ns = c->n_slots ? 2 * c->n_slots : 1024;
+        uint32_t *sl = calloc(ns, sizeof *sl);
+        if (!sl)
+            return at_error_set(err, "out of memory");
+        for (size_t i = 0; i < c->n; i++) {
+            size_t h = at_fnv1a(c->str[i], strlen(c->str[i])) & (ns - 1);
+            while (sl[h])
+                h = (h + 1) & (ns - 1);
+            sl[h] = (uint32_t)i + 1;
+        }
+        free(c->slot);
+        c->slot = sl;
+        c->n_slots = ns;
+    }
+    size_t h = at_fnv1a(s, len) & (c->n_slots - 1);
+    for (; c->slot[h]; h = (h + 1) & (c->n_slots - 1)) {
+        const char *k = c->str[c->slot[h] - 1];
+        if (strncmp(k, s, len) == 0 && k[len] == '\0') {
+            *id = c->slot[h] - 1;
+            c->count[*id]++;
+            return 0;
+        }
+    }
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 1024;
+        char **ns = realloc(c->str, cap * sizeof *ns);
+        if (ns)
+            c->str = ns;
+        size_t *nc = realloc(c->count, cap * sizeof *nc);
+        if (nc)
+            c->count = nc;
+        if (!ns || !nc)
+            return at_error_set(err, "out of memory");
+        c->cap = cap;
+    }
+    char *k = malloc(len + 1);
+    if (!k)
+        return at_error_set(err, "out of memory");
+    memcpy(k, s, len);
+    k[len] = '\0';
+    c->str[c->n] = k;
+    c->count[c->n] = 1;
+    c->slot[h] = (uint32_t)c->n + 1;
+    *id = (uint32_t)c->n++;
+    return 0;
+}
+
+void at_strcount_free(at_strcount *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->str[i]);
+    free(c->str);
+    free(c->count);
+    free(c->slot);
+    memset(c, 0, sizeof *c);
+}
