@@ -218,6 +218,7 @@ typedef struct at_train_opts {
     const char *log_path;         /* JSON Lines learning curve, or NULL */
     const char *checkpoint_path;  /* NULL: OUT.ckpt */
     const char *resume_path;      /* continue from this checkpoint, or NULL */
+    const char *lexicon_path;     /* "word<TAB>bits" lines carried into the model, or NULL */
     int column[AT_MAX_TAGSETS];   /* CoNLL-U column (0-based) of each config tag set */
     int epochs, patience, batch_tokens, threads, min_count, f16;
     double lr, warmup, weight_decay, clip, label_smoothing, ema;

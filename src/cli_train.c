@@ -29,6 +29,8 @@ static void train_help(void)
         "      --tagsets LIST       tag sets as NAME:COLUMN, comma-separated\n"
         "                           (default upos:4,xpos:5)\n"
         "      --min-count N        vocabulary: words seen at least N times (default 2)\n"
+        "      --lexicon FILE       word<TAB>bits lines (e.g. tools/wordnet-lexicon.sh),\n"
+        "                           carried in the model as extra input features\n"
         "Network (defaults: the bundled model's shape):\n"
         "      --config FILE        JSON object of any of the settings below, by name\n"
         "                           (dim, heads, layers, ffn_dim, window, ..., epochs, lr)\n"
@@ -316,7 +318,7 @@ static int load_config(at_config *c, at_train_opts *o, const char *path)
 int cli_train(int argc, char **argv)
 {
     enum { O_TRAIN = 256, O_DEV, O_TAGSETS, O_CONFIG, O_LOG, O_CKPT, O_RESUME, O_ABS, O_F16,
-           O_SETTING };
+           O_LEXICON, O_SETTING };
     static const struct option opts[] = {
         {"train", required_argument, NULL, O_TRAIN}, {"dev", required_argument, NULL, O_DEV},
         {"output", required_argument, NULL, 'o'}, {"tagsets", required_argument, NULL, O_TAGSETS},
@@ -324,6 +326,7 @@ int cli_train(int argc, char **argv)
         {"checkpoint", required_argument, NULL, O_CKPT},
         {"resume", required_argument, NULL, O_RESUME}, {"abs-pos", no_argument, NULL, O_ABS},
         {"f16", no_argument, NULL, O_F16}, {"quiet", no_argument, NULL, 'q'},
+        {"lexicon", required_argument, NULL, O_LEXICON},
         {"help", no_argument, NULL, 'h'},
         /* settings that take a value, by their --config name with - for _ */
         {"dim", required_argument, NULL, O_SETTING}, {"heads", required_argument, NULL, O_SETTING},
@@ -375,6 +378,7 @@ int cli_train(int argc, char **argv)
         case O_RESUME: o.resume_path = optarg; break;
         case O_ABS: cfg.abs_pos = 1; break;
         case O_F16: o.f16 = 1; break;
+        case O_LEXICON: o.lexicon_path = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': train_help(); return EXIT_OK;
         case O_SETTING: {

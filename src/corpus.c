@@ -98,6 +98,8 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
         }
         if (rc == 1 && s.n && end_sentence(r, err))
             rc = -1;
+        if (rc != 1)
+            break;
     }
     at_sentence_free(&s);
     at_reader_free(rd);
@@ -259,4 +261,75 @@ void at_corpus_free(at_corpus *c)
     for (int ts = 0; ts < AT_MAX_TAGSETS; ts++)
         free(c->gold[ts]);
     memset(c, 0, sizeof *c);
+}
+
+int at_lexicon_read(const char *path, int lowercase, char ***words, uint8_t **bits, size_t *n,
+                    int *n_bits, at_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return at_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    at_reader *rd;
+    at_sentence s;
+    at_sentence_init(&s);
+    if (at_reader_new(fp, path, AT_IN_LINES, &rd, err)) {
+        fclose(fp);
+        return -1;
+    }
+    at_strcount keys = {0};
+    uint8_t *b = NULL;
+    size_t cap = 0;
+    int rc, all = 0;
+    while ((rc = at_reader_next(rd, &s, err)) == 1) {
+        if (s.n == 0)
+            continue;
+        char *end;
+        long v = s.n == 2 ? strtol(s.tok[1], &end, 10) : -1;
+        if (s.n != 2 || *end || v < 1 || v > 255) {
+            rc = at_error_set(err, "%s:%zu: expected a word, a tab and bits from 1 to 255",
+                              path, s.first_line);
+            break;
+        }
+        char *k = at_normalize(s.tok[0], s.tok_len[0], lowercase, err);
+        uint32_t id;
+        if (!k || at_strcount_add(&keys, k, strlen(k), &id, err)) {
+            free(k);
+            rc = -1;
+            break;
+        }
+        free(k);
+        if (id >= cap) {
+            size_t nc = cap ? 2 * cap : 4096;
+            uint8_t *nb = realloc(b, nc);
+            if (!nb) {
+                rc = at_error_set(err, "out of memory");
+                break;
+            }
+            memset(nb + cap, 0, nc - cap);
+            b = nb;
+            cap = nc;
+        }
+        b[id] |= (uint8_t)v;
+        all |= (int)v;
+    }
+    at_sentence_free(&s);
+    at_reader_free(rd);
+    fclose(fp);
+    if (rc == 0 && keys.n == 0)
+        rc = at_error_set(err, "%s: no entries", path);
+    if (rc < 0) {
+        at_strcount_free(&keys);
+        free(b);
+        return -1;
+    }
+    *n_bits = 0;
+    while (all >> *n_bits)
+        (*n_bits)++;
+    *words = keys.str; /* the strings move to the caller */
+    *bits = b;
+    *n = keys.n;
+    keys.str = NULL;
+    keys.n = 0;
+    at_strcount_free(&keys);
+    return 0;
 }

@@ -48,4 +48,10 @@ int at_tags_from_raw(const at_raw_corpus *raw, int ts, const char ***tags, size_
                      at_error *err);
 void at_strings_free(char **s, size_t n);
 
+/* at_lexicon_read: "word<TAB>bits" lines (bits 1..255); keys normalised as
+ * the model's vocabulary is, entries that meet OR-ed together. *n_bits gets
+ * the number of bits used (the highest set bit + 1). */
+int at_lexicon_read(const char *path, int lowercase, char ***words, uint8_t **bits, size_t *n,
+                    int *n_bits, at_error *err);
+
 #endif

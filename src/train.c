@@ -518,18 +518,26 @@ static int setup(trainer *tr, const at_config *cfg, at_model **resumed, at_error
     if (*resumed) {
         rc = at_model_copy(*resumed, &tr->model, err);
     } else {
-        char **vocab = NULL;
-        size_t n_vocab = 0, n_tags[AT_MAX_TAGSETS] = {0};
+        char **vocab = NULL, **lex = NULL;
+        uint8_t *lex_bits = NULL;
+        size_t n_vocab = 0, n_lex = 0, n_tags[AT_MAX_TAGSETS] = {0};
         const char **tags[AT_MAX_TAGSETS] = {0};
         rc = at_vocab_from_raw(&raw_train, c.lowercase, o->min_count, &vocab, &n_vocab, err);
+        if (rc == 0 && o->lexicon_path)
+            rc = at_lexicon_read(o->lexicon_path, c.lowercase, &lex, &lex_bits, &n_lex,
+                                 &c.lexicon_bits, err);
         for (int t = 0; rc == 0 && t < c.n_tagsets; t++)
             rc = at_tags_from_raw(&raw_train, t, &tags[t], &n_tags[t], err);
         if (rc == 0)
             rc = at_model_new(&c, (const char *const *)vocab, n_vocab,
                               (const char *const *const *)tags, n_tags, &tr->model, err);
+        if (rc == 0 && n_lex)
+            rc = at_model_set_lexicon(tr->model, (const char *const *)lex, lex_bits, n_lex, err);
         if (rc == 0)
             init_weights(tr->model, o->seed);
         at_strings_free(vocab, n_vocab);
+        at_strings_free(lex, n_lex);
+        free(lex_bits);
         for (int t = 0; t < c.n_tagsets; t++)
             free(tags[t]);
     }

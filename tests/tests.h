@@ -15,6 +15,7 @@ Suite *tokenize_suite(void);
 Suite *reader_suite(void);
 Suite *kernels_suite(void);
 Suite *backward_suite(void);
+Suite *train_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
