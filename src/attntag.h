@@ -235,6 +235,28 @@ void at_train_opts_default(at_train_opts *o);
  * dev), 1 when *stop asked it to stop (a checkpoint was written), -1 on error. */
 int at_train(const at_config *cfg, const at_train_opts *o, at_error *err);
 
+/* Evaluation (eval.c): predicted tags scored against gold ones. ------------ */
+
+typedef struct at_eval at_eval;
+typedef struct at_eval_result {
+    const char *name;
+    size_t tokens, sentences, known_tokens, unknown_tokens, n_tags;
+    double accuracy, sentence_accuracy, known_accuracy, unknown_accuracy;
+} at_eval_result;
+
+at_eval *at_eval_new(int n_tagsets, const char *const *names); /* NULL on OOM */
+void at_eval_free(at_eval *e);
+/* at_eval_add: one token of tag set ts; known = the word is in the vocabulary. */
+int at_eval_add(at_eval *e, int ts, const char *gold, const char *pred, int known,
+                at_error *err);
+void at_eval_end_sentence(at_eval *e);
+int at_eval_get(const at_eval *e, int ts, at_eval_result *r);
+/* Tags are numbered in order of first appearance; NULL past the last. */
+const char *at_eval_tag(const at_eval *e, int ts, size_t i);
+size_t at_eval_count(const at_eval *e, int ts, size_t gold, size_t pred);
+void at_eval_tag_scores(const at_eval *e, int ts, size_t tag, double *precision, double *recall,
+                        double *f1, size_t *support);
+
 /* Reading and writing text (see man/attntag.1 for the formats) ------------ */
 
 typedef enum { AT_IN_LINES = 0, AT_IN_VERTICAL, AT_IN_CONLLU, AT_IN_RAW } at_input_format;

@@ -12,6 +12,7 @@ static void usage(FILE *out)
           "       attntag convert [OPTION]... IN OUT    convert a model file\n"
           "       attntag info MODEL                    describe a model\n"
           "       attntag train --train F --dev F -o M  train a model on CoNLL-U\n"
+          "       attntag eval [-m MODEL] GOLD.conllu   score a model (or --pred) on gold tags\n"
           "\n"
           "Part-of-speech tagging with stacked multi-head self-attention.\n"
           "'attntag COMMAND --help' describes each command; man attntag has it all.\n"
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
             return cli_info(argc - 1, argv + 1);
         if (strcmp(cmd, "train") == 0)
             return cli_train(argc - 1, argv + 1);
+        if (strcmp(cmd, "eval") == 0)
+            return cli_eval(argc - 1, argv + 1);
         if (strcmp(cmd, "help") == 0) {
             usage(stdout);
             return EXIT_OK;

@@ -452,6 +452,88 @@ def ctrl_c_checkpoints_and_resume_finishes():
     assert rc == 0
 
 
+# --- eval ------------------------------------------------------------------------------
+
+def tiny_model():
+    out = tmp("eval.safetensors")
+    if not os.path.exists(out):
+        rc, _, err = run(["train"] + TINY + ["-o", out, "--epochs", "2", "-q"])
+        assert rc == 0, err
+    return out
+
+
+def independent_scores(gold, pred, vocab=None):
+    args = [sys.executable, os.path.join(ROOT, "tests", "score.py"), gold, pred, "upos:4", "xpos:5"]
+    if vocab:
+        args += ["--vocab", vocab]
+    return json.loads(subprocess.run(args, check=True, capture_output=True).stdout)
+
+
+@test
+def eval_agrees_with_independent_scorer():
+    model, gold = tiny_model(), os.path.join(FIX, "tiny_dev.conllu")
+    pred = tmp("pred.conllu")
+    rc, out, err = run(["-m", model, "-i", "conllu", gold])
+    assert rc == 0, err
+    with open(pred, "wb") as f:
+        f.write(out)
+    vocab = tmp("vocab.txt")
+    conv = tmp("eval.json")
+    assert run(["convert", model, conv])[0] == 0
+    with open(conv) as f, open(vocab, "w") as v:
+        v.write("\n".join(json.load(f)["vocab"]) + "\n")
+    want = independent_scores(gold, pred, vocab)
+    for args in (["eval", "-m", model, "--json", gold],
+                 ["eval", "-m", model, "--json", "--pred", pred, gold]):
+        rc, out, err = run(args)
+        assert rc == 0, err
+        got = json.loads(out)
+        assert got["sentences"] == want["sentences"]
+        for ts in ("upos", "xpos"):
+            g, w = got["tagsets"][ts], want["tagsets"][ts]
+            for key in ("accuracy", "sentence_accuracy", "known_accuracy", "unknown_accuracy"):
+                assert abs(g[key] - w[key]) < 1e-12, (args, ts, key, g[key], w[key])
+            for tag, sc in w["per_tag"].items():
+                for key in ("precision", "recall", "f1", "support"):
+                    assert abs(g["per_tag"][tag][key] - sc[key]) < 1e-12, (ts, tag, key)
+    # the table prints the same accuracy, to its last digit
+    rc, table, _ = run(["eval", "-m", model, gold])
+    acc = 100 * want["tagsets"]["upos"]["accuracy"]
+    assert f"upos: accuracy {acc:.2f}%" in table.decode(), table
+
+
+@test
+def eval_tsv_predictions_and_confusion_csv():
+    model, gold = tiny_model(), os.path.join(FIX, "tiny_dev.conllu")
+    rc, out, err = run(["-m", model, "-i", "conllu", "-f", "tsv", "-s", "upos,xpos", gold])
+    pred = tmp("pred.tsv")
+    with open(pred, "wb") as f:
+        f.write(out)
+    csv = tmp("conf.csv")
+    rc, out, err = run(["eval", "-m", model, "--json", "--pred", pred, "--confusion", csv, gold])
+    assert rc == 0, err
+    want = independent_scores(gold, pred)
+    got = json.loads(out)
+    assert abs(got["tagsets"]["xpos"]["accuracy"] - want["tagsets"]["xpos"]["accuracy"]) < 1e-12
+    with open(csv) as f:
+        rows = f.read().splitlines()
+    assert rows[0] == "tagset,gold,predicted,count"
+    total = sum(int(r.rsplit(",", 1)[1]) for r in rows[1:] if r.startswith("upos,"))
+    assert total == sum(w["support"] for w in want["tagsets"]["upos"]["per_tag"].values())
+
+
+@test
+def eval_refuses_misaligned_files():
+    model, gold = tiny_model(), os.path.join(FIX, "tiny_dev.conllu")
+    rc, out, _ = run(["-m", model, "-i", "conllu", "-f", "tsv", "-s", "upos,xpos", gold])
+    lines = out.decode().split("\n")
+    lines[1] = "cow\tNOUN\tNN"  # the second token of the first sentence
+    bad = damaged("bad.tsv", "\n".join(lines).encode())
+    expect(["eval", "-m", model, "--pred", bad, gold], 2, "do not line up")
+    short = damaged("short.tsv", "\n".join(out.decode().split("\n")[:20]).encode() + b"\n")
+    expect(["eval", "-m", model, "--pred", short, gold], 2, "do not line up")
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

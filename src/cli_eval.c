@@ -1,0 +1,496 @@
+/*
+ * cli_eval.c - `attntag eval`: tag a gold CoNLL-U file's tokens with a model
+ * (or read another tagger's predictions with --pred) and report accuracy,
+ * per-tag scores and confusions, as a table or as JSON.
+ */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void eval_help(void)
+{
+    fputs("Usage: attntag eval [OPTION]... GOLD.conllu\n"
+          "Tag the words of GOLD with the model and score the tags against GOLD's, or\n"
+          "score the tags of another tagger's output with --pred.\n"
+          "\n"
+          "  -m, --model FILE       model (default: as for tagging); its vocabulary decides\n"
+          "                         which words count as unknown\n"
+          "      --pred FILE        score FILE instead of tagging: CoNLL-U, or token<TAB>tag\n"
+          "                         lines with a blank line after each sentence; its tokens\n"
+          "                         must be GOLD's, one for one\n"
+          "      --tagsets LIST     tag sets to score as NAME:COLUMN (GOLD's 1-based column;\n"
+          "                         for --pred token<TAB>tag files, the tag columns follow\n"
+          "                         this order); default: the model's upos:4 and xpos:5\n"
+          "      --json             one JSON object instead of the table\n"
+          "      --confusion FILE   write the full confusion matrices as CSV\n"
+          "                         (tagset,gold,predicted,count)\n"
+          "      --top N            confusions to list per tag set (default 10)\n"
+          "  -h, --help             show this help\n"
+          "\n"
+          "Exit status: 0 scored, 1 usage error, 2 bad input or model, or files whose\n"
+          "tokens do not line up.\n",
+          stdout);
+}
+
+typedef struct scoring {
+    const at_model *m;
+    at_state *st;
+    at_feats f;
+    int n;                            /* tag sets scored */
+    char name[AT_MAX_TAGSETS][AT_MAX_NAME];
+    int gold_col[AT_MAX_TAGSETS];     /* 0-based column in GOLD */
+    int model_ts[AT_MAX_TAGSETS];     /* model tag set, when tagging */
+    uint32_t *tags[AT_MAX_TAGSETS];
+    size_t cap;
+    double seconds;                   /* spent tagging */
+    at_eval *ev;
+} scoring;
+
+static int grow(scoring *sc, size_t n, at_error *err)
+{
+    if (n <= sc->cap)
+        return 0;
+    size_t cap = sc->cap ? sc->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    for (int t = 0; t < AT_MAX_TAGSETS; t++) {
+        uint32_t *p = realloc(sc->tags[t], cap * sizeof *p);
+        if (!p)
+            return at_error_set(err, "out of memory");
+        sc->tags[t] = p;
+    }
+    sc->cap = cap;
+    return 0;
+}
+
+static double clock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* pred_tokens: the predicted sentence's tokens and tags (column k of tag set k). */
+typedef struct pred_sent {
+    size_t n;
+    char **tok;
+    char **tag[AT_MAX_TAGSETS];
+    size_t *line;
+} pred_sent;
+
+static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_name,
+                          const at_sentence *p, const char *pred_name, int pred_conllu,
+                          size_t sent_no, at_error *err)
+{
+    uint32_t *tv[AT_MAX_TAGSETS] = {0};
+    at_feats_clear(&sc->f);
+    for (size_t i = 0; i < g->n; i++)
+        if (at_feats_add(sc->m, &sc->f, g->tok[i], g->tok_len[i], err))
+            return at_error_set(err, "%s:%zu: %.900s", gold_name, g->first_line, err->msg);
+    if (!p) {
+        if (grow(sc, g->n, err))
+            return -1;
+        for (int t = 0; t < sc->n; t++)
+            tv[sc->model_ts[t]] = sc->tags[t];
+        double t0 = clock_now();
+        if (at_tag(sc->m, sc->st, &sc->f, tv, NULL, err))
+            return -1;
+        sc->seconds += clock_now() - t0;
+    } else if (p->n != g->n) {
+        return at_error_set(err, "%s:%zu: sentence %zu has %zu tokens, %s:%zu has %zu: the files "
+                            "do not line up", pred_name, p->first_line, sent_no, p->n, gold_name,
+                            g->first_line, g->n);
+    }
+    /* walk GOLD's word lines; the i-th is token i */
+    size_t i = 0, pl = 0;
+    for (size_t l = 0; l < g->n_lines; l++) {
+        if (g->line_tok[l] < 0)
+            continue;
+        char *copy = strdup(g->line[l]), *col[AT_CONLLU_COLS];
+        if (!copy)
+            return at_error_set(err, "out of memory");
+        at_conllu_split(copy, col);
+        char *pcopy = NULL, *pcol[AT_CONLLU_COLS + AT_MAX_TAGSETS];
+        int npc = 0;
+        size_t pline = 0;
+        if (p) {
+            if (pred_conllu) {
+                while (p->line_tok[pl] < 0)
+                    pl++;
+                pline = p->first_line + pl;
+                pcopy = strdup(p->line[pl++]);
+                npc = pcopy ? at_conllu_split(pcopy, pcol) : 0;
+            } else { /* token<TAB>tag...: a vertical-format line */
+                pline = p->first_line + i;
+                pcopy = strdup(p->tok[i]);
+                for (char *s = pcopy; s && npc < AT_CONLLU_COLS + AT_MAX_TAGSETS;) {
+                    pcol[npc++] = s;
+                    s = strchr(s, '\t');
+                    if (s)
+                        *s++ = '\0';
+                }
+            }
+            const char *ptok = pred_conllu ? pcol[1] : pcol[0];
+            if (!pcopy || strcmp(ptok, col[1]) != 0) {
+                at_error_set(err, "%s:%zu: token \"%s\" is not GOLD's \"%s\" (%s, sentence %zu, "
+                             "token %zu): the files do not line up", pred_name, pline,
+                             pcopy ? ptok : "?", col[1], gold_name, sent_no, i + 1);
+                free(pcopy);
+                free(copy);
+                return -1;
+            }
+        }
+        for (int t = 0; t < sc->n; t++) {
+            const char *pred;
+            if (!p) {
+                pred = at_model_tag(sc->m, sc->model_ts[t], sc->tags[t][i]);
+            } else {
+                int c = pred_conllu ? sc->gold_col[t] : 1 + t;
+                if (c >= npc) {
+                    at_error_set(err, "%s:%zu: no %s tag (column %d)", pred_name, pline,
+                                 sc->name[t], c + 1);
+                    free(pcopy);
+                    free(copy);
+                    return -1;
+                }
+                pred = pcol[c];
+            }
+            if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pred, sc->f.word[i] != 0, err)) {
+                free(pcopy);
+                free(copy);
+                return -1;
+            }
+        }
+        free(pcopy);
+        free(copy);
+        i++;
+    }
+    at_eval_end_sentence(sc->ev);
+    return 0;
+}
+
+typedef struct conf {
+    size_t g, p, count;
+} conf;
+
+static int by_count(const void *a, const void *b)
+{
+    const conf *x = a, *y = b;
+    return x->count != y->count ? (x->count < y->count ? 1 : -1)
+                                : (x->g != y->g ? (x->g < y->g ? -1 : 1) : (x->p > y->p) - (x->p < y->p));
+}
+
+static conf *confusions(const at_eval *ev, int t, size_t n_tags, size_t *n)
+{
+    conf *c = malloc((n_tags * n_tags + 1) * sizeof *c);
+    *n = 0;
+    for (size_t g = 0; c && g < n_tags; g++)
+        for (size_t p = 0; p < n_tags; p++) {
+            size_t k = at_eval_count(ev, t, g, p);
+            if (g != p && k)
+                c[(*n)++] = (conf){g, p, k};
+        }
+    if (c)
+        qsort(c, *n, sizeof *c, by_count);
+    return c;
+}
+
+static void print_table(const scoring *sc, const char *gold, int top)
+{
+    for (int t = 0; t < sc->n; t++) {
+        at_eval_result r;
+        at_eval_get(sc->ev, t, &r);
+        if (t == 0) {
+            printf("%s: %zu sentences, %zu tokens (%zu unknown to the model)\n", gold,
+                   r.sentences, r.tokens, r.unknown_tokens);
+            if (sc->seconds > 0)
+                printf("tagging: %.3f s, %.0f tokens/s\n", sc->seconds,
+                       (double)r.tokens / sc->seconds);
+        }
+        printf("\n%s: accuracy %.2f%%, sentences %.2f%%, known words %.2f%%, unknown words "
+               "%.2f%%\n", r.name, 100 * r.accuracy, 100 * r.sentence_accuracy,
+               100 * r.known_accuracy, 100 * r.unknown_accuracy);
+        printf("  %-10s %9s %9s %9s %9s\n", "tag", "precision", "recall", "f1", "support");
+        for (size_t k = 0; k < r.n_tags; k++) {
+            double pr, rc, f1;
+            size_t sup;
+            at_eval_tag_scores(sc->ev, t, k, &pr, &rc, &f1, &sup);
+            printf("  %-10s %8.2f%% %8.2f%% %8.2f%% %9zu\n", at_eval_tag(sc->ev, t, k), 100 * pr,
+                   100 * rc, 100 * f1, sup);
+        }
+        size_t nc;
+        conf *c = confusions(sc->ev, t, r.n_tags, &nc);
+        if (c && nc) {
+            printf("  most frequent confusions (gold -> predicted):\n");
+            for (size_t k = 0; k < nc && k < (size_t)top; k++)
+                printf("    %-10s -> %-10s %zu\n", at_eval_tag(sc->ev, t, c[k].g),
+                       at_eval_tag(sc->ev, t, c[k].p), c[k].count);
+        }
+        free(c);
+    }
+}
+
+static int print_json(const scoring *sc, const char *gold, int top)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "gold", gold);
+    if (sc->seconds > 0)
+        cJSON_AddNumberToObject(root, "seconds", sc->seconds);
+    cJSON *sets = cJSON_AddObjectToObject(root, "tagsets");
+    for (int t = 0; t < sc->n; t++) {
+        at_eval_result r;
+        at_eval_get(sc->ev, t, &r);
+        if (t == 0) {
+            cJSON_AddNumberToObject(root, "sentences", (double)r.sentences);
+            cJSON_AddNumberToObject(root, "tokens", (double)r.tokens);
+            if (sc->seconds > 0)
+                cJSON_AddNumberToObject(root, "tokens_per_s", (double)r.tokens / sc->seconds);
+        }
+        cJSON *o = cJSON_AddObjectToObject(sets, r.name);
+        cJSON_AddNumberToObject(o, "accuracy", r.accuracy);
+        cJSON_AddNumberToObject(o, "sentence_accuracy", r.sentence_accuracy);
+        cJSON_AddNumberToObject(o, "known_accuracy", r.known_accuracy);
+        cJSON_AddNumberToObject(o, "unknown_accuracy", r.unknown_accuracy);
+        cJSON_AddNumberToObject(o, "known_tokens", (double)r.known_tokens);
+        cJSON_AddNumberToObject(o, "unknown_tokens", (double)r.unknown_tokens);
+        cJSON *per = cJSON_AddObjectToObject(o, "per_tag");
+        for (size_t k = 0; k < r.n_tags; k++) {
+            double pr, rc, f1;
+            size_t sup;
+            at_eval_tag_scores(sc->ev, t, k, &pr, &rc, &f1, &sup);
+            cJSON *x = cJSON_AddObjectToObject(per, at_eval_tag(sc->ev, t, k));
+            cJSON_AddNumberToObject(x, "precision", pr);
+            cJSON_AddNumberToObject(x, "recall", rc);
+            cJSON_AddNumberToObject(x, "f1", f1);
+            cJSON_AddNumberToObject(x, "support", (double)sup);
+        }
+        size_t nc;
+        conf *c = confusions(sc->ev, t, r.n_tags, &nc);
+        cJSON *cl = cJSON_AddArrayToObject(o, "confusions");
+        for (size_t k = 0; c && k < nc && k < (size_t)top; k++) {
+            cJSON *x = cJSON_CreateObject();
+            cJSON_AddStringToObject(x, "gold", at_eval_tag(sc->ev, t, c[k].g));
+            cJSON_AddStringToObject(x, "predicted", at_eval_tag(sc->ev, t, c[k].p));
+            cJSON_AddNumberToObject(x, "count", (double)c[k].count);
+            cJSON_AddItemToArray(cl, x);
+        }
+        free(c);
+    }
+    char *s = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!s)
+        return -1;
+    puts(s);
+    free(s);
+    return 0;
+}
+
+/* csv_field: s as a quoted CSV field, quotes doubled. */
+static void csv_field(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+static int write_confusion(const scoring *sc, const char *path, at_error *err)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return at_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+    fputs("tagset,gold,predicted,count\n", fp);
+    for (int t = 0; t < sc->n; t++) {
+        at_eval_result r;
+        at_eval_get(sc->ev, t, &r);
+        for (size_t g = 0; g < r.n_tags; g++)
+            for (size_t p = 0; p < r.n_tags; p++) {
+                size_t k = at_eval_count(sc->ev, t, g, p);
+                if (!k)
+                    continue;
+                fprintf(fp, "%s,", r.name);
+                csv_field(fp, at_eval_tag(sc->ev, t, g));
+                fputc(',', fp);
+                csv_field(fp, at_eval_tag(sc->ev, t, p));
+                fprintf(fp, ",%zu\n", k);
+            }
+    }
+    if (fclose(fp) != 0)
+        return at_error_set(err, "%s: write error", path);
+    return 0;
+}
+
+/* sniff_conllu: does the file's first word line have ten tab-separated columns? */
+static int sniff_conllu(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return 0;
+    char buf[4096];
+    int tabs = -1;
+    while (fgets(buf, sizeof buf, fp))
+        if (buf[0] != '#' && buf[0] != '\n') {
+            tabs = 0;
+            for (char *s = buf; *s; s++)
+                tabs += *s == '\t';
+            break;
+        }
+    fclose(fp);
+    return tabs == AT_CONLLU_COLS - 1;
+}
+
+int cli_eval(int argc, char **argv)
+{
+    enum { O_PRED = 256, O_TAGSETS, O_JSON, O_CONF, O_TOP };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"pred", required_argument, NULL, O_PRED},
+        {"tagsets", required_argument, NULL, O_TAGSETS}, {"json", no_argument, NULL, O_JSON},
+        {"confusion", required_argument, NULL, O_CONF}, {"top", required_argument, NULL, O_TOP},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char *model_path = NULL, *pred_path = NULL, *tagsets = NULL, *conf_path = NULL;
+    int json = 0, top = 10, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_path = optarg; break;
+        case O_PRED: pred_path = optarg; break;
+        case O_TAGSETS: tagsets = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_CONF: conf_path = optarg; break;
+        case O_TOP: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0 || v > 100000)
+                return cli_usage_error("eval ", "--top: expected a number, got '%s'", optarg);
+            top = (int)v;
+            break;
+        }
+        case 'h': eval_help(); return EXIT_OK;
+        default: return cli_usage_error("eval ", "invalid option");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error("eval ", "eval takes one gold CoNLL-U file");
+    const char *gold_path = argv[optind];
+    at_error err;
+    at_model *m;
+    if (cli_load_model(model_path, &m, &err))
+        return cli_fail(&err);
+    scoring sc;
+    memset(&sc, 0, sizeof sc);
+    sc.m = m;
+    at_feats_init(&sc.f);
+    const at_config *cfg = at_model_config(m);
+    if (tagsets) {
+        char *copy = strdup(tagsets), *save = NULL;
+        for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+            char *colon = strchr(it, ':');
+            long col = colon ? strtol(colon + 1, NULL, 10) : 0;
+            if (!colon || colon == it || colon - it >= AT_MAX_NAME || col < 3 || col > 10 ||
+                sc.n == AT_MAX_TAGSETS) {
+                free(copy);
+                at_model_free(m);
+                return cli_usage_error("eval ", "--tagsets: expected NAME:COLUMN pairs, columns "
+                                       "3 to 10, got '%s'", tagsets);
+            }
+            *colon = '\0';
+            snprintf(sc.name[sc.n], AT_MAX_NAME, "%s", it);
+            sc.gold_col[sc.n++] = (int)col - 1;
+        }
+        free(copy);
+    } else {
+        for (int t = 0; t < cfg->n_tagsets; t++)
+            if (!strcmp(cfg->tagset[t], "upos") || !strcmp(cfg->tagset[t], "xpos")) {
+                snprintf(sc.name[sc.n], AT_MAX_NAME, "%s", cfg->tagset[t]);
+                sc.gold_col[sc.n++] = cfg->tagset[t][0] == 'u' ? 3 : 4;
+            }
+    }
+    int status = EXIT_OK;
+    for (int t = 0; t < sc.n && !pred_path; t++)
+        if ((sc.model_ts[t] = at_model_tagset_index(m, sc.name[t])) < 0) {
+            at_model_free(m);
+            return cli_usage_error("eval ", "the model has no tag set \"%s\"", sc.name[t]);
+        }
+    if (sc.n == 0) {
+        at_model_free(m);
+        return cli_usage_error("eval ", "no tag set to score: give --tagsets");
+    }
+    const char *names[AT_MAX_TAGSETS];
+    for (int t = 0; t < sc.n; t++)
+        names[t] = sc.name[t];
+    FILE *gf = fopen(gold_path, "rb"), *pf = NULL;
+    at_reader *gr = NULL, *pr = NULL;
+    int pred_conllu = pred_path && sniff_conllu(pred_path);
+    if (!gf)
+        at_error_set(&err, "%s: cannot open: %s", gold_path, strerror(errno));
+    else if (pred_path && !(pf = fopen(pred_path, "rb")))
+        at_error_set(&err, "%s: cannot open: %s", pred_path, strerror(errno));
+    if (!gf || (pred_path && !pf) || !(sc.ev = at_eval_new(sc.n, names)) ||
+        (!pred_path && at_state_new(m, &sc.st, &err)) ||
+        at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, &err) ||
+        (pf && at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr,
+                             &err))) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    at_sentence gs, ps;
+    at_sentence_init(&gs);
+    at_sentence_init(&ps);
+    size_t sent_no = 0;
+    int rc;
+    while ((rc = at_reader_next(gr, &gs, &err)) == 1) {
+        sent_no++;
+        if (pr) {
+            int prc = at_reader_next(pr, &ps, &err);
+            if (prc == 0)
+                at_error_set(&err, "%s: ends before sentence %zu of %s (line %zu): the files do "
+                             "not line up", pred_path, sent_no, gold_path, gs.first_line);
+            if (prc != 1) {
+                rc = -1;
+                break;
+            }
+        }
+        if (gs.n && score_sentence(&sc, &gs, gold_path, pr ? &ps : NULL, pred_path, pred_conllu,
+                                   sent_no, &err)) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && pr && at_reader_next(pr, &ps, &err) == 1) {
+        at_error_set(&err, "%s:%zu: more sentences than %s has: the files do not line up",
+                     pred_path, ps.first_line, gold_path);
+        rc = -1;
+    }
+    at_sentence_free(&gs);
+    at_sentence_free(&ps);
+    if (rc < 0) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if (json ? print_json(&sc, gold_path, top) : (print_table(&sc, gold_path, top), 0))
+        status = EXIT_DATA;
+    if (conf_path && write_confusion(&sc, conf_path, &err))
+        status = cli_fail(&err);
+out:
+    at_reader_free(gr);
+    at_reader_free(pr);
+    if (gf)
+        fclose(gf);
+    if (pf)
+        fclose(pf);
+    for (int t = 0; t < AT_MAX_TAGSETS; t++)
+        free(sc.tags[t]);
+    at_feats_free(&sc.f);
+    at_state_free(sc.st);
+    at_eval_free(sc.ev);
+    at_model_free(m);
+    return status;
+}
