@@ -90,16 +90,24 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/attntag.1
 
 # The bundled model, from UD English EWT (CC BY-SA 4.0), which is not copied
-# into the repository: EWT_DIR says where it is.
+# into the repository: EWT_DIR says where it is. Settings: models/en-ewt.train.json;
+# the lexicon comes from Debian's wordnet-base. The model is trained into
+# build/ and copied into models/ only when training has finished.
 EWT_DIR ?= ../shared/data/ud-en-ewt
-$(BUILD)/mkbaseline: tools/mkbaseline.c $(BUILD)/libattntag.a
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) -o $@ $< $(BUILD)/libattntag.a $(LIBS)
-
-model: $(BUILD)/mkbaseline $(BUILD)/attntag
+model: $(BUILD)/attntag
 	@test -r $(EWT_DIR)/en_ewt-ud-train.conllu || \
 		{ echo "make model: $(EWT_DIR)/en_ewt-ud-train.conllu not found (set EWT_DIR)"; exit 2; }
-	$(BUILD)/mkbaseline $(EWT_DIR)/en_ewt-ud-train.conllu $(BUILD)/baseline.safetensors
-	$(BUILD)/attntag convert --f16 $(BUILD)/baseline.safetensors models/$(MODEL_NAME)
+	tools/wordnet-lexicon.sh > $(BUILD)/wordnet-lexicon.tsv
+	$(BUILD)/attntag train --config models/en-ewt.train.json \
+		--train $(EWT_DIR)/en_ewt-ud-train.conllu --dev $(EWT_DIR)/en_ewt-ud-dev.conllu \
+		--lexicon $(BUILD)/wordnet-lexicon.tsv --f16 --log $(BUILD)/en-ewt.jsonl \
+		-o $(BUILD)/$(MODEL_NAME)
+	cp $(BUILD)/$(MODEL_NAME) models/$(MODEL_NAME)
+	$(BUILD)/attntag eval -m models/$(MODEL_NAME) $(EWT_DIR)/en_ewt-ud-dev.conllu | head -n 6
+
+# The comparison with other taggers (bench/run.sh; downloads and trains them once).
+bench: attntag
+	bench/run.sh
 
 clean:
 	rm -rf build attntag libattntag.a

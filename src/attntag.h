@@ -121,6 +121,9 @@ typedef struct at_tensor_info {
 } at_tensor_info;
 size_t at_model_n_tensors(const at_model *m);
 int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out);
+/* at_model_zero: every weight of a model made by at_model_new set to 0 (a
+ * gradient accumulator's reset). */
+void at_model_zero(at_model *m);
 /* at_model_tensor_data: the float values of a tensor (NULL if absent, or for a
  * 16-bit embedding table, which is widened row by row); n gets the count. */
 const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n);

@@ -45,6 +45,19 @@ static int end_sentence(at_raw_corpus *r, at_error *err)
     return 0;
 }
 
+/* open_reader: path opened and read in format fmt; both closed by the caller. */
+static int open_reader(const char *path, at_input_format fmt, FILE **fp, at_reader **rd,
+                       at_error *err)
+{
+    if (!(*fp = fopen(path, "rb")))
+        return at_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    if (at_reader_new(*fp, path, fmt, rd, err)) {
+        fclose(*fp);
+        return -1;
+    }
+    return 0;
+}
+
 int at_raw_read(const char *path, const int *column, const char *const *names, int n_tagsets,
                 at_raw_corpus *r, at_error *err)
 {
@@ -52,18 +65,13 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
     r->n_tagsets = n_tagsets;
     if (!(r->path = strdup(path)))
         return at_error_set(err, "out of memory");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return at_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp;
     at_reader *rd;
+    if (open_reader(path, AT_IN_CONLLU, &fp, &rd, err))
+        return -1;
     at_sentence s;
     at_sentence_init(&s);
-    if (at_reader_new(fp, path, AT_IN_CONLLU, &rd, err)) {
-        fclose(fp);
-        return -1;
-    }
     int rc;
-    size_t tagged[AT_MAX_TAGSETS] = {0};
     while ((rc = at_reader_next(rd, &s, err)) == 1) {
         for (size_t l = 0; l < s.n_lines && rc == 1; l++) {
             if (s.line_tok[l] < 0)
@@ -84,7 +92,6 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
                                       column[ts] + 1, tag);
                     break;
                 }
-                tagged[ts]++;
                 if (at_strcount_add(&r->tags[ts], tag, strlen(tag), &r->tag[ts][r->n_tok], err))
                     rc = -1;
             }
@@ -266,16 +273,12 @@ void at_corpus_free(at_corpus *c)
 int at_lexicon_read(const char *path, int lowercase, char ***words, uint8_t **bits, size_t *n,
                     int *n_bits, at_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return at_error_set(err, "%s: cannot open: %s", path, strerror(errno));
+    FILE *fp;
     at_reader *rd;
+    if (open_reader(path, AT_IN_LINES, &fp, &rd, err))
+        return -1;
     at_sentence s;
     at_sentence_init(&s);
-    if (at_reader_new(fp, path, AT_IN_LINES, &rd, err)) {
-        fclose(fp);
-        return -1;
-    }
     at_strcount keys = {0};
     uint8_t *b = NULL;
     size_t cap = 0;

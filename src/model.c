@@ -725,6 +725,12 @@ int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out)
     return 0;
 }
 
+void at_model_zero(at_model *m)
+{
+    for (size_t i = 0; m->writable && i < m->n_t; i++)
+        memset((float *)m->t[i].f32, 0, m->t[i].count * sizeof(float));
+}
+
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n)
 {
     const at_tensor *t = at_model_find(m, name);

@@ -229,17 +229,6 @@ static void *train_worker(void *arg)
     return NULL;
 }
 
-static void zero_grads(at_model *g)
-{
-    for (size_t i = 0; i < at_model_n_tensors(g); i++) {
-        at_tensor_info ti;
-        at_model_tensor_info(g, i, &ti);
-        size_t n;
-        float *p = at_model_tensor_f32(g, ti.name, &n);
-        memset(p, 0, n * sizeof *p);
-    }
-}
-
 /* run_threads: fn on every worker; the first failure is reported. */
 static int run_threads(trainer *tr, void *(*fn)(void *), at_error *err)
 {
@@ -285,13 +274,13 @@ static int train_batch(trainer *tr, size_t b, double *loss, at_error *err)
             for (size_t k = 0; k < n; k++)
                 a[k] += x[k];
         }
-        zero_grads(gt);
+        at_model_zero(gt);
     }
     for (int t = 0; t < tr->threads; t++)
         *loss += tr->w[t].loss;
     at_clip(&tr->opt, tr->o->clip);
     at_optim_step(&tr->opt, at_lr_at(tr->o->lr, tr->opt.step, tr->warmup_steps, tr->total_steps));
-    zero_grads(tr->w[0].grads);
+    at_model_zero(tr->w[0].grads);
     return 0;
 }
 
@@ -557,7 +546,7 @@ static int setup(trainer *tr, const at_config *cfg, at_model **resumed, at_error
             at_state_set_training(w->st, o->drop_emb, o->drop_att, o->drop_res, err) ||
             at_model_copy(tr->model, &w->grads, err))
             return -1;
-        zero_grads(w->grads);
+        at_model_zero(w->grads);
         w->words = malloc((tr->train.f.n ? tr->train.f.n : 1) * sizeof *w->words);
         if (!w->words)
             return at_error_set(err, "out of memory");

@@ -3,6 +3,7 @@
  */
 #include "tests.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,6 +30,23 @@ const char *test_tmp(const char *suffix)
     snprintf(buf[k], sizeof buf[k], "%s/attntag-test-%ld-%d%s", dir && *dir ? dir : "/tmp",
              (long)getpid(), serial++, suffix);
     return buf[k];
+}
+
+cJSON *test_load_json(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    ck_assert_msg(fp != NULL, "cannot open %s", path);
+    fseek(fp, 0, SEEK_END);
+    long len = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    ck_assert(buf && fread(buf, 1, (size_t)len, fp) == (size_t)len);
+    fclose(fp);
+    buf[len] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    free(buf);
+    ck_assert_msg(j != NULL, "%s: bad JSON", path);
+    return j;
 }
 
 int main(void)

@@ -79,22 +79,10 @@ static void gc_free(gc *g)
     at_model_free(g->grads);
 }
 
-/* zero_grads: every gradient tensor back to zero. */
-static void zero_grads(at_model *grads)
-{
-    for (size_t i = 0; i < at_model_n_tensors(grads); i++) {
-        at_tensor_info ti;
-        at_model_tensor_info(grads, i, &ti);
-        size_t n;
-        float *w = at_model_tensor_f32(grads, ti.name, &n);
-        memset(w, 0, n * sizeof *w);
-    }
-}
-
 static void analytic(gc *g)
 {
     at_error err;
-    zero_grads(g->grads);
+    at_model_zero(g->grads);
     loss(g);
     ck_assert_msg(at_backward(g->m, g->st, &g->f, 0, (const float *const *)g->dlogits, g->grads,
                               &err) == 0, "%s", err.msg);
@@ -225,30 +213,13 @@ START_TEST(finite_differences_single_block)
 }
 END_TEST
 
-static cJSON *load_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    ck_assert(fread(buf, 1, (size_t)len, fp) == (size_t)len);
-    buf[len] = 0;
-    fclose(fp);
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    ck_assert(j);
-    return j;
-}
-
 /* The gradients torch's autograd computed, in float64, for the same loss. */
 static void check_torch(const char *name)
 {
     char mp[128], ep[128];
     snprintf(mp, sizeof mp, "tests/fixtures/ref_%s.json", name);
     snprintf(ep, sizeof ep, "tests/fixtures/ref_%s.expect.json", name);
-    cJSON *exp = load_json(test_path(ep));
+    cJSON *exp = test_load_json(test_path(ep));
     const cJSON *gr = cJSON_GetObjectItem(exp, "grad");
     ck_assert_msg(gr != NULL, "%s has no \"grad\" object", ep);
     int si = cJSON_GetObjectItem(gr, "sentence")->valueint;

@@ -13,23 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *load_json(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    ck_assert(buf && fread(buf, 1, (size_t)len, fp) == (size_t)len);
-    fclose(fp);
-    buf[len] = 0;
-    cJSON *j = cJSON_Parse(buf);
-    free(buf);
-    ck_assert_msg(j != NULL, "%s: bad JSON", path);
-    return j;
-}
-
 static void close_enough(double got, double want, const char *what, int a, int b, int c)
 {
     double tol = 1e-4 * fmax(1.0, fabs(want));
@@ -47,7 +30,7 @@ static void check_fixture(const char *name, const char *model_file)
 {
     char path[256];
     snprintf(path, sizeof path, "tests/fixtures/ref_%s.expect.json", name);
-    cJSON *exp = load_json(test_path(path));
+    cJSON *exp = test_load_json(test_path(path));
     at_model *m;
     at_state *st;
     at_error err;

@@ -19,6 +19,8 @@ Suite *train_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
+/* A JSON file, parsed (the test fails if it cannot be). */
+struct cJSON *test_load_json(const char *path);
 /* A fresh temporary file path (unique per call), in a static ring of buffers. */
 const char *test_tmp(const char *suffix);
 
