@@ -31,7 +31,7 @@ static void train_help(void)
         "      --min-count N        vocabulary: words seen at least N times (default 2)\n"
         "      --lexicon FILE       word<TAB>bits lines (e.g. tools/wordnet-lexicon.sh),\n"
         "                           carried in the model as extra input features\n"
-        "Network (defaults: the bundled model's shape):\n"
+        "Network (models/en-ewt.train.json holds the bundled model's settings):\n"
         "      --config FILE        JSON object of any of the settings below, by name\n"
         "                           (dim, heads, layers, ffn_dim, window, ..., epochs, lr)\n"
         "      --dim N              width of token vectors (128)\n"
@@ -143,6 +143,8 @@ static int parse_window(at_config *c, const char *s)
         c->window[n++] = (int)v;
         p = *end ? end + 1 : end;
     }
+    if (n == 0)
+        return cli_usage_error("train ", "--window: expected numbers like 1,0, got '%s'", s);
     /* one value per layer; a shorter list repeats its last value */
     for (int l = n; l < AT_MAX_LAYERS; l++)
         c->window[l] = c->window[n - 1];
@@ -185,9 +187,10 @@ static int apply(at_config *c, at_train_opts *o, const char *key, const char *va
         {"patience", &o->patience, 1, 100000}, {"batch_tokens", &o->batch_tokens, 1, 1 << 24},
         {"threads", &o->threads, 1, 64}, {"min_count", &o->min_count, 1, 1 << 30},
     };
-    struct { const char *name; double *d; } dbls[] = {
-        {"lr", &o->lr}, {"warmup", &o->warmup}, {"weight_decay", &o->weight_decay},
-        {"clip", &o->clip}, {"label_smoothing", &o->label_smoothing}, {"ema", &o->ema},
+    struct { const char *name; double *d, lo, hi; } dbls[] = {
+        {"lr", &o->lr, 1e-9, 100}, {"warmup", &o->warmup, 0, 0.99},
+        {"weight_decay", &o->weight_decay, 0, 100}, {"clip", &o->clip, 0, 1e9},
+        {"label_smoothing", &o->label_smoothing, 0, 0.99}, {"ema", &o->ema, 0, 0.999999},
     };
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         if (strcmp(key, ints[i].name) == 0) {
@@ -200,7 +203,7 @@ static int apply(at_config *c, at_train_opts *o, const char *key, const char *va
         }
     for (size_t i = 0; i < sizeof dbls / sizeof *dbls; i++)
         if (strcmp(key, dbls[i].name) == 0)
-            return parse_num(key, val, 0, 100, dbls[i].d) ? EXIT_USAGE : 0;
+            return parse_num(key, val, dbls[i].lo, dbls[i].hi, dbls[i].d) ? EXIT_USAGE : 0;
     if (strcmp(key, "dropout") == 0 || strcmp(key, "word_dropout") == 0) {
         if (parse_num(key, val, 0, 0.99, &v))
             return EXIT_USAGE;
@@ -360,9 +363,15 @@ int cli_train(int argc, char **argv)
     int quiet = 0, c, idx, rc;
     optind = 1;
     /* --config first, so that flags given with it win whatever their order */
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], "--config") == 0 && (rc = load_config(&cfg, &o, argv[i + 1])) != 0)
+    for (int i = 1; i < argc; i++) {
+        const char *path = NULL;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            path = argv[i + 1];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            path = argv[i] + 9;
+        if (path && (rc = load_config(&cfg, &o, path)) != 0)
             return rc;
+    }
     while ((c = getopt_long(argc, argv, "o:qh", opts, &idx)) != -1) {
         switch (c) {
         case O_TRAIN: o.train_path = optarg; break;
@@ -398,6 +407,8 @@ int cli_train(int argc, char **argv)
         return cli_usage_error("train ", "unexpected argument '%s'", argv[optind]);
     if (!o.out_path || (!o.resume_path && (!o.train_path || !o.dev_path)))
         return cli_usage_error("train ", "train needs --train, --dev and -o (or --resume and -o)");
+    if (o.epochs < 1 || o.threads < 1)
+        return cli_usage_error("train ", "epochs and threads must be at least 1");
     at_error err;
     if (!o.resume_path && at_config_check(&cfg, &err))
         return cli_usage_error("train ", "%s", err.msg);

@@ -587,11 +587,17 @@ static void teardown(trainer *tr)
     at_model_free(tr->model);
 }
 
-/* Options a checkpoint fixes, so that a resumed run is the same run. */
-static void options_from_note(at_train_opts *o, const char *note)
+/* Options a checkpoint fixes, so that a resumed run is the same run; the
+ * corpora's paths too, unless given again (*train, *dev: copies to free). */
+static void options_from_note(at_train_opts *o, const char *note, char **train, char **dev)
 {
     cJSON *j = cJSON_Parse(note);
     const cJSON *op = cJSON_GetObjectItem(j, "options");
+    const cJSON *tp = cJSON_GetObjectItem(op, "train"), *dp = cJSON_GetObjectItem(op, "dev");
+    if (!o->train_path && cJSON_IsString(tp) && (*train = strdup(tp->valuestring)))
+        o->train_path = *train;
+    if (!o->dev_path && cJSON_IsString(dp) && (*dev = strdup(dp->valuestring)))
+        o->dev_path = *dev;
 #define NUM(f, type) do { const cJSON *x_ = cJSON_GetObjectItem(op, #f); \
         if (cJSON_IsNumber(x_)) o->f = (type)x_->valuedouble; } while (0)
     NUM(epochs, int); NUM(patience, int); NUM(batch_tokens, int); NUM(threads, int);
@@ -612,6 +618,7 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
 {
     at_train_opts o = *opts;
     at_model *resumed = NULL;
+    char *train_path = NULL, *dev_path = NULL;
     if (o.resume_path) { /* the checkpoint's options win over the command line's */
         if (at_model_load(o.resume_path, AT_FILE_AUTO, &resumed, err))
             return -1;
@@ -619,24 +626,31 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
             at_model_free(resumed);
             return at_error_set(err, "%s: not a checkpoint (no training state)", o.resume_path);
         }
-        options_from_note(&o, at_model_note(resumed));
+        options_from_note(&o, at_model_note(resumed), &train_path, &dev_path);
         at_model_free(resumed);
         resumed = NULL;
     }
     if (o.threads < 1 || o.threads > MAX_THREADS || o.epochs < 1 || o.batch_tokens < 1 ||
         !(o.lr > 0) || o.patience < 1 || o.min_count < 1 || !(o.label_smoothing >= 0 &&
         o.label_smoothing < 1) || !(o.ema >= 0 && o.ema < 1) || !(o.warmup >= 0 && o.warmup < 1)
-        || !(o.word_dropout >= 0 && o.word_dropout < 1))
+        || !(o.word_dropout >= 0 && o.word_dropout < 1)) {
+        free(train_path);
+        free(dev_path);
         return at_error_set(err, "training options out of range (threads 1-%d, epochs, batch, "
                             "patience, min-count >= 1, lr > 0, smoothing, ema, warmup and "
                             "dropouts in [0, 1))", MAX_THREADS);
-    if (!o.train_path || !o.dev_path || !o.out_path)
-        return at_error_set(err, "training needs a training file, a dev file and an output path");
+    }
     char *ck_default = NULL;
+    if (!o.train_path || !o.dev_path || !o.out_path ||
+        (!o.checkpoint_path && !(ck_default = malloc(strlen(o.out_path) + 6)))) {
+        free(train_path);
+        free(dev_path);
+        return at_error_set(err, o.out_path && o.train_path && o.dev_path
+                            ? "out of memory"
+                            : "training needs a training file, a dev file and an output path");
+    }
     if (!o.checkpoint_path) {
         size_t n = strlen(o.out_path) + 6;
-        if (!(ck_default = malloc(n)))
-            return at_error_set(err, "out of memory");
         snprintf(ck_default, n, "%s.ckpt", o.out_path);
         o.checkpoint_path = ck_default;
     }
@@ -745,6 +759,8 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         fclose(log);
     teardown(&tr);
     free(ck_default);
+    free(train_path);
+    free(dev_path);
     if (rc)
         return -1;
     return stopped ? 1 : 0;

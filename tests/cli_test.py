@@ -426,6 +426,10 @@ def train_usage_and_data_errors():
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--lr", "abc"], 1, "lr: expected a number")
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--window", "x"], 1, "--window")
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--tagsets", "upos:99"], 1, "--tagsets")
+    expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--window", ""], 1, "--window")
+    expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--lr", "0"], 1, "lr: expected")
+    cfg = damaged("cfg.json", b'{"no_such_setting": 1}')
+    expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--config=" + cfg], 1, "no_such_setting")
     bad = damaged("bad.conllu", b"1\tdog\tdog\tNOUN\t_\t_\t0\troot\t_\t_\n\n")
     args = ["train"] + TINY + ["-o", tmp("m.safetensors")]
     args[args.index("--train") + 1] = bad
@@ -444,8 +448,7 @@ def ctrl_c_checkpoints_and_resume_finishes():
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, (p.returncode, err)
     assert b"checkpoint written" in err and os.path.exists(ck), err
-    # resuming takes the checkpoint's options; make it short by editing nothing:
-    # instead check that the checkpoint is a usable model and resumable state
+    # the checkpoint is itself a usable model
     rc, text, e2 = run(["-m", ck], b"the dog saw a cat .\n")
     assert rc == 0 and len(text.split()) == 6, e2
     rc, info, _ = run(["info", ck])

@@ -139,9 +139,7 @@ START_TEST(resume_repeats_the_uninterrupted_run)
     r.resume_path = ck;
     r.out_path = b;
     r.checkpoint_path = ck;
-    r.train_path = o.train_path;
-    r.dev_path = o.dev_path;
-    r.threads = 1; /* ignored: the checkpoint's options win */
+    r.threads = 1; /* ignored: the checkpoint's options (and corpora) win */
     r.lr = 1.0;
     ck_assert_msg(at_train(&c, &r, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(checksum_of(a), checksum_of(b));
