@@ -63,12 +63,15 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
 {
     memset(r, 0, sizeof *r);
     r->n_tagsets = n_tagsets;
-    if (!(r->path = strdup(path)))
-        return at_error_set(err, "out of memory");
     FILE *fp;
     at_reader *rd;
     if (open_reader(path, AT_IN_CONLLU, &fp, &rd, err))
         return -1;
+    if (!(r->path = strdup(path))) {
+        at_reader_free(rd);
+        fclose(fp);
+        return at_error_set(err, "out of memory");
+    }
     at_sentence s;
     at_sentence_init(&s);
     int rc;
@@ -111,10 +114,12 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
     at_sentence_free(&s);
     at_reader_free(rd);
     fclose(fp);
-    if (rc < 0)
+    if (rc == 0 && r->n_tok == 0)
+        rc = at_error_set(err, "%s: no words (expected CoNLL-U sentences)", path);
+    if (rc < 0) { /* the caller gets nothing to free */
+        at_raw_free(r);
         return -1;
-    if (r->n_tok == 0)
-        return at_error_set(err, "%s: no words (expected CoNLL-U sentences)", path);
+    }
     return 0;
 }
 
