@@ -213,7 +213,7 @@ typedef struct at_train_progress {
     int n_tagsets;
     double dev_acc[AT_MAX_TAGSETS];   /* token accuracy on dev, per tag set */
     double dev_unk_acc;        /* first tag set, words not in the vocabulary */
-    int improved;              /* this epoch is the best so far (model written) */
+    int improved;              /* best mean dev accuracy so far (model written) */
 } at_train_progress;
 
 typedef struct at_train_opts {

@@ -723,9 +723,13 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         /* end of epoch: score dev with the averaged weights, keep the best */
         at_optim_swap_ema(&tr.opt);
         rc = evaluate(&tr, &p, err);
-        p.improved = rc == 0 && p.dev_acc[0] > tr.best;
+        /* the score to beat: mean dev accuracy over the tag sets, all heads count */
+        double score = 0;
+        for (int t = 0; t < p.n_tagsets; t++)
+            score += p.dev_acc[t] / p.n_tagsets;
+        p.improved = rc == 0 && score > tr.best;
         if (p.improved) {
-            tr.best = p.dev_acc[0];
+            tr.best = score;
             tr.best_epoch = tr.epoch + 1;
             tr.bad_epochs = 0;
             if (save_best(&tr, err))
