@@ -1,0 +1,640 @@
+#!/usr/bin/python3
+"""The benchmark driver behind bench/run.sh (`make bench`): attntag and other
+part-of-speech taggers on UD English EWT test with gold tokens, side by side,
+one thread each; writes docs/benchmarks.md and docs/benchmark.svg.
+
+Run it through bench/run.sh, which installs what it needs first. Environment:
+  EWT_DIR              the UD English EWT directory (../shared/data/ud-en-ewt)
+  ATTNTAG_BENCH_CACHE  trained peer models and installs (~/.cache/attntag-bench)
+  TORCH_EPOCHS         epochs of the PyTorch reference (5)
+  BENCH_RUNS           full tagging runs per tagger, median taken (3)
+  BENCH_STARTUP_RUNS   one-sentence runs per tagger, median taken (5)
+  BENCH_T0             when run.sh started (seconds since the epoch)
+  BENCH_MODEL          the attntag model (models/en-ewt.safetensors)
+  BENCH_OUT            where benchmarks.md and benchmark.svg go (docs/)
+  BENCH_CPUS           the CPU to measure on and the one to train PyTorch on
+                       while NLTK trains on the first (0,1)
+Progress goes to standard error.
+"""
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import score  # noqa: E402  (bench/score.py: the one scorer)
+
+PY = "/usr/bin/python3"
+EWT_DIR = os.path.abspath(os.environ.get("EWT_DIR") or os.path.join(REPO, "..", "shared", "data",
+                                                                     "ud-en-ewt"))
+TRAIN = os.path.join(EWT_DIR, "en_ewt-ud-train.conllu")
+TEST = os.path.join(EWT_DIR, "en_ewt-ud-test.conllu")
+CACHE = os.environ.get("ATTNTAG_BENCH_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+    "attntag-bench")
+MODEL = os.path.abspath(os.environ.get("BENCH_MODEL")
+                        or os.path.join(REPO, "models", "en-ewt.safetensors"))
+MODEL_SHOWN = (os.path.relpath(MODEL, REPO) if MODEL.startswith(REPO + os.sep) else MODEL)
+BUNDLED = MODEL == os.path.join(REPO, "models", "en-ewt.safetensors")
+OUT_DIR = os.path.abspath(os.environ.get("BENCH_OUT") or os.path.join(REPO, "docs"))
+ATTNTAG = os.path.join(REPO, "attntag")
+TORCH_EPOCHS = int(os.environ.get("TORCH_EPOCHS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+STARTUP_RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "5"))
+CPU_MEASURE, CPU_TRAIN = (int(c) for c in os.environ.get("BENCH_CPUS", "0,1").split(","))
+SERIAL_BLAS = "/usr/lib/x86_64-linux-gnu/openblas-serial"
+NODE_MODULES = os.path.join(CACHE, "npm", "node_modules")
+LINGUA_DIR = "/usr/share/perl5/Lingua/EN/Tagger"
+SHORT = "The quick brown fox jumps over the lazy dog .".split()
+T_START = time.time()
+T0 = float(os.environ.get("BENCH_T0") or T_START)
+
+
+def log(msg):
+    el = time.time() - T0
+    print("[bench %2d:%02d] %s" % (el // 60, el % 60, msg), file=sys.stderr, flush=True)
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, universal_newlines=True,
+                          **kw).stdout.strip()
+
+
+def try_sh(cmd, **kw):
+    try:
+        return sh(cmd, stderr=subprocess.DEVNULL, **kw)
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def sha1_file(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dpkg_version(pkg):
+    return try_sh(["dpkg-query", "-W", "-f=${Version}", pkg])
+
+
+def dir_size(paths):
+    tot = 0
+    for p in paths:
+        if os.path.isdir(p):
+            for root, _, files in os.walk(p):
+                tot += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+        else:
+            tot += os.path.getsize(p)
+    return tot
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+def write_vertical(sents, path):
+    with open(path, "w", encoding="utf-8") as f:
+        for s in sents:
+            f.write("".join(t + "\n" for t in s) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Training (cached)
+# --------------------------------------------------------------------------
+
+def cached_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def start_training(cmd, env, model, meta_path, what, cpu):
+    """Start a training run pinned to one CPU unless its model is cached;
+    returns a handle for finish_training()."""
+    meta = cached_json(meta_path)
+    if meta and os.path.exists(model):
+        log("%s: cached (%s, trained in %.0f s)" % (what, model, meta["train_seconds"]))
+        return None
+    log("%s: training on CPU %d ..." % (what, cpu))
+    logf = open(model + ".log", "w")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(["taskset", "-c", str(cpu)] + cmd, env=env, stdout=logf,
+                         stderr=subprocess.STDOUT)
+    return (p, t0, logf, meta_path, what, model)
+
+
+def finish_training(h):
+    if h is None:
+        return
+    p, t0, logf, meta_path, what, model = h
+    rc = p.wait()
+    secs = time.perf_counter() - t0
+    logf.close()
+    if rc != 0:
+        with open(model + ".log") as f:
+            sys.stderr.write(f.read()[-3000:])
+        die("%s: training failed (exit %d); log: %s.log" % (what, rc, model))
+    with open(meta_path, "w") as f:
+        json.dump({"train_seconds": round(secs, 1)}, f)
+    log("%s: trained in %.0f s" % (what, secs))
+
+
+# --------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------
+
+def run_measured(cmd, env, stdin_path, stdout_path, stderr_path):
+    """Run cmd on CPU_MEASURE under GNU time; (wall seconds, max RSS in KiB)."""
+    tfile = stdout_path + ".time"
+    full = ["taskset", "-c", str(CPU_MEASURE), "/usr/bin/time", "-v", "-o", tfile] + cmd
+    with open(stdin_path, "rb") as fi, open(stdout_path, "wb") as fo, \
+            open(stderr_path, "wb") as fe:
+        t0 = time.perf_counter()
+        rc = subprocess.call(full, env=env, stdin=fi, stdout=fo, stderr=fe)
+        wall = time.perf_counter() - t0
+    if rc != 0:
+        with open(stderr_path, errors="replace") as f:
+            sys.stderr.write(f.read()[-2000:])
+        die("command failed (exit %d): %s" % (rc, " ".join(cmd)))
+    with open(tfile) as f:
+        m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", f.read())
+    return wall, int(m.group(1))
+
+
+# --------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------
+
+def cpu_busy(secs):
+    """Fraction of all CPUs' time spent busy over the next secs seconds."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]          # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(secs)
+    t1, i1 = sample()
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
+def slug(t):
+    return re.sub(r"[^a-z0-9]+", "-", t["short"].lower()).strip("-")
+
+
+def ratio(r):
+    if r >= 10:
+        return "%.0f" % r
+    if r >= 1:
+        return "%.1f" % r
+    return "%.2g" % r
+
+
+def epochs(n):
+    return "%d epoch%s" % (n, "" if n == 1 else "s")
+
+
+def pct(x):
+    return "—" if x is None else "%.2f" % (100 * x)
+
+
+def human_bytes(n):
+    if n >= 1 << 20:
+        return "%.1f MiB" % (n / (1 << 20))
+    return "%.0f KiB" % (n / 1024)
+
+
+def fmt_secs(s):
+    if s is None:
+        return "—"
+    if s >= 120:
+        return "%.1f min" % (s / 60)
+    return "%.0f s" % s
+
+
+def plot(rows, svg, work):
+    """Accuracy against tagging speed (gnuplot, SVG): a point per tagger and
+    tag set, a label per tagger beside its higher point."""
+    import math
+    dat = os.path.join(work, "chart.dat")
+    lab = os.path.join(work, "chart-labels.dat")
+    accs = [100 * r["scores"][ts]["accuracy"] for r in rows for ts in r["scores"]]
+    speeds = [r["tokps"] for r in rows]
+    lo = max(0, math.floor(min(accs)) - 2)
+    hi = min(100, math.ceil(max(accs)) + 1)
+    step = (hi - lo) * 0.05          # a label's height, in accuracy points
+    placed = []
+    with open(dat, "w") as f, open(lab, "w") as fl:
+        for r in sorted(rows, key=lambda r: -max(r["scores"][ts]["accuracy"]
+                                                  for ts in r["scores"])):
+            up = r["scores"].get("upos", {}).get("accuracy")
+            xp = r["scores"].get("xpos", {}).get("accuracy")
+            f.write('"%s" %.1f %s %s\n' % (r["short"], r["tokps"],
+                                           "%.3f" % (100 * up) if up else "NaN",
+                                           "%.3f" % (100 * xp) if xp else "NaN"))
+            lx = math.log10(r["tokps"])
+            ly = 100 * max(a for a in (up, xp) if a is not None)
+            # move the label down until it clears every label already placed
+            while any(abs(lx - px) < 0.9 and abs(ly - py) < step for px, py in placed):
+                ly -= step
+            placed.append((lx, ly))
+            fl.write('"%s" %.1f %.3f\n' % (r["short"], r["tokps"] * 1.12, ly))
+    gp = os.path.join(work, "chart.gp")
+    with open(gp, "w") as f:
+        f.write("""set terminal svg size 820,520 dynamic enhanced font "Helvetica,13" background "#ffffff"
+set output "%s"
+set title "Part-of-speech taggers on UD English EWT test (gold tokens, one core)"
+set xlabel "tagging speed, tokens/s (log scale)"
+set ylabel "accuracy, %%"
+set logscale x
+set format x "%%.0s%%c"
+set xrange [%g:%g]
+set yrange [%g:%g]
+set grid
+set key top right box opaque
+set datafile missing "NaN"
+plot "%s" using 2:3 with points pt 7 ps 1.2 lc rgb "#1f77b4" title "UPOS", \\
+     "%s" using 2:4 with points pt 5 ps 1.1 lc rgb "#d62728" title "XPOS", \\
+     "%s" using 2:3:1 with labels left font ",11" notitle
+""" % (svg, min(speeds) / 2, max(speeds) * 4, lo, hi, dat, dat, lab))
+    subprocess.run(["gnuplot", gp], check=True)
+
+
+def main():
+    for p in (TRAIN, TEST):
+        if not os.access(p, os.R_OK):
+            die("%s not found: the benchmark needs UD English EWT (CC BY-SA 4.0); "
+                "set EWT_DIR to its directory" % p)
+    for p in (ATTNTAG, MODEL):
+        if not os.path.exists(p):
+            die("%s not found (run make first)" % p)
+    os.makedirs(CACHE, exist_ok=True)
+    work = os.path.join(CACHE, "last-run")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    log("cache: %s; EWT: %s" % (CACHE, EWT_DIR))
+
+    gold = score.read_conllu(TEST)
+    vocab = score.train_vocab(TRAIN)
+    test_sents = [[c[1] for c in s] for s in gold]
+    n_tokens = sum(len(s) for s in test_sents)
+    n_unknown = sum(1 for s in test_sents for t in s if t.lower() not in vocab)
+    test_vert = os.path.join(work, "test.vert")
+    short_vert = os.path.join(work, "short.vert")
+    write_vertical(test_sents, test_vert)
+    write_vertical([SHORT], short_vert)
+    train_sha = sha1_file(TRAIN)[:12]
+
+    base_env = dict(os.environ)
+    base_env["OMP_NUM_THREADS"] = "1"
+    torch_env = dict(base_env)
+    torch_env["LD_LIBRARY_PATH"] = SERIAL_BLAS + (
+        ":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    node_env = dict(base_env)
+    node_env["NODE_PATH"] = NODE_MODULES
+
+    # ---- training (cached): NLTK on CPU 0, the PyTorch reference on CPU 1
+    import nltk
+    nltk_ver = nltk.__version__
+    model_info = json.loads(sh([PY, "-B", "-c", "import sys, json; sys.path.insert(0, %r); "
+                                "import torch_tagger as t; s = t.read_attntag_model(%r); "
+                                "print(json.dumps({'config': s['config'], 'checksum': s['checksum'], "
+                                "'vocab': len(s['vocab']), 'lexicon': len(s['lexicon'])}))"
+                                % (HERE, MODEL)]))
+    cfg = model_info["config"]
+    torch_key = hashlib.sha1(json.dumps([train_sha, model_info["checksum"], cfg, TORCH_EPOCHS,
+                                         "recipe-1"], sort_keys=True).encode()).hexdigest()[:12]
+    torch_model = os.path.join(CACHE, "torch-%s.pt" % torch_key)
+    h_torch = start_training(
+        [PY, os.path.join(HERE, "torch_tagger.py"), "train", "--attntag-model", MODEL,
+         "--train", TRAIN, "--epochs", str(TORCH_EPOCHS), "-o", torch_model],
+        torch_env, torch_model, torch_model + ".json",
+        "PyTorch reference (%d epochs)" % TORCH_EPOCHS, CPU_TRAIN)
+    nltk_models = {}
+    trained_nltk = False
+    for ts in ("upos", "xpos"):
+        m = os.path.join(CACHE, "nltk-%s-%s-%s.pickle" % (ts, nltk_ver, train_sha))
+        nltk_models[ts] = m
+        h = start_training(
+            [PY, os.path.join(HERE, "nltk_tagger.py"), "train", "--train", TRAIN, "--tagset", ts,
+             "-o", m], base_env, m, m + ".json", "NLTK perceptron, %s" % ts.upper(), CPU_MEASURE)
+        trained_nltk = trained_nltk or h is not None
+        finish_training(h)
+    trained_here = h_torch is not None or trained_nltk
+    finish_training(h_torch)
+    with open(torch_model + ".info.json") as f:
+        torch_info = json.load(f)
+
+    # ---- the taggers
+    at_tagsets = [ts for ts in ("upos", "xpos") if ts in cfg["tagsets"]]
+    wink_files = [os.path.join(NODE_MODULES, "wink-lexicon", "src", "lexicon.js"),
+                  os.path.join(NODE_MODULES, "wink-pos-tagger", "src")]
+    lingua_files = [os.path.join(LINGUA_DIR, f) for f in ("pos_words.hash", "pos_tags.hash")]
+    taggers = [
+        {"name": "**attntag** (%s)" % ("bundled model" if BUNDLED else MODEL_SHOWN),
+         "short": "attntag",
+         "cmd": [ATTNTAG, "-m", MODEL, "-i", "vertical", "-f", "tsv", "-s", ",".join(at_tagsets)],
+         "env": base_env, "tagsets": at_tagsets, "size": os.path.getsize(MODEL),
+         "train": None, "train_note": "bundled"},
+        {"name": "PyTorch reference, same network (%s)" % epochs(torch_info["epochs"]),
+         "short": "PyTorch ref.",
+         "cmd": [PY, os.path.join(HERE, "torch_tagger.py"), "tag", torch_model],
+         "env": torch_env, "tagsets": at_tagsets, "size": os.path.getsize(torch_model),
+         "train": cached_json(torch_model + ".json")["train_seconds"]},
+        {"name": "NLTK averaged perceptron, UPOS model", "short": "NLTK UPOS",
+         "cmd": [PY, os.path.join(HERE, "nltk_tagger.py"), "tag", nltk_models["upos"]],
+         "env": base_env, "tagsets": ["upos"], "size": os.path.getsize(nltk_models["upos"]),
+         "train": cached_json(nltk_models["upos"] + ".json")["train_seconds"]},
+        {"name": "NLTK averaged perceptron, XPOS model", "short": "NLTK XPOS",
+         "cmd": [PY, os.path.join(HERE, "nltk_tagger.py"), "tag", nltk_models["xpos"]],
+         "env": base_env, "tagsets": ["xpos"], "size": os.path.getsize(nltk_models["xpos"]),
+         "train": cached_json(nltk_models["xpos"] + ".json")["train_seconds"]},
+        {"name": "wink-pos-tagger (pretrained)", "short": "wink",
+         "cmd": ["node", os.path.join(HERE, "wink_tag.js")], "env": node_env,
+         "tagsets": ["xpos"], "size": dir_size(wink_files), "train": None,
+         "train_note": "pretrained"},
+        {"name": "Lingua::EN::Tagger (pretrained)", "short": "Lingua",
+         "cmd": ["perl", os.path.join(HERE, "lingua_tag.pl")], "env": base_env,
+         "tagsets": ["xpos"], "size": dir_size(lingua_files), "train": None,
+         "train_note": "pretrained"},
+    ]
+
+    # ---- the PyTorch network with attntag's own weights: same tags?
+    log("architecture check: the PyTorch network run with the attntag model's weights ...")
+    at_check = os.path.join(work, "check-attntag.tsv")
+    tc_check = os.path.join(work, "check-torch.tsv")
+    run_measured(taggers[0]["cmd"], base_env, test_vert, at_check, at_check + ".err")
+    run_measured([PY, os.path.join(HERE, "torch_tagger.py"), "tag", MODEL], torch_env, test_vert,
+                 tc_check, tc_check + ".err")
+    pa = score.read_pred(at_check, len(at_tagsets))
+    pt = score.read_pred(tc_check, len(at_tagsets))
+    agree = {ts: sum(a[1 + k] == b[1 + k] for sa, sb in zip(pa, pt) for a, b in zip(sa, sb))
+             / n_tokens for k, ts in enumerate(at_tagsets)}
+    log("architecture check: same tag for %s of the test words"
+        % ", ".join("%s %.3f%%" % (ts.upper(), 100 * v) for ts, v in agree.items()))
+    blas = json.loads(sh(["taskset", "-c", str(CPU_MEASURE), PY, os.path.join(HERE, "torch_tagger.py"), "blas"],
+                         env=torch_env))
+
+    # ---- side by side: full test set RUNS times, one sentence STARTUP_RUNS times
+    for t in taggers:
+        t["walls"], t["rss"], t["starts"], t["outs"] = [], [], [], []
+    load_before = cpu_busy(2.0)
+    for r in range(RUNS):
+        for t in taggers:
+            out = os.path.join(work, "pred-%s-%d.tsv" % (slug(t), r + 1))
+            wall, rss = run_measured(t["cmd"], t["env"], test_vert, out, out + ".err")
+            t["walls"].append(wall)
+            t["rss"].append(rss)
+            t["outs"].append(out)
+            log("run %d/%d %-13s %6.2f s  %7.0f tokens/s (start-up included)  %6.1f MiB"
+                % (r + 1, RUNS, t["short"], wall, n_tokens / wall, rss / 1024))
+    for r in range(STARTUP_RUNS):
+        for t in taggers:
+            out = os.path.join(work, "short-%s.tsv" % slug(t))
+            wall, _ = run_measured(t["cmd"], t["env"], short_vert, out, out + ".err")
+            t["starts"].append(wall)
+    for t in taggers:
+        t["wall"] = statistics.median(t["walls"])
+        t["start"] = statistics.median(t["starts"])
+        net = t["wall"] - t["start"]
+        # a run barely longer than start-up says nothing about the tagging
+        # itself: then the speed keeps start-up in (and says so)
+        t["startup_included"] = net < 0.25 * t["wall"]
+        t["tokps"] = n_tokens / (t["wall"] if t["startup_included"] else net)
+        t["peak"] = max(t["rss"])
+        digests = {sha1_file(o) for o in t["outs"]}
+        t["deterministic"] = len(digests) == 1
+        t["scores"] = score.score(gold, vocab, score.read_pred(t["outs"][0], len(t["tagsets"])),
+                                  t["tagsets"])
+        log("%-13s %s; %.0f tokens/s, start-up %.0f ms" % (
+            t["short"], ", ".join("%s %.2f%% (unknown %.2f%%)" % (
+                ts.upper(), 100 * s["accuracy"], 100 * s["unk_accuracy"])
+                for ts, s in t["scores"].items()), t["tokps"], 1000 * t["start"]))
+    with open(taggers[-1]["outs"][0] + ".err") as f:
+        m = re.search(r"resplit (\d+) of (\d+)", f.read())
+    lingua_resplit = (int(m.group(1)), int(m.group(2))) if m else None
+    att = taggers[0]
+
+    # ---- cross-check attntag with its own scorer
+    ev = json.loads(sh([ATTNTAG, "eval", "-m", MODEL, "--json", TEST]))
+    cross = {ts: (ev["tagsets"][ts]["accuracy"], att["scores"][ts]["accuracy"]) for ts in at_tagsets}
+    cross_ok = all(abs(a - b) < 1e-9 for a, b in cross.values())
+    log("attntag eval agrees with bench/score.py: %s" % cross_ok)
+
+    # ---- versions and machine
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    fam = try_sh(["sh", "-c", "lscpu | sed -n 's/^CPU family: *//p'"])
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / (1 << 30)
+    debian = open("/etc/debian_version").read().strip() if os.path.exists("/etc/debian_version") \
+        else "?"
+    with open(os.path.join(NODE_MODULES, "wink-pos-tagger", "package.json")) as f:
+        wink_ver = json.load(f)["version"]
+    with open(os.path.join(NODE_MODULES, "wink-lexicon", "package.json")) as f:
+        winklex_ver = json.load(f)["version"]
+    versions = [
+        ("attntag", try_sh([ATTNTAG, "--version"]), "this repository, `make`"),
+        ("PyTorch", "%s (Debian python3-torch %s)" % (blas["torch"], dpkg_version("python3-torch")),
+         "Python %s" % platform.python_version()),
+        ("OpenBLAS (serial)", dpkg_version("libopenblas0-serial"), "Debian libopenblas0-serial"),
+        ("NLTK", "%s (Debian python3-nltk %s)" % (nltk_ver, dpkg_version("python3-nltk")),
+         "nltk.tag.perceptron.PerceptronTagger"),
+        ("wink-pos-tagger", "%s (wink-lexicon %s)" % (wink_ver, winklex_ver),
+         "npm; Node.js %s" % try_sh(["node", "--version"])),
+        ("Lingua::EN::Tagger", dpkg_version("liblingua-en-tagger-perl"),
+         "Debian liblingua-en-tagger-perl; Perl %s"
+         % try_sh(["perl", "-e", "print $^V"])),
+        ("gnuplot", try_sh(["gnuplot", "--version"]), "the chart"),
+    ]
+    ctype = os.environ.get("OPENBLAS_CORETYPE")
+    l2 = os.environ.get("OPENBLAS_L2_SIZE")
+
+    # ---- chart and report
+    os.makedirs(OUT_DIR, exist_ok=True)
+    svg = os.path.join(OUT_DIR, "benchmark.svg")
+    plot(taggers, svg, work)
+    total = time.time() - T0
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(T_START))
+    L = []
+    w = L.append
+    w("# Benchmarks")
+    w("")
+    w("<!-- generated by bench/run.sh (`make bench`); do not edit: re-run it -->")
+    w("")
+    w("attntag and other part-of-speech taggers side by side, in one run, on the test "
+      "part of Universal Dependencies English EWT (CC BY-SA 4.0) with gold tokens: "
+      "%d sentences, %d words. `make bench` (bench/run.sh) made this page on %s."
+      % (len(gold), n_tokens, date))
+    w("")
+    w("- Machine: %s (CPU family %s), %d cores, %.0f GiB memory, Linux %s, Debian %s."
+      % (cpu, fam, os.cpu_count(), mem, platform.release(), debian))
+    w("- Every tagger runs on one core (`taskset -c %d`, one thread); the peer models were "
+      "trained (once, cached) before the measurements began. Just before them, other "
+      "processes kept the machine's CPUs %.0f%% busy (2 s sample of /proc/stat)."
+      % (CPU_MEASURE, 100 * load_before))
+    w("- This run took %.1f min (from the start of bench/run.sh: installs, build, %s, "
+      "measurements)." % (total / 60, "training" if trained_here else
+                          "peer models from the cache"))
+    w("")
+    w("| tagger | UPOS % | XPOS % | unknown UPOS % | unknown XPOS % | tokens/s | × attntag "
+      "| start-up | peak memory | model on disk | training |")
+    w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for t in taggers:
+        sc = t["scores"]
+        w("| %s | %s | %s | %s | %s | %s | %s | %.0f ms | %.0f MiB | %s | %s |" % (
+            t["name"],
+            pct(sc["upos"]["accuracy"]) if "upos" in sc else "—",
+            pct(sc["xpos"]["accuracy"]) if "xpos" in sc else "—",
+            pct(sc["upos"]["unk_accuracy"]) if "upos" in sc else "—",
+            pct(sc["xpos"]["unk_accuracy"]) if "xpos" in sc else "—",
+            "{:,}".format(round(t["tokps"])) + (" *" if t["startup_included"] else ""),
+            "1" if t is att else ratio(t["tokps"] / att["tokps"]),
+            1000 * t["start"], t["peak"] / 1024, human_bytes(t["size"]),
+            fmt_secs(t["train"]) if t["train"] is not None else t.get("train_note", "—")))
+    w("")
+    if any(t["startup_included"] for t in taggers):
+        w("\\* start-up included: a run over the test set took less than 4/3 of the start-up "
+          "time, so the difference would be mostly noise.")
+    w("")
+    w("![Accuracy against tagging speed](benchmark.svg)")
+    w("")
+    w("## What the columns mean")
+    w("")
+    w("- **UPOS, XPOS**: accuracy over all %d test words, scored by one scorer "
+      "(bench/score.py) for every tagger. Taggers without universal tags (wink, Lingua) "
+      "have no UPOS; NLTK's perceptron learns one tag set per model, so it has two rows."
+      % n_tokens)
+    w("- **unknown**: accuracy over the %d test words (%.1f%%) whose lower-cased form is "
+      "not the lower-cased form of any word of EWT train; the same words for every tagger, "
+      "whatever its own vocabulary." % (n_unknown, 100 * n_unknown / n_tokens))
+    w("- **tokens/s**: test words divided by (the median wall time of %d runs over the whole "
+      "test set - the median start-up time), each run a new process reading the test set "
+      "one token per line and writing its tags; runs of the different taggers alternate. "
+      "**× attntag** is that speed over attntag's, both from this run." % RUNS)
+    w("- **start-up**: the median wall time of %d runs tagging one short sentence "
+      "(\"%s\"): process start, loading the model, tagging, exit." % (STARTUP_RUNS, " ".join(SHORT)))
+    w("- **peak memory**: the largest \"Maximum resident set size\" of GNU time (`/usr/bin/time "
+      "-v`) over the full runs.")
+    w("- **model on disk**: attntag: %s (16-bit weights); PyTorch: " % MODEL_SHOWN +
+      "the saved state_dict with vocabulary and lexicon (32-bit weights); NLTK: the pickled "
+      "(weights, tagdict, classes); wink: wink-lexicon's lexicon.js and wink-pos-tagger's "
+      "rules (src/); Lingua: its pos_words.hash and pos_tags.hash.")
+    w("- **training**: the wall time of training here on one core (NLTK: 5 iterations, its "
+      "default; PyTorch: %s); NLTK trained on core %d while PyTorch trained on core %d. "
+      "The attntag model was trained before (`make model`), not in this run."
+      % (epochs(torch_info["epochs"]), CPU_MEASURE, CPU_TRAIN))
+    w("")
+    w("## The PyTorch reference")
+    w("")
+    w("bench/torch_tagger.py builds the attntag model's network in PyTorch from "
+      "`nn.TransformerEncoderLayer`, reading the configuration, vocabulary (%d words), "
+      "tag sets and lexicon (%d words) from %s, and trains it from "
+      "scratch on EWT train with one thread (`torch.set_num_threads(1)`) for %s "
+      "(attntag's own recipe: AdamW, lr 0.002, warm-up then cosine decay, label smoothing, "
+      "dropout, word dropout, batches of about 1000 tokens; no early stopping, no weight "
+      "averaging); %d parameters. Configuration:"
+      % (model_info["vocab"], model_info["lexicon"], MODEL_SHOWN, epochs(torch_info["epochs"]),
+         torch_info["parameters"]))
+    w("")
+    w("    " + json.dumps(cfg))
+    w("")
+    w("Per epoch (training on core %d): " % CPU_TRAIN + "; ".join(
+        "%d: loss %.3f, %.0f s, %s tokens/s" % (e["epoch"], e["train_loss"], e["seconds"],
+                                                "{:,}".format(e["tokens_per_s"]))
+        for e in torch_info["log"]) + ".")
+    w("")
+    w("It tags in batches of about 1000 tokens (sentences of similar length together).")
+    w("")
+    w("Same network: the PyTorch model run with the attntag model's own weights gives the "
+      "same tag as attntag for %s of the test words."
+      % ", ".join("%.3f%% (%s)" % (100 * v, ts.upper()) for ts, v in agree.items()))
+    w("")
+    w("BLAS: Debian's PyTorch calls the system BLAS; for the benchmark processes only, "
+      "`LD_LIBRARY_PATH=%s` makes it load OpenBLAS's serial build instead of the alternative "
+      "installed as libblas.so.3. Libraries mapped into the tagging process: %s. OpenBLAS "
+      "reports `%s`, core `%s`. `OPENBLAS_CORETYPE` was %s and `OPENBLAS_L2_SIZE` %s in the "
+      "environment (set on this machine because older OpenBLAS builds misbehave on its CPU; "
+      "left as it was)." % (
+          SERIAL_BLAS, ", ".join("`%s`" % p for p in blas["libraries"]),
+          blas.get("openblas_config", "?"), blas.get("openblas_core", "?"),
+          "`%s`" % ctype if ctype is not None else "unset",
+          "`%s`" % l2 if l2 is not None else "unset"))
+    w("")
+    w("## Gold tokens and the pretrained taggers")
+    w("")
+    w("Every tagger gets the gold words of the test set, one token per line, and must give "
+      "one tag per token; bench/score.py refuses output that does not line up.")
+    w("")
+    w("- **attntag**: `attntag -i vertical -f tsv -s %s`." % ",".join(at_tagsets))
+    w("- **NLTK, PyTorch**: read the tokens and tag them as they are.")
+    w("- **wink-pos-tagger**: `tagRawTokens()` takes an array of token strings and returns "
+      "one tagged token per string (its tokenizer is not run), so alignment is exact. Its "
+      "bracket tags `(` `)` are written `-LRB-` `-RRB-` as in EWT; its other tags are kept "
+      "(it tags quotes as `\"`, where EWT has ``` `` ``` or `''`).")
+    w("- **Lingua::EN::Tagger** has no public method for pre-split tokens (`add_tags` "
+      "tokenizes a string). bench/lingua_tag.pl runs its tagging loop on the gold tokens with "
+      "the module's own functions: a token its lexicon knows (`'s`, `n't`, `--`, ...) is "
+      "looked up whole; any other goes through its punctuation splitter (`_split_punct`, as "
+      "its tokenizer would treat a whitespace-separated token), the pieces are tagged in "
+      "order and the gold token takes the tag of its first piece. %s Its tag names are "
+      "mapped to Penn's: `det` → `DT`, `pp` → `.`, `ppc` → `,`, `pps` → `:`, `ppd` → `$`, "
+      "`ppl` → ``` `` ```, `ppr` → `''`, `lrb` → `-LRB-`, `rrb` → `-RRB-`, `prps` → `PRP$`, "
+      "`wps` → `WP$`, the rest upper-cased."
+      % ("This split %d of the %d test tokens into more than one piece." % lingua_resplit
+         if lingua_resplit else ""))
+    w("- wink and Lingua were made for the Penn Treebank's XPOS conventions, not EWT's: "
+      "EWT tags such as HYPH, NFP, ADD, GW and AFX, which they never produce, count as errors.")
+    w("")
+    w("## Cross-check")
+    w("")
+    w("`attntag eval --json` scores attntag's tags as %s (%s); bench/score.py: %s."
+      % ("equal" if cross_ok else "DIFFERENT",
+         ", ".join("%s %.4f%%" % (ts.upper(), 100 * a) for ts, (a, b) in cross.items()),
+         ", ".join("%s %.4f%%" % (ts.upper(), 100 * b) for ts, (a, b) in cross.items())))
+    if not all(t["deterministic"] for t in taggers):
+        w("")
+        w("Output that changed between runs: %s." % ", ".join(
+            t["short"] for t in taggers if not t["deterministic"]))
+    w("")
+    w("## Versions")
+    w("")
+    w("| tool | version | notes |")
+    w("| --- | --- | --- |")
+    for name, ver, note in versions:
+        w("| %s | %s | %s |" % (name, ver, note))
+    w("")
+    w("Trained peer models and the npm install are cached in %s, so a re-run does not "
+      "retrain; the per-run files (predictions, timings) of the last run are in its "
+      "last-run/ folder." % CACHE.replace(os.path.expanduser("~"), "~"))
+    md = os.path.join(OUT_DIR, "benchmarks.md")
+    with open(md, "w", encoding="utf-8") as f:
+        f.write("\n".join(L) + "\n")
+    log("wrote %s and %s (%.1f min)" % (md, svg, total / 60))
+    print("\n".join(L[L.index("| tagger | UPOS % | XPOS % | unknown UPOS % | unknown XPOS % | "
+                               "tokens/s | × attntag | start-up | peak memory | model on disk "
+                               "| training |"):][:2 + len(taggers)]))
+
+
+if __name__ == "__main__":
+    main()
