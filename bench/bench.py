@@ -240,7 +240,9 @@ def plot(rows, svg, work):
     lo = max(0, math.floor(min(accs)) - 2)
     hi = min(100, math.ceil(max(accs)) + 1)
     step = (hi - lo) * 0.05          # a label's height, in accuracy points
-    placed = []
+    xmin, xmax = min(speeds) / 2, max(speeds) * 4
+    per_char = 7.5 / (700 / (math.log10(xmax) - math.log10(xmin)))   # decades per character
+    placed = []                      # (left, right, y) of each label, x in decades
     with open(dat, "w") as f, open(lab, "w") as fl:
         for r in sorted(rows, key=lambda r: -max(r["scores"][ts]["accuracy"]
                                                   for ts in r["scores"])):
@@ -249,12 +251,14 @@ def plot(rows, svg, work):
             f.write('"%s" %.1f %s %s\n' % (r["short"], r["tokps"],
                                            "%.3f" % (100 * up) if up else "NaN",
                                            "%.3f" % (100 * xp) if xp else "NaN"))
-            lx = math.log10(r["tokps"])
+            left = math.log10(r["tokps"] * 1.12)
+            right = left + per_char * (len(r["short"]) + 1)
             ly = 100 * max(a for a in (up, xp) if a is not None)
             # move the label down until it clears every label already placed
-            while any(abs(lx - px) < 0.9 and abs(ly - py) < step for px, py in placed):
+            while any(left < pr and pl < right and abs(ly - py) < step
+                      for pl, pr, py in placed):
                 ly -= step
-            placed.append((lx, ly))
+            placed.append((left, right, ly))
             fl.write('"%s" %.1f %.3f\n' % (r["short"], r["tokps"] * 1.12, ly))
     gp = os.path.join(work, "chart.gp")
     with open(gp, "w") as f:
@@ -268,12 +272,12 @@ set format x "%%.0s%%c"
 set xrange [%g:%g]
 set yrange [%g:%g]
 set grid
-set key top right box opaque
+set key top right box opaque width 1.5
 set datafile missing "NaN"
 plot "%s" using 2:3 with points pt 7 ps 1.2 lc rgb "#1f77b4" title "UPOS", \\
      "%s" using 2:4 with points pt 5 ps 1.1 lc rgb "#d62728" title "XPOS", \\
      "%s" using 2:3:1 with labels left font ",11" notitle
-""" % (svg, min(speeds) / 2, max(speeds) * 4, lo, hi, dat, dat, lab))
+""" % (svg, xmin, xmax, lo, hi, dat, dat, lab))
     subprocess.run(["gnuplot", gp], check=True)
 
 
@@ -307,6 +311,11 @@ def main():
     torch_env = dict(base_env)
     torch_env["LD_LIBRARY_PATH"] = SERIAL_BLAS + (
         ":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    # Lingua::EN::Tagger breaks ties between tags in Perl's hash order, which
+    # Perl randomises per process: a fixed seed makes its runs repeatable
+    perl_env = dict(base_env)
+    perl_env["PERL_HASH_SEED"] = "0"
+    perl_env["PERL_PERTURB_KEYS"] = "0"
     node_env = dict(base_env)
     node_env["NODE_PATH"] = NODE_MODULES
 
@@ -371,7 +380,7 @@ def main():
          "tagsets": ["xpos"], "size": dir_size(wink_files), "train": None,
          "train_note": "pretrained"},
         {"name": "Lingua::EN::Tagger (pretrained)", "short": "Lingua",
-         "cmd": ["perl", os.path.join(HERE, "lingua_tag.pl")], "env": base_env,
+         "cmd": ["perl", os.path.join(HERE, "lingua_tag.pl")], "env": perl_env,
          "tagsets": ["xpos"], "size": dir_size(lingua_files), "train": None,
          "train_note": "pretrained"},
     ]
@@ -512,8 +521,8 @@ def main():
             "1" if t is att else ratio(t["tokps"] / att["tokps"]),
             1000 * t["start"], t["peak"] / 1024, human_bytes(t["size"]),
             fmt_secs(t["train"]) if t["train"] is not None else t.get("train_note", "—")))
-    w("")
     if any(t["startup_included"] for t in taggers):
+        w("")
         w("\\* start-up included: a run over the test set took less than 4/3 of the start-up "
           "time, so the difference would be mostly noise.")
     w("")
@@ -600,7 +609,9 @@ def main():
       "order and the gold token takes the tag of its first piece. %s Its tag names are "
       "mapped to Penn's: `det` → `DT`, `pp` → `.`, `ppc` → `,`, `pps` → `:`, `ppd` → `$`, "
       "`ppl` → ``` `` ```, `ppr` → `''`, `lrb` → `-LRB-`, `rrb` → `-RRB-`, `prps` → `PRP$`, "
-      "`wps` → `WP$`, the rest upper-cased."
+      "`wps` → `WP$`, the rest upper-cased. It breaks ties between equally likely tags in "
+      "Perl's hash order, which Perl randomises for each process: it runs with "
+      "`PERL_HASH_SEED=0 PERL_PERTURB_KEYS=0` so that its output is the same every run."
       % ("This split %d of the %d test tokens into more than one piece." % lingua_resplit
          if lingua_resplit else ""))
     w("- wink and Lingua were made for the Penn Treebank's XPOS conventions, not EWT's: "
