@@ -183,6 +183,31 @@ def run_measured(cmd, env, stdin_path, stdout_path, stderr_path):
 # Output
 # --------------------------------------------------------------------------
 
+class OtherLoad:
+    """CPU time that processes other than this one and its children used
+    while it ran, on average in cores (from /proc/stat and getrusage)."""
+
+    def __init__(self):
+        self.t0 = self.sample()
+
+    @staticmethod
+    def sample():
+        import resource
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        busy = (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+        ours = 0.0
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            r = resource.getrusage(who)
+            ours += r.ru_utime + r.ru_stime
+        return time.time(), busy, ours
+
+    def cores(self):
+        w1, b1, o1 = self.sample()
+        w0, b0, o0 = self.t0
+        return max(0.0, (b1 - b0) - (o1 - o0)) / max(1e-9, w1 - w0)
+
+
 def cpu_busy(secs):
     """Fraction of all CPUs' time spent busy over the next secs seconds."""
     def sample():
@@ -331,6 +356,7 @@ def main():
     torch_key = hashlib.sha1(json.dumps([train_sha, model_info["checksum"], cfg, TORCH_EPOCHS,
                                          "recipe-1"], sort_keys=True).encode()).hexdigest()[:12]
     torch_model = os.path.join(CACHE, "torch-%s.pt" % torch_key)
+    other = OtherLoad()
     h_torch = start_training(
         [PY, os.path.join(HERE, "torch_tagger.py"), "train", "--attntag-model", MODEL,
          "--train", TRAIN, "--epochs", str(TORCH_EPOCHS), "-o", torch_model],
@@ -348,6 +374,7 @@ def main():
         finish_training(h)
     trained_here = h_torch is not None or trained_nltk
     finish_training(h_torch)
+    other_training = other.cores()
     with open(torch_model + ".info.json") as f:
         torch_info = json.load(f)
 
@@ -405,6 +432,7 @@ def main():
     for t in taggers:
         t["walls"], t["rss"], t["starts"], t["outs"] = [], [], [], []
     load_before = cpu_busy(2.0)
+    other = OtherLoad()
     for r in range(RUNS):
         for t in taggers:
             out = os.path.join(work, "pred-%s-%d.tsv" % (slug(t), r + 1))
@@ -440,6 +468,9 @@ def main():
         m = re.search(r"resplit (\d+) of (\d+)", f.read())
     lingua_resplit = (int(m.group(1)), int(m.group(2))) if m else None
     att = taggers[0]
+
+    other_measuring = other.cores()
+    log("other processes used %.2f cores on average during the measurements" % other_measuring)
 
     # ---- cross-check attntag with its own scorer
     ev = json.loads(sh([ATTNTAG, "eval", "-m", MODEL, "--json", TEST]))
@@ -499,9 +530,12 @@ def main():
     w("- Machine: %s (CPU family %s), %d cores, %.0f GiB memory, Linux %s, Debian %s."
       % (cpu, fam, os.cpu_count(), mem, platform.release(), debian))
     w("- Every tagger runs on one core (`taskset -c %d`, one thread); the peer models were "
-      "trained (once, cached) before the measurements began. Just before them, other "
-      "processes kept the machine's CPUs %.0f%% busy (2 s sample of /proc/stat)."
-      % (CPU_MEASURE, 100 * load_before))
+      "trained (once, cached) before the measurements began. Other processes kept the "
+      "CPUs %.0f%% busy in the 2 s before the measurements and used %.2f of the %d cores on "
+      "average during them%s." % (CPU_MEASURE, 100 * load_before, other_measuring,
+                                  os.cpu_count(),
+                                  "; %.2f cores during the training" % other_training
+                                  if trained_here else ""))
     w("- This run took %.1f min (from the start of bench/run.sh: installs, build, %s, "
       "measurements)." % (total / 60, "training" if trained_here else
                           "peer models from the cache"))

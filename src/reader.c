@@ -23,7 +23,6 @@ struct at_reader {
     char *buf;          /* the current line, NUL-terminated, without newline */
     size_t buf_cap;
     size_t len;
-    int pushed_back;    /* buf holds a line not yet consumed */
     /* raw text: the current paragraph and its sentences */
     char *para;
     size_t para_len, para_cap, para_line;
@@ -135,10 +134,6 @@ void at_reader_free(at_reader *r)
 /* next_line: 1 = a line is in r->buf, 0 = end of input, -1 = error. */
 static int next_line(at_reader *r, at_error *err)
 {
-    if (r->pushed_back) {
-        r->pushed_back = 0;
-        return 1;
-    }
     ssize_t n = getline(&r->buf, &r->buf_cap, r->fp);
     if (n < 0) {
         if (ferror(r->fp))

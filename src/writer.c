@@ -119,8 +119,7 @@ static int write_json(FILE *out, const at_model *m, const at_write_opts *o,
             cJSON_AddItemToArray(a, cJSON_CreateString(tag_of(m, ts, tags, i)));
             const float *pi = probs && probs[ts] ? probs[ts] + i * T : NULL;
             if (p && pi)
-                cJSON_AddItemToArray(p, cJSON_CreateNumber(
-                                            (double)(float)(pi[tags[ts][i]])));
+                cJSON_AddItemToArray(p, cJSON_CreateNumber((double)pi[tags[ts][i]]));
             if (tp && pi) {
                 cJSON *best = cJSON_CreateArray();
                 size_t K = (size_t)o->top < T ? (size_t)o->top : T;

@@ -284,6 +284,35 @@ START_TEST(nan_weight)
 }
 END_TEST
 
+/* A 16-bit table (kept 16-bit in memory) is checked too. */
+START_TEST(nan_in_16_bit_table)
+{
+    at_model *m;
+    at_error err;
+    ck_assert(at_model_load(test_path("tests/fixtures/ref_pre.json"), AT_FILE_AUTO, &m, &err) == 0);
+    ck_assert_msg(at_model_to_f16(m, &err) == 0, "%s", err.msg);
+    const char *p = test_tmp(".safetensors");
+    ck_assert(at_model_save(m, p, AT_FILE_SAFETENSORS, &err) == 0);
+    at_model_free(m);
+    ck_assert_msg(at_model_load(p, AT_FILE_AUTO, &m, &err) == 0, "%s", err.msg); /* valid */
+    at_model_free(m);
+    size_t len;
+    char *b = slurp(p, &len);
+    remove(p);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | (unsigned char)b[i];
+    char *h = strndup(b + 8, hl), *e = strstr(h, "\"embed.word\"");
+    ck_assert(e);
+    size_t begin = strtoul(strchr(strstr(e, "data_offsets"), '[') + 1, NULL, 10);
+    free(h);
+    b[8 + hl + begin + 2] = 0x00; /* element 1: 0x7E00, a NaN */
+    b[8 + hl + begin + 3] = 0x7E;
+    expect_refused(b, len, "non-finite value at element 1");
+    free(b);
+}
+END_TEST
+
 START_TEST(checksum_catches_bit_rot)
 {
     size_t len;
@@ -405,6 +434,7 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, wrong_dtype);
     tcase_add_test(tc, absurd_dims);
     tcase_add_test(tc, nan_weight);
+    tcase_add_test(tc, nan_in_16_bit_table);
     tcase_add_test(tc, checksum_catches_bit_rot);
     tcase_add_test(tc, shape_against_config);
     tcase_add_test(tc, json_model_errors);
