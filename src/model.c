@@ -152,24 +152,31 @@ static int keep_string(at_model *m, char *s, at_error *err)
     return 0;
 }
 
-/* copy_strings: n copies of w, each checked as UTF-8 without NUL bytes. */
+/* copy_strings: n copies of w, each checked as UTF-8 without NUL bytes, in
+ * one block (a lexicon has a hundred thousand of them). */
 static int copy_strings(at_model *m, const char *const *w, size_t n, char ***out,
                         const char *what, at_error *err)
 {
-    char **v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        return at_error_set(err, "out of memory");
-    if (keep_string(m, (char *)v, err))
-        return -1;
+    size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(w[i]), bad;
         if (len == 0)
             return at_error_set(err, "%s entry %zu is empty", what, i);
         if (at_utf8_check(w[i], len, &bad))
             return at_error_set(err, "%s entry %zu is not valid UTF-8 (byte %zu)", what, i, bad);
-        v[i] = strdup(w[i]);
-        if (!v[i] || keep_string(m, v[i], err))
-            return at_error_set(err, "out of memory");
+        total += len + 1;
+    }
+    char **v = calloc(n ? n : 1, sizeof *v);
+    if (!v || keep_string(m, (char *)v, err))
+        return at_error_set(err, "out of memory");
+    char *block = malloc(total ? total : 1);
+    if (!block || keep_string(m, block, err))
+        return at_error_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(w[i]) + 1;
+        memcpy(block, w[i], len);
+        v[i] = block;
+        block += len;
     }
     *out = v;
     return 0;
