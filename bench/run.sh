@@ -30,6 +30,14 @@ export ATTNTAG_BENCH_CACHE="$CACHE"
 
 say() { echo "[bench] $*" >&2; }
 
+# one benchmark at a time: two would share the CPUs and the cache
+mkdir -p "$CACHE"
+exec 9> "$CACHE/.lock"
+if ! flock -n 9; then
+    say "another bench/run.sh is running: waiting for it to finish"
+    flock 9
+fi
+
 for f in en_ewt-ud-train.conllu en_ewt-ud-test.conllu; do
     if [ ! -r "$EWT_DIR/$f" ]; then
         echo "bench/run.sh: $EWT_DIR/$f not found: the benchmark needs UD English EWT" \
