@@ -16,6 +16,9 @@
 #ifndef HOT
 #define HOT
 #endif
+/* Helpers of the hot kernels are inlined into each clone, so that they are
+ * compiled for its instruction set and their tiles stay in registers. */
+#define INLINE static inline __attribute__((always_inline))
 
 /* Eight independent partial sums let the compiler use full SIMD registers
  * without reassociating a single chain (which it may not do for floats). */
@@ -37,35 +40,107 @@ HOT float at_dot(const float *a, const float *b, size_t n)
     return dot8(a, b, n);
 }
 
-/* Four outputs at a time: each load of x feeds four rows of W. */
+/* Eight floats as one SIMD register (GCC/clang vector extension); loads and
+ * stores go through memcpy, so rows need no particular alignment. */
+typedef float v8 __attribute__((vector_size(32)));
+
+INLINE v8 load8(const float *p)
+{
+    v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+INLINE void store8(float *p, v8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+typedef float v4 __attribute__((vector_size(16)));
+
+/* The sums of all eight lanes are added in one order everywhere, so that an
+ * output does not depend on which tile computed it. */
+INLINE float sum8(v8 v)
+{
+    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
+/* [a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7] */
+INLINE v8 hadd8(v8 a, v8 b)
+{
+    return __builtin_shufflevector(a, b, 0, 2, 8, 10, 4, 6, 12, 14) +
+           __builtin_shufflevector(a, b, 1, 3, 9, 11, 5, 7, 13, 15);
+}
+
+/* {sum8(a), sum8(b), sum8(c), sum8(d)} in a few shuffles. */
+INLINE v4 sum8x4(v8 a, v8 b, v8 c, v8 d)
+{
+    v8 h = hadd8(hadd8(a, b), hadd8(c, d));
+    return __builtin_shufflevector(h, h, 0, 1, 2, 3) + __builtin_shufflevector(h, h, 4, 5, 6, 7);
+}
+
+/* R rows of x against C rows of W: R*C dot products over in (a multiple of
+ * 8), each load of x or W feeding several multiply-adds. R, C are constants
+ * at every call, so the accumulators stay in registers. */
+INLINE void linear_tile(const float *x, size_t in, const float *W, const float *b,
+                               size_t out, float *y, int R, int C)
+{
+    v8 acc[2][4] = {{{0}}};
+    for (size_t k = 0; k < in; k += 8) {
+        v8 xv[2];
+        #pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            xv[r] = load8(x + r * in + k);
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            v8 wv = load8(W + c * in + k);
+            #pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][c] += xv[r] * wv;
+        }
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        if (C == 4) {
+            v4 bias = {0}, sums = sum8x4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+            if (b)
+                memcpy(&bias, b, sizeof bias);
+            sums += bias;
+            memcpy(y + r * out, &sums, sizeof sums);
+            continue;
+        }
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; c++)
+            y[r * out + c] = sum8(acc[r][c]) + (b ? b[c] : 0.0f);
+    }
+}
+
+/* All rows of y for C outputs: the C rows of W stay in L1 while every row of
+ * x passes by (a sentence's x is small; W is not). */
+INLINE void linear_cols(const float *x, size_t n, size_t in, const float *W, const float *b,
+                        size_t out, float *y, int C)
+{
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        linear_tile(x + i * in, in, W, b, out, y + i * out, 2, C);
+    if (i < n)
+        linear_tile(x + i * in, in, W, b, out, y + i * out, 1, C);
+}
+
 HOT void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
                    size_t out, float *y)
 {
-    for (size_t i = 0; i < n; i++) {
-        const float *xi = x + i * in;
-        float *yi = y + i * out;
-        size_t o = 0;
-        for (; o + 4 <= out && in % 8 == 0; o += 4) {
-            const float *w0 = W + o * in, *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
-            float a0[8] = {0}, a1[8] = {0}, a2[8] = {0}, a3[8] = {0};
-            for (size_t k = 0; k < in; k += 8)
-                for (int j = 0; j < 8; j++) {
-                    float xv = xi[k + j];
-                    a0[j] += xv * w0[k + j];
-                    a1[j] += xv * w1[k + j];
-                    a2[j] += xv * w2[k + j];
-                    a3[j] += xv * w3[k + j];
-                }
-            float *acc[4] = {a0, a1, a2, a3};
-            for (int r = 0; r < 4; r++) {
-                const float *a = acc[r];
-                yi[o + r] = ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])) +
-                            (b ? b[o + r] : 0.0f);
-            }
-        }
-        for (; o < out; o++)
-            yi[o] = dot8(xi, W + o * in, in) + (b ? b[o] : 0.0f);
+    if (in % 8) { /* odd widths: one dot product at a time */
+        for (size_t i = 0; i < n; i++)
+            for (size_t o = 0; o < out; o++)
+                y[i * out + o] = dot8(x + i * in, W + o * in, in) + (b ? b[o] : 0.0f);
+        return;
     }
+    size_t o = 0;
+    for (; o + 4 <= out; o += 4)
+        linear_cols(x, n, in, W + o * in, b ? b + o : NULL, out, y + o, 4);
+    for (; o < out; o++)
+        linear_cols(x, n, in, W + o * in, b ? b + o : NULL, out, y + o, 1);
 }
 
 void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
@@ -134,8 +209,54 @@ static inline void axpy(size_t n, float a, const float *x, float *y)
         y[i] += a * x[i];
 }
 
-/* Blocked so that each load feeds four multiply-adds: dW in 4 x 8 tiles kept
- * in registers across all rows, dx in tiles of 4 rows x 8 columns. */
+/* dW[o..o+C)[k..k+16) += sum_i dy[i][o..o+C) x[i][k..k+16): the tile stays
+ * in registers across all rows. */
+INLINE void dweight_tile(const float *x, size_t n, size_t in, const float *dy,
+                                size_t out, float *dW, int C)
+{
+    v8 acc[4][2];
+    #pragma GCC unroll 4
+    for (int c = 0; c < C; c++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 2; j++)
+            acc[c][j] = load8(dW + c * in + 8 * j);
+    for (size_t i = 0; i < n; i++) {
+        v8 x0 = load8(x + i * in), x1 = load8(x + i * in + 8);
+        #pragma GCC unroll 4
+        for (int c = 0; c < C; c++) {
+            float d = dy[i * out + c]; /* scalar * vector: broadcast */
+            acc[c][0] += d * x0;
+            acc[c][1] += d * x1;
+        }
+    }
+    #pragma GCC unroll 4
+    for (int c = 0; c < C; c++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 2; j++)
+            store8(dW + c * in + 8 * j, acc[c][j]);
+}
+
+/* dx[i..i+R)[k..k+16) = sum_q dy[i..i+R)[q] W[q][k..k+16). */
+INLINE void dinput_tile(size_t in, const float *W, const float *dy, size_t out,
+                               float *dx, int R)
+{
+    v8 acc[4][2] = {{{0}}};
+    for (size_t q = 0; q < out; q++) {
+        v8 w0 = load8(W + q * in), w1 = load8(W + q * in + 8);
+        #pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            float d = dy[r * out + q];
+            acc[r][0] += d * w0;
+            acc[r][1] += d * w1;
+        }
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        #pragma GCC unroll 4
+        for (int j = 0; j < 2; j++)
+            store8(dx + r * in + 8 * j, acc[r][j]);
+}
+
 HOT void at_linear_backward(const float *x, size_t n, size_t in, const float *W,
                             const float *dy, size_t out, float *dW, float *db, float *dx)
 {
@@ -143,7 +264,7 @@ HOT void at_linear_backward(const float *x, size_t n, size_t in, const float *W,
         for (size_t i = 0; i < n; i++)
             for (size_t o = 0; o < out; o++)
                 db[o] += dy[i * out + o];
-    if (in % 8) { /* odd widths: the plain way */
+    if (in % 16) { /* odd widths: the plain way */
         for (size_t i = 0; i < n; i++) {
             for (size_t o = 0; o < out; o++)
                 axpy(in, dy[i * out + o], x + i * in, dW + o * in);
@@ -155,50 +276,21 @@ HOT void at_linear_backward(const float *x, size_t n, size_t in, const float *W,
         }
         return;
     }
-    /* dW[o][k] += sum_i dy[i][o] x[i][k] */
-    size_t o = 0;
-    for (; o + 4 <= out; o += 4)
-        for (size_t k = 0; k < in; k += 8) {
-            float a[4][8];
-            for (int r = 0; r < 4; r++)
-                for (int j = 0; j < 8; j++)
-                    a[r][j] = dW[(o + r) * in + k + j];
-            for (size_t i = 0; i < n; i++) {
-                const float *xi = x + i * in + k, *d = dy + i * out + o;
-                for (int r = 0; r < 4; r++)
-                    for (int j = 0; j < 8; j++)
-                        a[r][j] += d[r] * xi[j];
-            }
-            for (int r = 0; r < 4; r++)
-                for (int j = 0; j < 8; j++)
-                    dW[(o + r) * in + k + j] = a[r][j];
-        }
-    for (; o < out; o++)
-        for (size_t i = 0; i < n; i++)
-            axpy(in, dy[i * out + o], x + i * in, dW + o * in);
+    for (size_t k = 0; k < in; k += 16) {
+        size_t o = 0;
+        for (; o + 4 <= out; o += 4)
+            dweight_tile(x + k, n, in, dy + o, out, dW + o * in + k, 4);
+        for (; o < out; o++)
+            dweight_tile(x + k, n, in, dy + o, out, dW + o * in + k, 1);
+    }
     if (!dx)
         return;
-    /* dx[i][k] = sum_o dy[i][o] W[o][k] */
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (size_t k = 0; k < in; k += 8) {
-            float a[4][8] = {{0}};
-            for (size_t q = 0; q < out; q++) {
-                const float *w = W + q * in + k;
-                for (int r = 0; r < 4; r++) {
-                    float d = dy[(i + r) * out + q];
-                    for (int j = 0; j < 8; j++)
-                        a[r][j] += d * w[j];
-                }
-            }
-            for (int r = 0; r < 4; r++)
-                for (int j = 0; j < 8; j++)
-                    dx[(i + r) * in + k + j] = a[r][j];
-        }
-    for (; i < n; i++) {
-        memset(dx + i * in, 0, in * sizeof *dx);
-        for (size_t q = 0; q < out; q++)
-            axpy(in, dy[i * out + q], W + q * in, dx + i * in);
+    for (size_t k = 0; k < in; k += 16) {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            dinput_tile(in, W + k, dy + i * out, out, dx + i * in + k, 4);
+        for (; i < n; i++)
+            dinput_tile(in, W + k, dy + i * out, out, dx + i * in + k, 1);
     }
 }
 

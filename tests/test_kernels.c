@@ -8,6 +8,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 START_TEST(softmax_values)
@@ -47,6 +48,68 @@ START_TEST(linear_and_layernorm)
     for (int i = 0; i < 11; i++)
         a[i] = (float)i, c[i] = 1.0f;
     ck_assert_float_eq(at_dot(a, c, 11), 55.0f);
+}
+END_TEST
+
+/* The blocked matrix products against plain double-precision loops, for
+ * every way a shape can miss the tiles: rows odd or even, outputs not a
+ * multiple of 4, widths a multiple of 16, of 8 only, or of neither. */
+START_TEST(linear_tiles_match_plain_products)
+{
+    static const size_t ns[] = {1, 2, 3, 5, 8}, ins[] = {3, 8, 16, 24, 40, 128},
+                        outs[] = {1, 3, 4, 5, 17};
+    for (size_t a = 0; a < 5; a++)
+        for (size_t c = 0; c < 6; c++)
+            for (size_t e = 0; e < 5; e++) {
+                size_t n = ns[a], in = ins[c], out = outs[e];
+                float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W),
+                      *b = malloc(out * sizeof *b), *y = malloc(n * out * sizeof *y),
+                      *dy = malloc(n * out * sizeof *dy), *dW = malloc(out * in * sizeof *dW),
+                      *db = malloc(out * sizeof *db), *dx = malloc(n * in * sizeof *dx);
+                ck_assert(x && W && b && y && dy && dW && db && dx);
+                for (size_t i = 0; i < n * in; i++)
+                    x[i] = (float)((i * 7 + 3) % 11) / 11.0f - 0.5f;
+                for (size_t i = 0; i < out * in; i++) {
+                    W[i] = (float)((i * 5 + 1) % 13) / 13.0f - 0.5f;
+                    dW[i] = 0.25f; /* accumulated into */
+                }
+                for (size_t o = 0; o < out; o++)
+                    b[o] = (float)o * 0.1f, db[o] = 1.0f;
+                for (size_t i = 0; i < n * out; i++)
+                    dy[i] = (float)((i * 3 + 2) % 7) / 7.0f - 0.5f;
+                at_linear(x, n, in, W, b, out, y);
+                at_linear_backward(x, n, in, W, dy, out, dW, db, dx);
+                for (size_t i = 0; i < n; i++)
+                    for (size_t o = 0; o < out; o++) {
+                        double want = b[o];
+                        for (size_t k = 0; k < in; k++)
+                            want += (double)x[i * in + k] * W[o * in + k];
+                        ck_assert_msg(fabs(y[i * out + o] - want) < 1e-5,
+                                      "y n=%zu in=%zu out=%zu [%zu][%zu]", n, in, out, i, o);
+                    }
+                for (size_t o = 0; o < out; o++) {
+                    double want_b = 1.0;
+                    for (size_t i = 0; i < n; i++)
+                        want_b += dy[i * out + o];
+                    ck_assert(fabs(db[o] - want_b) < 1e-5);
+                    for (size_t k = 0; k < in; k++) {
+                        double want = 0.25;
+                        for (size_t i = 0; i < n; i++)
+                            want += (double)dy[i * out + o] * x[i * in + k];
+                        ck_assert_msg(fabs(dW[o * in + k] - want) < 1e-5,
+                                      "dW n=%zu in=%zu out=%zu [%zu][%zu]", n, in, out, o, k);
+                    }
+                }
+                for (size_t i = 0; i < n; i++)
+                    for (size_t k = 0; k < in; k++) {
+                        double want = 0;
+                        for (size_t o = 0; o < out; o++)
+                            want += (double)dy[i * out + o] * W[o * in + k];
+                        ck_assert_msg(fabs(dx[i * in + k] - want) < 1e-5,
+                                      "dx n=%zu in=%zu out=%zu [%zu][%zu]", n, in, out, i, k);
+                    }
+                free(x), free(W), free(b), free(y), free(dy), free(dW), free(db), free(dx);
+            }
 }
 END_TEST
 
@@ -95,6 +158,7 @@ Suite *kernels_suite(void)
     TCase *tc = tcase_create("maths");
     tcase_add_test(tc, softmax_values);
     tcase_add_test(tc, linear_and_layernorm);
+    tcase_add_test(tc, linear_tiles_match_plain_products);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, half_floats);
     tcase_add_test(tc, crc32_check_value);
