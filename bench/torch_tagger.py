@@ -32,12 +32,13 @@ import random
 import struct
 import sys
 import time
-import unicodedata
 
 import torch
 from torch import nn
 
-N_SHAPES = 10
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from token_features import N_SHAPES, ngram_buckets, norm_key, word_shape  # noqa: E402
+
 COLUMN = {"upos": 3, "xpos": 4}
 
 
@@ -90,56 +91,6 @@ def read_attntag_model(path, want_weights=False):
 # Token features (docs/model-format.md)
 # --------------------------------------------------------------------------
 
-def norm_key(tok, lowercase):
-    if lowercase:
-        return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", tok).casefold())
-    return unicodedata.normalize("NFC", tok)
-
-
-def fnv1a32(data):
-    h = 2166136261
-    for b in data:
-        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
-    return h
-
-
-def word_shape(tok):
-    U = L = O = D = P = 0
-    first_upper = None
-    for ch in tok:
-        cat = unicodedata.category(ch)
-        if cat in ("Lu", "Lt"):
-            U += 1
-        elif cat == "Ll":
-            L += 1
-        elif cat in ("Lm", "Lo"):
-            O += 1
-        elif cat[0] == "N":
-            D += 1
-        elif cat[0] in ("P", "S"):
-            P += 1
-        if cat[0] == "L" and first_upper is None:
-            first_upper = cat in ("Lu", "Lt")
-    letters = U + L + O
-    if D == len(tok):
-        return 5
-    if D > 0 and letters == 0:
-        return 6
-    if D > 0:
-        return 7
-    if letters == 0:
-        return 8 if P > 0 else 0
-    if U == 0 and L == 0:
-        return 9
-    if U == 0:
-        return 1
-    if U >= 2 and L == 0:
-        return 3
-    if U == 1 and first_upper:
-        return 2
-    return 4
-
-
 class Featurizer:
     """Per token: word id, shape, lexicon bits, hashed n-gram buckets; cached
     per distinct token."""
@@ -157,10 +108,7 @@ class Featurizer:
             key = norm_key(tok, cfg["lowercase"])
             grams = []
             if cfg["char_buckets"] > 0:
-                s = "<" + key + ">"
-                for n in range(cfg["ngram_min"], cfg["ngram_max"] + 1):
-                    for i in range(0, len(s) - n + 1):
-                        grams.append(fnv1a32(s[i:i + n].encode("utf-8")) % cfg["char_buckets"])
+                grams = ngram_buckets(key, cfg["ngram_min"], cfg["ngram_max"], cfg["char_buckets"])
             f = (self.vocab.get(key, 0), word_shape(tok), self.lex.get(key, 0), grams)
             self.cache[tok] = f
         return f
