@@ -4,6 +4,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* The hot kernels are compiled twice, for AVX2 + FMA and for any x86-64, and
@@ -165,7 +166,36 @@ void at_layernorm(const float *x, size_t n, size_t d, const float *w, const floa
     }
 }
 
-void at_softmax(float *x, size_t n)
+/* e^x, relative error below 1e-7 (x clamped to [-87, 88], where e^x stays a
+ * normal float): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor
+ * series to r^7, 2^n written into the exponent bits. Plain arithmetic, so
+ * that the loops calling it vectorise (libm's expf and erff do not). */
+INLINE float exp_approx(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves no fraction bits (floorf
+     * would not vectorise) */
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    /* ln 2 in two parts; the first has 15 significant bits, so n times it is exact */
+    float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+                     r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* n + 127 in [1, 254] */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
+INLINE float erf_approx(float x)
+{
+    float ax = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * ax);
+    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
+                 t * (-1.453152027f + t * 1.061405429f))));
+    return copysignf(1.0f - poly * exp_approx(-ax * ax), x);
+}
+
+HOT void at_softmax(float *x, size_t n)
 {
     float mx = -INFINITY;
     for (size_t i = 0; i < n; i++)
@@ -176,11 +206,11 @@ void at_softmax(float *x, size_t n)
             x[i] = 0;
         return;
     }
+    for (size_t i = 0; i < n; i++) /* e^-inf: exactly 0 */
+        x[i] = x[i] == -INFINITY ? 0.0f : exp_approx(x[i] - mx);
     float s = 0;
-    for (size_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - mx);
+    for (size_t i = 0; i < n; i++)
         s += x[i];
-    }
     for (size_t i = 0; i < n; i++)
         x[i] /= s;
 }
@@ -191,10 +221,10 @@ void at_relu(const float *x, size_t n, float *y)
         y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-void at_gelu(const float *x, size_t n, float *y)
+HOT void at_gelu(const float *x, size_t n, float *y)
 {
     for (size_t i = 0; i < n; i++)
-        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
+        y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
 }
 
 HOT void at_axpy(size_t n, float a, const float *x, float *y)
@@ -324,11 +354,11 @@ void at_relu_backward(const float *x, const float *dy, size_t n, float *dx)
         dx[i] = x[i] > 0 ? dy[i] : 0.0f;
 }
 
-void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
+HOT void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
 {
     for (size_t i = 0; i < n; i++) {
-        float cdf = 0.5f * (1.0f + erff(x[i] * (float)M_SQRT1_2));
-        float pdf = expf(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
+        float cdf = 0.5f * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
+        float pdf = exp_approx(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
         dx[i] = dy[i] * (cdf + x[i] * pdf);
     }
 }

@@ -125,6 +125,42 @@ START_TEST(activations)
 }
 END_TEST
 
+/* GELU, its derivative and softmax use their own erf and exp (so that they
+ * vectorise): against libm in double over the whole useful range. */
+START_TEST(gelu_and_softmax_match_libm)
+{
+    enum { N = 24001 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *ones = malloc(N * sizeof *ones),
+          *dx = malloc(N * sizeof *dx);
+    ck_assert(x && y && ones && dx);
+    for (int i = 0; i < N; i++)
+        x[i] = -12.0f + (float)i * 0.001f, ones[i] = 1.0f;
+    at_gelu(x, N, y);
+    at_gelu_backward(x, ones, N, dx);
+    for (int i = 0; i < N; i++) {
+        double v = x[i], cdf = 0.5 * (1.0 + erf(v / sqrt(2.0)));
+        double pdf = exp(-0.5 * v * v) / sqrt(2.0 * M_PI);
+        ck_assert_msg(fabs(y[i] - v * cdf) < 1e-6 * fmax(1.0, fabs(v)), "gelu(%g)", v);
+        ck_assert_msg(fabs(dx[i] - (cdf + v * pdf)) < 1e-6 * fmax(1.0, fabs(v)), "gelu'(%g)", v);
+    }
+    /* softmax over scores from -80 to 80 apart: relative error of each weight */
+    for (int n = 1; n <= 40; n++) {
+        float s[40];
+        double z = 0, want[40];
+        for (int i = 0; i < n; i++)
+            s[i] = (float)((i * 37) % 41) * 4.0f - 80.0f;
+        for (int i = 0; i < n; i++)
+            z += exp((double)s[i]);
+        for (int i = 0; i < n; i++)
+            want[i] = exp((double)s[i]) / z;
+        at_softmax(s, (size_t)n);
+        for (int i = 0; i < n; i++)
+            ck_assert_msg(fabs(s[i] - want[i]) <= 1e-6 * want[i] + 1e-37, "softmax n=%d [%d]", n, i);
+    }
+    free(x), free(y), free(ones), free(dx);
+}
+END_TEST
+
 START_TEST(half_floats)
 {
     static const struct { uint16_t h; float f; } cases[] = {
@@ -160,6 +196,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, linear_and_layernorm);
     tcase_add_test(tc, linear_tiles_match_plain_products);
     tcase_add_test(tc, activations);
+    tcase_add_test(tc, gelu_and_softmax_match_libm);
     tcase_add_test(tc, half_floats);
     tcase_add_test(tc, crc32_check_value);
     suite_add_tcase(s, tc);
