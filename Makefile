@@ -45,14 +45,15 @@ all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(KERNEL_FLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
-# The kernels' multiply-adds may fuse (FMA) where the processor has it, and
-# their element-wise loops are vectorised even when a scalar tail remains and
-# their branches must become selects (no program here reads floating-point
-# exception flags); the 8-float vector helpers are always inlined, so the ABI
-# note does not apply.
-$(BUILD)/kernels.o: KERNEL_FLAGS = -ffp-contract=fast -fno-trapping-math -fvect-cost-model=dynamic -Wno-psabi
+# The numeric inner loops (kernels, the optimiser): multiply-adds may fuse
+# (FMA) where the processor has it, and element-wise loops are vectorised even
+# when a scalar tail remains and their branches must become selects (nothing
+# here reads floating-point exception flags or errno); the 8-float vector
+# helpers are always inlined, so the ABI note does not apply.
+$(BUILD)/kernels.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
+	-fno-math-errno -fvect-cost-model=dynamic -Wno-psabi
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
