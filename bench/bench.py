@@ -649,8 +649,8 @@ def main():
       "`LD_LIBRARY_PATH=%s` makes it load OpenBLAS's serial build instead of the alternative "
       "installed as libblas.so.3. Libraries mapped into the tagging process: %s. OpenBLAS "
       "reports `%s`, core `%s`. `OPENBLAS_CORETYPE` was %s and `OPENBLAS_L2_SIZE` %s in the "
-      "environment (set on this machine because older OpenBLAS builds misbehave on its CPU; "
-      "left as it was)." % (
+      "environment of `make bench` (when unset, OpenBLAS picks its kernels from the CPU it "
+      "detects; the core it ran is named above)." % (
           SERIAL_BLAS, ", ".join("`%s`" % p for p in blas["libraries"]),
           blas.get("openblas_config", "?"), blas.get("openblas_core", "?"),
           "`%s`" % ctype if ctype is not None else "unset",

@@ -18,6 +18,9 @@
 #   BENCH_MODEL          attntag model to benchmark (models/en-ewt.safetensors)
 #   BENCH_OUT            directory for benchmarks.md and benchmark.svg (docs)
 #   BENCH_CPUS           CPU to measure on, CPU to train PyTorch on (0,1)
+#   OPENBLAS_CORETYPE    passed on to PyTorch's OpenBLAS: e.g. Haswell where
+#                        OpenBLAS does not know the CPU and would run its
+#                        generic kernels (the report names the core that ran)
 set -eu
 BENCH_T0=$(date +%s.%N)
 export BENCH_T0
