@@ -19,42 +19,18 @@ import time
 
 from nltk.tag.perceptron import PerceptronTagger
 
+from corpus import read_conllu, read_vertical
+
 COLUMN = {"upos": 3, "xpos": 4}
 
 
-def read_conllu(path, col):
-    sents, cur = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                if cur:
-                    sents.append(cur)
-                cur = []
-            elif not line.startswith("#"):
-                cols = line.split("\t")
-                if cols[0].isdigit():
-                    cur.append((cols[1], cols[col]))
-    if cur:
-        sents.append(cur)
-    return sents
-
-
-def read_vertical(f):
-    cur = []
-    for line in f:
-        line = line.rstrip("\n")
-        if line:
-            cur.append(line)
-        elif cur:
-            yield cur
-            cur = []
-    if cur:
-        yield cur
+def read_conllu_tags(path, col):
+    """(form, tag) pairs per sentence, the tag from CoNLL-U column col."""
+    return [[(cols[1], cols[col]) for cols in s] for s in read_conllu(path)]
 
 
 def train(a):
-    sents = read_conllu(a.train, COLUMN[a.tagset])
+    sents = read_conllu_tags(a.train, COLUMN[a.tagset])
     random.seed(1)
     t0 = time.perf_counter()
     tagger = PerceptronTagger(load=False)

@@ -18,28 +18,9 @@ import argparse
 import json
 import sys
 
+from corpus import read_conllu
+
 COLUMN = {"upos": 3, "xpos": 4}   # 0-based CoNLL-U columns
-
-
-def read_conllu(path):
-    """Sentences as lists of CoNLL-U word lines split on tabs."""
-    sents, cur = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                if cur:
-                    sents.append(cur)
-                cur = []
-                continue
-            if line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if cols[0].isdigit():
-                cur.append(cols)
-    if cur:
-        sents.append(cur)
-    return sents
 
 
 def train_vocab(path):

@@ -39,6 +39,8 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from token_features import N_SHAPES, ngram_buckets, norm_key, word_shape  # noqa: E402
 
+from corpus import read_conllu, read_vertical  # noqa: E402
+
 COLUMN = {"upos": 3, "xpos": 4}
 
 
@@ -275,40 +277,13 @@ def load_attntag_weights(model, weights):
 # Data
 # --------------------------------------------------------------------------
 
-def read_conllu(path, tagsets, tags):
+def read_tagged(path, tagsets, tags):
+    """(forms, {tagset: tag indices}) per sentence; a tag the model does not
+    have gets -100, which the loss ignores."""
     index = {ts: {t: k for k, t in enumerate(tags[ts])} for ts in tagsets}
-    sents, cur = [], []
-
-    def done():
-        if cur:
-            sents.append(([c[1] for c in cur],
-                          {ts: [index[ts].get(c[COLUMN[ts]], -100) for c in cur]
-                           for ts in tagsets}))
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line:
-                done()
-                cur = []
-            elif not line.startswith("#"):
-                cols = line.split("\t")
-                if cols[0].isdigit():
-                    cur.append(cols)
-    done()
-    return sents
-
-
-def read_vertical(f):
-    cur = []
-    for line in f:
-        line = line.rstrip("\n")
-        if line:
-            cur.append(line)
-        elif cur:
-            yield cur
-            cur = []
-    if cur:
-        yield cur
+    return [([c[1] for c in s], {ts: [index[ts].get(c[COLUMN[ts]], -100) for c in s]
+                                 for ts in tagsets})
+            for s in read_conllu(path)]
 
 
 def batches_by_length(items, length, batch_tokens):
@@ -372,7 +347,7 @@ def train(a):
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     t_start = time.perf_counter()
-    sents = read_conllu(a.train, tagsets, spec["tags"])
+    sents = read_tagged(a.train, tagsets, spec["tags"])
     # sentences longer than max_len are cut into pieces of max_len tokens
     L = cfg["max_len"]
     units = []
