@@ -84,7 +84,7 @@ INLINE v4 sum8x4(v8 a, v8 b, v8 c, v8 d)
  * 8), each load of x or W feeding several multiply-adds. R, C are constants
  * at every call, so the accumulators stay in registers. */
 INLINE void linear_tile(const float *x, size_t in, const float *W, const float *b,
-                               size_t out, float *y, int R, int C)
+                        size_t out, float *y, int R, int C)
 {
     v8 acc[2][4] = {{{0}}};
     for (size_t k = 0; k < in; k += 8) {
@@ -242,7 +242,7 @@ static inline void axpy(size_t n, float a, const float *x, float *y)
 /* dW[o..o+C)[k..k+16) += sum_i dy[i][o..o+C) x[i][k..k+16): the tile stays
  * in registers across all rows. */
 INLINE void dweight_tile(const float *x, size_t n, size_t in, const float *dy,
-                                size_t out, float *dW, int C)
+                         size_t out, float *dW, int C)
 {
     v8 acc[4][2];
     #pragma GCC unroll 4
@@ -268,7 +268,7 @@ INLINE void dweight_tile(const float *x, size_t n, size_t in, const float *dy,
 
 /* dx[i..i+R)[k..k+16) = sum_q dy[i..i+R)[q] W[q][k..k+16). */
 INLINE void dinput_tile(size_t in, const float *W, const float *dy, size_t out,
-                               float *dx, int R)
+                        float *dx, int R)
 {
     v8 acc[4][2] = {{{0}}};
     for (size_t q = 0; q < out; q++) {
