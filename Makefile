@@ -29,7 +29,7 @@ SANFLAGS =
 endif
 
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
-	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c \
+	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c src/gemm.c \
 	src/attention.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
 	src/writer.c
 CLI_SRC = src/main.c src/cli_tag.c src/cli_convert.c src/cli_info.c src/cli_train.c \
@@ -52,7 +52,7 @@ $(BUILD)/%.o: src/%.c
 # when a scalar tail remains and their branches must become selects (nothing
 # here reads floating-point exception flags or errno); the 8-float vector
 # helpers are always inlined, so the ABI note does not apply.
-$(BUILD)/kernels.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
+$(BUILD)/kernels.o $(BUILD)/gemm.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
 	-fno-math-errno -fvect-cost-model=dynamic -Wno-psabi
 
 $(BUILD)/tests/%.o: tests/%.c

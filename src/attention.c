@@ -30,50 +30,57 @@ static long clip(long dist, long R)
     return dist < -R ? -R : dist > R ? R : dist;
 }
 
-void at_attention_forward(const at_config *c, const at_layer_w *w, int window, size_t n,
+void at_attention_forward(const at_config *c, const at_layer_w *w, const at_packed *P,
+                          int window, const at_chunk *chunks, size_t n_chunks, size_t rows,
                           at_layer_act *a, float p_drop, uint64_t *rng)
 {
     size_t d = (size_t)c->dim, H = (size_t)c->heads, dh = d / H;
     long R = c->rel_pos;
     float scale = 1.0f / sqrtf((float)dh);
 
-    at_linear(a->h1, n, d, w->wq, w->bq, d, a->q); /* [n, d] */
-    at_linear(a->h1, n, d, w->wk, w->bk, d, a->k);
-    at_linear(a->h1, n, d, w->wv, w->bv, d, a->v);
+    at_gemm(a->h1, rows, &P[AT_PK_Q], w->bq, a->q); /* [rows, d] */
+    at_gemm(a->h1, rows, &P[AT_PK_K], w->bk, a->k);
+    at_gemm(a->h1, rows, &P[AT_PK_V], w->bv, a->v);
 
-    for (size_t t = 0; t < H; t++) {
-        const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
-        for (size_t i = 0; i < n; i++) {
-            float *weights = a->weights + (t * n + i) * n; /* row i of head t: [n] */
-            size_t lo, hi;
-            span(window, i, n, &lo, &hi);
-            const float *q = a->q + i * d + t * dh;
-            for (size_t j = lo; j < hi; j++) {
-                float score = at_dot(q, a->k + j * d + t * dh, dh) * scale;
-                if (rel)
-                    score += rel[clip((long)j - (long)i, R) + R];
-                weights[j] = score;
-            }
-            at_softmax(weights + lo, hi - lo);
-            memset(weights, 0, lo * sizeof *weights);
-            memset(weights + hi, 0, (n - hi) * sizeof *weights);
+    for (size_t ch = 0; ch < n_chunks; ch++) { /* each chunk attends within itself */
+        size_t n = chunks[ch].len;
+        const float *q0 = a->q + chunks[ch].row * d, *k0 = a->k + chunks[ch].row * d;
+        const float *v0 = a->v + chunks[ch].row * d;
+        float *w0 = a->weights + chunks[ch].wo, *ctx0 = a->ctx + chunks[ch].row * d;
+        for (size_t t = 0; t < H; t++) {
+            const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
+            for (size_t i = 0; i < n; i++) {
+                float *weights = w0 + (t * n + i) * n; /* row i of head t: [n] */
+                size_t lo, hi;
+                span(window, i, n, &lo, &hi);
+                const float *q = q0 + i * d + t * dh;
+                for (size_t j = lo; j < hi; j++) {
+                    float score = at_dot(q, k0 + j * d + t * dh, dh) * scale;
+                    if (rel)
+                        score += rel[clip((long)j - (long)i, R) + R];
+                    weights[j] = score;
+                }
+                at_softmax(weights + lo, hi - lo);
+                memset(weights, 0, lo * sizeof *weights);
+                memset(weights + hi, 0, (n - hi) * sizeof *weights);
 
-            float *drop = p_drop > 0 ? a->drop_w + (t * n + i) * n : NULL;
-            if (drop) /* the mask is kept: weights stay as computed, for showing */
-                for (size_t j = lo; j < hi; j++)
-                    drop[j] = at_rand(rng) < p_drop ? 0.0f : 1.0f / (1.0f - p_drop);
+                float *drop = p_drop > 0 ? a->drop_w + (t * n + i) * n : NULL;
+                if (drop) /* the mask is kept: weights stay as computed, for showing */
+                    for (size_t j = lo; j < hi; j++)
+                        drop[j] = at_rand(rng) < p_drop ? 0.0f : 1.0f / (1.0f - p_drop);
 
-            float *o = a->ctx + i * d + t * dh; /* head t's slice of o_i: [dh] */
-            memset(o, 0, dh * sizeof *o);
-            for (size_t j = lo; j < hi; j++) {
-                const float *v = a->v + j * d + t * dh;
-                float wij = drop ? weights[j] * drop[j] : weights[j];
-                for (size_t e = 0; e < dh; e++)
-                    o[e] += wij * v[e];
+                float *o = ctx0 + i * d + t * dh; /* head t's slice of o_i: [dh] */
+                memset(o, 0, dh * sizeof *o);
+                for (size_t j = lo; j < hi; j++) {
+                    const float *v = v0 + j * d + t * dh;
+                    float wij = drop ? weights[j] * drop[j] : weights[j];
+                    for (size_t e = 0; e < dh; e++)
+                        o[e] += wij * v[e];
+                }
             }
         }
     }
-    at_linear(a->ctx, n, d, w->wo, w->bo, d, a->att);
+    at_gemm(a->ctx, rows, &P[AT_PK_O], w->bo, a->att);
 }
 
 /* Backward, in reverse order of the forward steps. gw's pointers are the

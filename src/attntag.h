@@ -130,6 +130,10 @@ const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n
 /* at_model_tensor_f32: writable float data of a model made by at_model_new
  * (NULL for a loaded model or an absent name); n gets the element count. */
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
+/* at_model_changed: say that weights were written through such pointers since
+ * the last forward pass, which reads them in a packed copy made again on the
+ * next pass. Not while a forward pass runs on the model. */
+void at_model_changed(at_model *m);
 
 /* Token features: what the network sees of each token --------------------- */
 
@@ -166,6 +170,11 @@ typedef struct at_state at_state;
 
 /* at_state_new: buffers for sentences of up to max_len tokens, allocated once. */
 int at_state_new(const at_model *m, at_state **out, at_error *err);
+/* at_state_new_batch: buffers for batches of up to `tokens` tokens (at least
+ * max_len), for at_tag_batch: the weights are read once per batch instead of
+ * once per sentence. */
+int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_error *err);
+size_t at_state_capacity(const at_state *s);
 void at_state_free(at_state *s);
 
 /* at_forward: run the network over tokens [0, n) of f, n <= max_len.
@@ -184,6 +193,23 @@ const float *at_state_attention(const at_state *s, int layer);
  * the caller's, sized for n tokens. */
 int at_tag(const at_model *m, at_state *s, const at_feats *f,
            uint32_t *const *tags, float *const *probs, at_error *err);
+/* at_tag_batch: tag n_sent sentences at once: sentence i is tokens
+ * [sent[i], sent[i+1]) of f (sent has n_sent + 1 entries); tags and probs as
+ * for at_tag, indexed by token of f. Each sentence gets the same tags and
+ * probabilities, to the bit, as at_tag gives it alone. */
+int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
+                 size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err);
+
+/* The matrix kernels' instruction-set path: "avx512", "avx2" or "plain". The
+ * best the processor has is chosen at first use, or the one the environment
+ * variable ATTNTAG_KERNELS names if the processor has it. Every path gives
+ * the same tags but for the last bits of the probabilities (avx512 and avx2
+ * give the same bits). */
+const char *at_kernels_name(void);
+int at_kernels_available(const char *name);
+/* at_kernels_use: switch path (0), or -1 when the processor lacks it. Not
+ * while other threads run the network: for tests and comparisons. */
+int at_kernels_use(const char *name);
 
 /* Training ---------------------------------------------------------------- */
 

@@ -41,11 +41,17 @@ static void tag_help(void)
           stdout);
 }
 
+/* Sentences are read until about a batch of tokens is there (the run state's
+ * capacity), tagged together, then written in order. */
+enum { BATCH_TOKENS = 512 };
+
 typedef struct tag_job {
     const at_model *m;
     at_state *st;
-    at_feats feats;
-    at_sentence sent;
+    at_feats feats;          /* the batch's tokens, sentence after sentence */
+    at_sentence *sent;       /* [n_sent] the batch's sentences, as read */
+    size_t n_sent, sent_cap;
+    size_t *off;             /* [n_sent + 1] each sentence's first token in feats */
     uint32_t *tags[AT_MAX_TAGSETS];
     float *probs[AT_MAX_TAGSETS];
     size_t cap;
@@ -76,6 +82,53 @@ static int ensure(tag_job *j, size_t n, at_error *err)
     return 0;
 }
 
+/* next_slot: a cleared sentence at the end of the batch (NULL: out of memory). */
+static at_sentence *next_slot(tag_job *j)
+{
+    if (j->n_sent == j->sent_cap) {
+        size_t cap = j->sent_cap ? 2 * j->sent_cap : 64;
+        at_sentence *ns = realloc(j->sent, cap * sizeof *ns);
+        size_t *no = realloc(j->off, (cap + 1) * sizeof *no);
+        if (ns)
+            j->sent = ns;
+        if (no)
+            j->off = no;
+        if (!ns || !no)
+            return NULL;
+        for (size_t i = j->sent_cap; i < cap; i++)
+            at_sentence_init(&j->sent[i]);
+        j->sent_cap = cap;
+    }
+    at_sentence_clear(&j->sent[j->n_sent]);
+    return &j->sent[j->n_sent];
+}
+
+/* flush_batch: tag the sentences read so far and write them. */
+static int flush_batch(tag_job *j, at_error *err)
+{
+    if (j->n_sent == 0)
+        return 0;
+    if (ensure(j, j->feats.n, err) ||
+        at_tag_batch(j->m, j->st, &j->feats, j->off, j->n_sent, j->tags,
+                     j->want_probs ? j->probs : NULL, err))
+        return -1;
+    for (size_t i = 0; i < j->n_sent; i++) {
+        uint32_t *tags[AT_MAX_TAGSETS] = {0};
+        float *probs[AT_MAX_TAGSETS] = {0};
+        for (int t = 0; t < at_model_config(j->m)->n_tagsets; t++) {
+            tags[t] = j->tags[t] + j->off[i];
+            if (j->want_probs)
+                probs[t] = j->probs[t] + j->off[i] * at_model_n_tags(j->m, t);
+        }
+        if (at_write_sentence(stdout, j->m, &j->wo, &j->sent[i], tags,
+                              j->want_probs ? probs : NULL, err))
+            return -1;
+    }
+    j->n_sent = 0;
+    at_feats_clear(&j->feats);
+    return 0;
+}
+
 static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fmt,
                       int line_buffered, at_error *err)
 {
@@ -83,24 +136,28 @@ static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fm
     if (at_reader_new(in, name, fmt, &r, err))
         return -1;
     int rc;
-    while ((rc = at_reader_next(r, &j->sent, err)) == 1) {
-        at_feats_clear(&j->feats);
-        for (size_t i = 0; i < j->sent.n; i++)
-            if (at_feats_add(j->m, &j->feats, j->sent.tok[i], j->sent.tok_len[i], err)) {
-                at_error_set(err, "%s:%zu: %.900s", name, j->sent.first_line, err->msg);
+    at_sentence *sent;
+    while ((sent = next_slot(j)) && (rc = at_reader_next(r, sent, err)) == 1) {
+        j->off[j->n_sent] = j->feats.n;
+        for (size_t i = 0; i < sent->n; i++)
+            if (at_feats_add(j->m, &j->feats, sent->tok[i], sent->tok_len[i], err)) {
+                at_error_set(err, "%s:%zu: %.900s", name, sent->first_line, err->msg);
                 rc = -1;
                 goto out;
             }
-        if (ensure(j, j->sent.n, err) ||
-            at_tag(j->m, j->st, &j->feats, j->tags, j->want_probs ? j->probs : NULL, err) ||
-            at_write_sentence(stdout, j->m, &j->wo, &j->sent, j->tags,
-                              j->want_probs ? j->probs : NULL, err)) {
+        j->off[++j->n_sent] = j->feats.n;
+        /* a coprocess waits for each answer: no batching then */
+        if ((line_buffered || j->feats.n >= BATCH_TOKENS) && flush_batch(j, err)) {
             rc = -1;
             goto out;
         }
         if (line_buffered)
             fflush(stdout);
     }
+    if (!sent)
+        rc = at_error_set(err, "out of memory");
+    if (rc == 0 && flush_batch(j, err))
+        rc = -1;
 out:
     at_reader_free(r);
     return rc < 0 ? -1 : 0;
@@ -199,7 +256,6 @@ int cli_tag(int argc, char **argv)
     tag_job j;
     memset(&j, 0, sizeof j);
     at_feats_init(&j.feats);
-    at_sentence_init(&j.sent);
     int status = EXIT_OK;
     at_model *m = NULL;
     if (cli_load_model(model_path, &m, &err))
@@ -223,7 +279,7 @@ int cli_tag(int argc, char **argv)
     } else {
         j.wo.n_sel = 1;
     }
-    if (j.wo.n_sel == 0 || at_state_new(m, &j.st, &err)) {
+    if (j.wo.n_sel == 0 || at_state_new_batch(m, BATCH_TOKENS, &j.st, &err)) {
         if (j.wo.n_sel == 0)
             at_error_set(&err, "the model has no upos or xpos tag set for CoNLL-U output");
         at_model_free(m);
@@ -257,7 +313,10 @@ int cli_tag(int argc, char **argv)
         free(j.probs[t]);
     }
     at_feats_free(&j.feats);
-    at_sentence_free(&j.sent);
+    for (size_t i = 0; i < j.sent_cap; i++)
+        at_sentence_free(&j.sent[i]);
+    free(j.sent);
+    free(j.off);
     at_state_free(j.st);
     at_model_free(m);
     return status;

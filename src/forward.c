@@ -29,17 +29,38 @@ float *at_state_alloc(at_state *s, size_t count, int *fail)
     return p;
 }
 
-int at_state_new(const at_model *m, at_state **out, at_error *err)
+/* The per-layer buffers of layer l ([rows, d] unless said otherwise). */
+static void layer_alloc(at_state *s, at_layer_act *a, size_t rows, int *fail)
+{
+    size_t d = (size_t)s->cfg.dim, f = (size_t)s->cfg.ffn_dim;
+    float **nd[] = {&a->h1, &a->q, &a->k, &a->v, &a->ctx, &a->att, &a->x_mid,
+                    &a->h2, &a->ffn, &a->sum1, &a->sum2};
+    for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
+        *nd[i] = at_state_alloc(s, rows * d, fail);
+    a->up = at_state_alloc(s, rows * f, fail);
+    a->act = at_state_alloc(s, rows * f, fail);
+    float **nr[] = {&a->mean1, &a->rstd1, &a->mean2, &a->rstd2};
+    for (size_t i = 0; i < sizeof nr / sizeof *nr; i++)
+        *nr[i] = at_state_alloc(s, rows, fail);
+}
+
+int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_error *err)
 {
     const at_config *c = &m->cfg;
+    size_t L = (size_t)c->max_len, d = (size_t)c->dim;
+    size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 0;
+    size_t T = tokens > L ? tokens : L;
+    if (T > ((size_t)1 << 40) / (L * H + 64 * d))
+        return at_error_set(err, "a batch of %zu tokens is too large", tokens);
     at_state *s = calloc(1, sizeof *s);
     if (!s)
         return at_error_set(err, "out of memory for the run state");
     s->cfg = *c;
     s->model = m;
-    size_t L = (size_t)c->max_len, d = (size_t)c->dim, f = (size_t)c->ffn_dim;
-    size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 0;
+    s->cap = T;
     int fail = 0;
+    s->chunk = calloc(T, sizeof *s->chunk);
+    fail |= !s->chunk;
     if (c->abs_pos) {
         s->pe = at_state_alloc(s, L * d, &fail);
         for (size_t p = 0; !fail && p < L; p++)
@@ -49,33 +70,30 @@ int at_state_new(const at_model *m, at_state **out, at_error *err)
                 s->pe[p * d + k + 1] = (float)cos(angle);
             }
     }
-    s->cmean = at_state_alloc(s, L * (cd ? cd : 1), &fail);
-    s->x0 = at_state_alloc(s, L * d, &fail);
+    s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
+    s->proj = at_state_alloc(s, T * d, &fail);
+    s->x0 = at_state_alloc(s, T * d, &fail);
+    /* Tagging keeps only layer 0's buffers and two for the residual stream,
+     * used in turn; at_state_set_training gives every layer its own. */
+    if (c->layers > 0)
+        layer_alloc(s, &s->layer[0], T, &fail);
+    float *stream[2] = {at_state_alloc(s, T * d, &fail), at_state_alloc(s, T * d, &fail)};
     for (int l = 0; l < c->layers; l++) {
         at_layer_act *a = &s->layer[l];
-        float **nd[] = {&a->h1, &a->q, &a->k, &a->v, &a->ctx, &a->att, &a->x_mid,
-                        &a->h2, &a->ffn, &a->sum1, &a->sum2};
-        for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
-            *nd[i] = at_state_alloc(s, L * d, &fail);
-        a->weights = at_state_alloc(s, H * L * L, &fail);
-        a->up = at_state_alloc(s, L * f, &fail);
-        a->act = at_state_alloc(s, L * f, &fail);
-        a->mean1 = at_state_alloc(s, L, &fail);
-        a->rstd1 = at_state_alloc(s, L, &fail);
-        a->mean2 = at_state_alloc(s, L, &fail);
-        a->rstd2 = at_state_alloc(s, L, &fail);
+        if (l > 0)
+            *a = s->layer[0];
+        /* a chunk of m <= L tokens keeps H m^2 <= H L m weights */
+        a->weights = at_state_alloc(s, H * L * T, &fail);
+        a->x_in = l == 0 ? s->x0 : stream[l % 2];
     }
-    /* Block l's output is block l+1's input: one buffer, two names. */
-    for (int l = 0; l < c->layers; l++)
-        s->layer[l].x_in = l == 0 ? s->x0 : at_state_alloc(s, L * d, &fail);
-    s->x_last = at_state_alloc(s, L * d, &fail);
-    s->x_out = c->norm == AT_NORM_PRE ? at_state_alloc(s, L * d, &fail) : s->x_last;
-    s->mean_f = at_state_alloc(s, L, &fail);
-    s->rstd_f = at_state_alloc(s, L, &fail);
+    s->x_last = at_state_alloc(s, T * d, &fail);
+    s->x_out = c->norm == AT_NORM_PRE ? at_state_alloc(s, T * d, &fail) : s->x_last;
+    s->mean_f = at_state_alloc(s, T, &fail);
+    s->rstd_f = at_state_alloc(s, T, &fail);
     size_t max_tags = 1;
     for (int i = 0; i < c->n_tagsets; i++) {
         s->n_tags[i] = m->n_tags[i];
-        s->logits[i] = at_state_alloc(s, L * m->n_tags[i], &fail);
+        s->logits[i] = at_state_alloc(s, T * m->n_tags[i], &fail);
         if (m->n_tags[i] > max_tags)
             max_tags = m->n_tags[i];
     }
@@ -83,10 +101,20 @@ int at_state_new(const at_model *m, at_state **out, at_error *err)
     s->tag_probs = at_state_alloc(s, max_tags, &fail);
     if (fail) {
         at_state_free(s);
-        return at_error_set(err, "out of memory for the run state (max_len %zu, dim %zu)", L, d);
+        return at_error_set(err, "out of memory for the run state (%zu tokens, dim %zu)", T, d);
     }
     *out = s;
     return 0;
+}
+
+int at_state_new(const at_model *m, at_state **out, at_error *err)
+{
+    return at_state_new_batch(m, (size_t)m->cfg.max_len, out, err);
+}
+
+size_t at_state_capacity(const at_state *s)
+{
+    return s->cap;
 }
 
 float at_rand(uint64_t *rng)
@@ -121,6 +149,11 @@ int at_state_set_training(at_state *s, float p_emb, float p_att, float p_res, at
     size_t L = (size_t)c->max_len, d = (size_t)c->dim, f = (size_t)c->ffn_dim;
     size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 1;
     int fail = 0;
+    /* the backward pass reads every layer's activations: no more sharing */
+    for (int l = 1; l < c->layers; l++) {
+        layer_alloc(s, &s->layer[l], s->cap, &fail);
+        s->layer[l].x_in = at_state_alloc(s, s->cap * d, &fail);
+    }
     s->drop_emb = at_state_alloc(s, L * d, &fail);
     for (int l = 0; l < c->layers; l++) {
         s->layer[l].drop_w = at_state_alloc(s, H * L * L, &fail);
@@ -158,45 +191,59 @@ void at_state_free(at_state *s)
         return;
     for (size_t i = 0; i < s->n_blocks; i++)
         free(s->blocks[i]);
+    free(s->chunk);
     free(s->blocks);
     free(s);
 }
 
-/* embed: x0[i] = word + char n-grams + shape + lexicon + position. */
-static void embed(const at_model *m, at_state *s, const at_feats *f, size_t start, size_t n)
+/* embed: x0[i] = word + char n-grams + shape + lexicon + position, for every
+ * token of every chunk. */
+static void embed(const at_model *m, const at_packs *P, at_state *s, const at_feats *f)
 {
     const at_config *c = &m->cfg;
     const at_weights *w = &m->w;
-    size_t d = (size_t)c->dim, cd = (size_t)c->char_dim;
-    for (size_t i = 0; i < n; i++) {
-        size_t tok = start + i;
-        float *x = s->x0 + i * d;
-        at_tensor_row(w->word, f->word[tok], x);
-        if (c->char_buckets) {
-            float *cm = s->cmean + i * cd;
+    size_t d = (size_t)c->dim, cd = (size_t)c->char_dim, n = s->n;
+    for (size_t ch = 0; ch < s->n_chunks; ch++) {
+        const at_chunk *k = &s->chunk[ch];
+        for (size_t i = 0; i < k->len; i++) {
+            size_t tok = k->start + i, row = k->row + i;
+            at_tensor_row(w->word, f->word[tok], s->x0 + row * d);
+            if (!c->char_buckets)
+                continue;
+            float *cm = s->cmean + row * cd; /* the mean of the n-grams' rows: [cd] */
             size_t g0 = f->ng_off[tok], g1 = f->ng_off[tok + 1];
             memset(cm, 0, cd * sizeof *cm);
             for (size_t g = g0; g < g1; g++) {
                 at_tensor_row(w->chr, f->ng[g], s->row);
-                for (size_t k = 0; k < cd; k++)
-                    cm[k] += s->row[k];
+                for (size_t e = 0; e < cd; e++)
+                    cm[e] += s->row[e];
             }
             if (g1 > g0)
-                for (size_t k = 0; k < cd; k++)
-                    cm[k] /= (float)(g1 - g0);
-            for (size_t k = 0; k < d; k++)
-                x[k] += at_dot(w->char_proj + k * cd, cm, cd);
+                for (size_t e = 0; e < cd; e++)
+                    cm[e] /= (float)(g1 - g0);
         }
-        if (c->shape)
-            for (size_t k = 0; k < d; k++)
-                x[k] += w->shape[f->shape[tok] * d + k];
-        for (int b = 0; b < c->lexicon_bits; b++)
-            if (f->lex[tok] >> b & 1)
-                for (size_t k = 0; k < d; k++)
-                    x[k] += w->lex[(size_t)b * d + k];
-        if (s->pe)
-            for (size_t k = 0; k < d; k++)
-                x[k] += s->pe[i * d + k];
+    }
+    if (c->char_buckets) {
+        at_gemm(s->cmean, n, &P->char_proj, NULL, s->proj); /* [n, d] */
+        for (size_t i = 0; i < n * d; i++)
+            s->x0[i] += s->proj[i];
+    }
+    for (size_t ch = 0; ch < s->n_chunks; ch++) {
+        const at_chunk *k = &s->chunk[ch];
+        for (size_t i = 0; i < k->len; i++) {
+            size_t tok = k->start + i;
+            float *x = s->x0 + (k->row + i) * d;
+            if (c->shape)
+                for (size_t e = 0; e < d; e++)
+                    x[e] += w->shape[f->shape[tok] * d + e];
+            for (int b = 0; b < c->lexicon_bits; b++)
+                if (f->lex[tok] >> b & 1)
+                    for (size_t e = 0; e < d; e++)
+                        x[e] += w->lex[(size_t)b * d + e];
+            if (s->pe) /* position i within the chunk */
+                for (size_t e = 0; e < d; e++)
+                    x[e] += s->pe[i * d + e];
+        }
     }
     if (s->training && s->p_emb > 0)
         dropout(s->x0, s->drop_emb, n * d, s->p_emb, &s->rng);
@@ -209,11 +256,11 @@ static void add(const float *a, const float *b, size_t n, float *y)
 }
 
 /* block: one layer: self-attention, then the position-wise FC layer. */
-static void block(at_state *s, const at_layer_w *w, int window, size_t n, at_layer_act *a,
-                  float *x_out)
+static void block(at_state *s, const at_layer_w *w, const at_packed *P, int window,
+                  at_layer_act *a, float *x_out)
 {
     const at_config *c = &s->cfg;
-    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
+    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim, n = s->n;
     bool pre = c->norm == AT_NORM_PRE;
     float p_res = s->training ? s->p_res : 0.0f;
 
@@ -222,7 +269,8 @@ static void block(at_state *s, const at_layer_w *w, int window, size_t n, at_lay
                      a->mean1, a->rstd1);
     else
         memcpy(a->h1, a->x_in, n * d * sizeof *a->h1);
-    at_attention_forward(c, w, window, n, a, s->training ? s->p_att : 0.0f, &s->rng);
+    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
+                         s->training ? s->p_att : 0.0f, &s->rng);
     if (p_res > 0)
         dropout(a->att, a->drop_att, n * d, p_res, &s->rng);
     if (pre) {
@@ -236,12 +284,12 @@ static void block(at_state *s, const at_layer_w *w, int window, size_t n, at_lay
         memcpy(a->h2, a->x_mid, n * d * sizeof *a->h2);
     }
 
-    at_linear(a->h2, n, d, w->up_w, w->up_b, f, a->up); /* [n, f] */
+    at_gemm(a->h2, n, &P[AT_PK_UP], w->up_b, a->up); /* [n, f] */
     if (c->activation == AT_ACT_RELU)
         at_relu(a->up, n * f, a->act);
     else
         at_gelu(a->up, n * f, a->act);
-    at_linear(a->act, n, f, w->down_w, w->down_b, d, a->ffn); /* [n, d] */
+    at_gemm(a->act, n, &P[AT_PK_DOWN], w->down_b, a->ffn); /* [n, d] */
     if (p_res > 0)
         dropout(a->ffn, a->drop_ffn, n * d, p_res, &s->rng);
 
@@ -254,25 +302,39 @@ static void block(at_state *s, const at_layer_w *w, int window, size_t n, at_lay
     }
 }
 
-int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, size_t n,
-               at_error *err)
+int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const at_chunk *chunks,
+                      size_t n_chunks, at_error *err)
 {
     const at_config *c = &m->cfg;
+    size_t L = (size_t)c->max_len, H = (size_t)c->heads, rows = 0, wo = 0;
     if (s->model != m)
         return at_error_set(err, "run state was made for another model");
-    if (n == 0 || n > (size_t)c->max_len || start > f->n || n > f->n - start)
-        return at_error_set(err, "forward: tokens [%zu, %zu) of %zu, at most %d at once",
-                            start, start + n, f->n, c->max_len);
-    for (size_t i = start; i < start + n; i++)
-        if (f->word[i] >= m->n_vocab || f->shape[i] >= AT_N_SHAPES)
-            return at_error_set(err, "forward: token %zu has features out of range", i);
-    s->n = n;
-    size_t d = (size_t)c->dim;
+    if (n_chunks == 0 || n_chunks > s->cap || (s->training && n_chunks > 1))
+        return at_error_set(err, "forward: %zu chunks (1 to %zu%s)", n_chunks, s->cap,
+                            s->training ? ", one when training" : "");
+    for (size_t ch = 0; ch < n_chunks; ch++) {
+        size_t start = chunks[ch].start, n = chunks[ch].len;
+        if (n == 0 || n > L || start > f->n || n > f->n - start || n > s->cap - rows)
+            return at_error_set(err, "forward: tokens [%zu, %zu) of %zu, at most %zu at once "
+                                "and %zu in all", start, start + n, f->n, L, s->cap);
+        for (size_t i = start; i < start + n; i++)
+            if (f->word[i] >= m->n_vocab || f->shape[i] >= AT_N_SHAPES)
+                return at_error_set(err, "forward: token %zu has features out of range", i);
+        s->chunk[ch] = (at_chunk){start, n, rows, wo};
+        rows += n;
+        wo += H * n * n;
+    }
+    const at_packs *P = at_model_packs(m, err);
+    if (!P)
+        return -1;
+    s->n = rows;
+    s->n_chunks = n_chunks;
+    size_t d = (size_t)c->dim, n = rows;
 
-    embed(m, s, f, start, n);
+    embed(m, P, s, f);
     for (int l = 0; l < c->layers; l++) {
         float *x_out = l + 1 < c->layers ? s->layer[l + 1].x_in : s->x_last;
-        block(s, &m->w.layer[l], c->window[l], n, &s->layer[l], x_out);
+        block(s, &m->w.layer[l], P->layer[l], c->window[l], &s->layer[l], x_out);
     }
     if (c->layers == 0)
         memcpy(s->x_last, s->x0, n * d * sizeof *s->x_last);
@@ -280,8 +342,15 @@ int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, 
         at_layernorm(s->x_last, n, d, m->w.final_norm_w, m->w.final_norm_b, c->ln_eps,
                      s->x_out, s->mean_f, s->rstd_f);
     for (int t = 0; t < c->n_tagsets; t++)
-        at_linear(s->x_out, n, d, m->w.head_w[t], m->w.head_b[t], m->n_tags[t], s->logits[t]);
+        at_gemm(s->x_out, n, &P->head[t], m->w.head_b[t], s->logits[t]);
     return 0;
+}
+
+int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, size_t n,
+               at_error *err)
+{
+    at_chunk one = {start, n, 0, 0};
+    return at_forward_chunks(m, s, f, &one, 1, err);
 }
 
 const float *at_state_logits(const at_state *s, int ts)

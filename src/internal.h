@@ -5,7 +5,9 @@
 #define ATTNTAG_INTERNAL_H
 
 #include "attntag.h"
+#include "kernels.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 
 /* A string -> index map (open addressing) over strings the caller keeps alive. */
@@ -68,6 +70,18 @@ typedef struct at_weights {
     const float *head_w[AT_MAX_TAGSETS], *head_b[AT_MAX_TAGSETS];
 } at_weights;
 
+/* The weight matrices of the forward pass in the layout at_gemm reads, made
+ * from the weights and made again when they change (training). */
+enum { AT_PK_Q, AT_PK_K, AT_PK_V, AT_PK_O, AT_PK_UP, AT_PK_DOWN, AT_PK_N };
+typedef struct at_packs {
+    pthread_mutex_t lock;
+    size_t gen;                            /* the model generation packed */
+    bool valid;
+    at_packed char_proj;                   /* [dim, char_dim] */
+    at_packed layer[AT_MAX_LAYERS][AT_PK_N];
+    at_packed head[AT_MAX_TAGSETS];
+} at_packs;
+
 struct at_model {
     at_config cfg;
     at_tensor *t;           /* sorted by name */
@@ -87,6 +101,8 @@ struct at_model {
     void *map;              /* file mapping, or NULL */
     size_t map_len;
     bool writable;          /* made by at_model_new: tensors are owned F32 */
+    size_t gen;             /* bumped whenever the weights may have changed */
+    at_packs *packs;
     uint32_t checksum;
     /* a training checkpoint's extra state (not part of the network) */
     at_tensor *extra;       /* "train.*" F32 tensors, owned */
@@ -95,13 +111,16 @@ struct at_model {
 };
 
 /* The activations of one layer, kept for the backward pass and for showing
- * attention. Shapes for a chunk of n <= max_len tokens (d = dim, f = ffn_dim,
- * H = heads); buffers are allocated once for max_len. */
+ * attention. Shapes for a batch of n tokens in chunks of at most max_len
+ * (d = dim, f = ffn_dim, H = heads), allocated once for the state's capacity.
+ * Tagging alone keeps only the attention weights of every layer: the other
+ * buffers of all layers are layer 0's. */
 typedef struct at_layer_act {
     float *x_in;      /* [n, d] residual stream entering the block */
     float *h1;        /* [n, d] attention input: LN(x_in) (pre) or x_in (post) */
     float *q, *k, *v; /* [n, d] */
-    float *weights;   /* [H, n, n] attention weights (zero outside the window) */
+    float *weights;   /* per chunk of m tokens: [H, m, m] attention weights (zero
+                         outside the window), chunk after chunk */
     float *ctx;       /* [n, d] heads' weighted sums of v, concatenated */
     float *att;       /* [n, d] MHA output (after attn.o) */
     float *x_mid;     /* [n, d] stream after the attention sub-layer */
@@ -125,11 +144,21 @@ typedef struct at_grad_scratch {
     float *dcm;                                /* [char_dim] */
 } at_grad_scratch;
 
+/* One chunk of a batch: tokens [start, start+len) of the features, at rows
+ * [row, row+len) of the activations; its attention weights at wo. */
+typedef struct at_chunk {
+    size_t start, len, row, wo;
+} at_chunk;
+
 struct at_state {
     const at_model *model; /* the state is sized for this model only */
     at_config cfg;
     size_t n_tags[AT_MAX_TAGSETS];
+    size_t cap;           /* tokens a batch may hold */
     size_t n;             /* tokens in the last forward */
+    at_chunk *chunk;      /* [cap] the chunks of the last forward */
+    size_t n_chunks;
+    float *proj;          /* [cap, d] scratch: the n-grams' projection */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
     float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
     float *x0;            /* [n, d] input vectors */
@@ -149,6 +178,14 @@ struct at_state {
     void **blocks;        /* every allocation, for at_state_free */
     size_t n_blocks;
 };
+
+/* at_forward_chunks: the forward pass over a batch of chunks, each attended
+ * to on its own (see at_forward). */
+int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const at_chunk *chunks,
+                      size_t n_chunks, at_error *err);
+/* at_model_packs: the packed weights, packed again first if the weights have
+ * changed since (thread-safe); NULL when out of memory. */
+const at_packs *at_model_packs(const at_model *m, at_error *err);
 
 /* forward.c: allocation inside a state (freed with it); NULL sets *fail. */
 float *at_state_alloc(at_state *s, size_t count, int *fail);

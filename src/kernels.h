@@ -7,6 +7,19 @@
 
 #include <stddef.h>
 
+/* W [out, in] packed for at_gemm: panels of 16 outputs, each [in][16], the
+ * last padded with zeros (64-byte aligned). */
+typedef struct at_packed {
+    float *p;
+    size_t in, out;
+} at_packed;
+
+/* at_pack: 0, or -1 when out of memory. */
+int at_pack(const float *W, size_t out, size_t in, at_packed *P);
+void at_packed_free(at_packed *P);
+/* y[n, out] = x[n, in] · W^T + b (b may be NULL), W packed: the forward pass's
+ * product, for many rows at once (see gemm.c). */
+void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y);
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
 void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
                size_t out, float *y);

@@ -425,6 +425,62 @@ static void bind(at_model *m)
     }
 }
 
+static void packs_free(at_packs *P)
+{
+    at_packed_free(&P->char_proj);
+    for (int l = 0; l < AT_MAX_LAYERS; l++)
+        for (int i = 0; i < AT_PK_N; i++)
+            at_packed_free(&P->layer[l][i]);
+    for (int t = 0; t < AT_MAX_TAGSETS; t++)
+        at_packed_free(&P->head[t]);
+    P->valid = false;
+}
+
+static int repack(const at_model *m, at_packs *P)
+{
+    const at_config *c = &m->cfg;
+    const at_weights *w = &m->w;
+    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
+    int fail = 0;
+    packs_free(P);
+    if (c->char_buckets)
+        fail |= at_pack(w->char_proj, d, (size_t)c->char_dim, &P->char_proj);
+    for (int l = 0; l < c->layers; l++) {
+        const at_layer_w *L = &w->layer[l];
+        at_packed *p = P->layer[l];
+        fail |= at_pack(L->wq, d, d, &p[AT_PK_Q]) | at_pack(L->wk, d, d, &p[AT_PK_K]) |
+                at_pack(L->wv, d, d, &p[AT_PK_V]) | at_pack(L->wo, d, d, &p[AT_PK_O]) |
+                at_pack(L->up_w, f, d, &p[AT_PK_UP]) | at_pack(L->down_w, d, f, &p[AT_PK_DOWN]);
+    }
+    for (int t = 0; t < c->n_tagsets; t++)
+        fail |= at_pack(w->head_w[t], m->n_tags[t], d, &P->head[t]);
+    if (fail) {
+        packs_free(P);
+        return -1;
+    }
+    P->gen = m->gen;
+    P->valid = true;
+    return 0;
+}
+
+const at_packs *at_model_packs(const at_model *m, at_error *err)
+{
+    at_packs *P = m->packs;
+    pthread_mutex_lock(&P->lock);
+    int rc = P->valid && P->gen == m->gen ? 0 : repack(m, P);
+    pthread_mutex_unlock(&P->lock);
+    if (rc) {
+        at_error_set(err, "out of memory for the packed weights");
+        return NULL;
+    }
+    return P;
+}
+
+void at_model_changed(at_model *m)
+{
+    m->gen++;
+}
+
 static uint32_t weights_checksum(const at_model *m)
 {
     uint32_t crc = 0;
@@ -462,6 +518,12 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
         return at_error_set(err, "%s: a lexicon is present but lexicon_bits is 0", where);
     bind(m);
     m->checksum = weights_checksum(m);
+    if (!m->packs) {
+        if (!(m->packs = calloc(1, sizeof *m->packs)))
+            return at_error_set(err, "%s: out of memory", where);
+        pthread_mutex_init(&m->packs->lock, NULL);
+    }
+    at_model_changed(m);
     return 0;
 }
 
@@ -538,6 +600,11 @@ void at_model_free(at_model *m)
     free(m->str_owned);
     at_strmap_free(&m->vocab_map);
     at_strmap_free(&m->lex_map);
+    if (m->packs) {
+        packs_free(m->packs);
+        pthread_mutex_destroy(&m->packs->lock);
+        free(m->packs);
+    }
     if (m->map)
         munmap(m->map, m->map_len);
     free(m);
@@ -664,6 +731,7 @@ int at_model_copy(const at_model *src, at_model **out, at_error *err)
             w[k] = st->f32 ? st->f32[k]
                            : at_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
     }
+    at_model_changed(m);
     *out = m;
     return 0;
 }
@@ -715,6 +783,7 @@ int at_model_to_f16(at_model *m, at_error *err)
     m->writable = false; /* the weights are now what the 16-bit data says */
     bind(m);
     m->checksum = weights_checksum(m);
+    at_model_changed(m);
     return 0;
 }
 
@@ -734,6 +803,7 @@ int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out)
 
 void at_model_zero(at_model *m)
 {
+    at_model_changed(m);
     for (size_t i = 0; m->writable && i < m->n_t; i++)
         memset((float *)m->t[i].f32, 0, m->t[i].count * sizeof(float));
 }
@@ -745,5 +815,6 @@ float *at_model_tensor_f32(at_model *m, const char *name, size_t *n)
         return NULL;
     if (n)
         *n = t->count;
+    at_model_changed(m); /* the caller may write */
     return (float *)t->f32;
 }

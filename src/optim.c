@@ -22,6 +22,7 @@ int at_optim_init(at_optim *o, at_model *model, at_model *grads, double ema_deca
                   at_error *err)
 {
     memset(o, 0, sizeof *o);
+    o->model = model;
     size_t n = at_model_n_tensors(model);
     o->n_t = n;
     o->w = calloc(n, sizeof *o->w);
@@ -123,6 +124,7 @@ void at_optim_step(at_optim *o, double lr)
             for (size_t k = 0; k < o->count[i]; k++)
                 o->ema[i][k] = ed * o->ema[i][k] + (1 - ed) * w[k];
     }
+    at_model_changed(o->model);
 }
 
 void at_optim_swap_ema(at_optim *o)
@@ -135,4 +137,5 @@ void at_optim_swap_ema(at_optim *o)
             o->w[i][k] = o->ema[i][k];
             o->ema[i][k] = t;
         }
+    at_model_changed(o->model);
 }

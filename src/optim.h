@@ -8,6 +8,7 @@
 #include "internal.h"
 
 typedef struct at_optim {
+    at_model *model;     /* told of every change to its weights */
     size_t n_t;          /* tensors, in the model's (name) order */
     float **w, **g;      /* [n_t] the weights and their gradients */
     float **m, **v;      /* [n_t] Adam's moments */

@@ -1,21 +1,29 @@
 /*
- * tag.c - tagging a whole sentence: the forward pass over chunks of at most
- * max_len tokens, overlapping so that every token is tagged with at least
- * max_len/4 tokens of context on each side (or the sentence edge).
+ * tag.c - tagging whole sentences: each is cut into chunks of at most max_len
+ * tokens, overlapping so that every token is tagged with at least max_len/4
+ * tokens of context on each side (or the sentence edge), and the chunks of
+ * many sentences go through the forward pass together, as many as the run
+ * state holds. A chunk's results do not depend on what else is in its batch.
  */
 #include "internal.h"
 #include "kernels.h"
 
 #include <string.h>
 
-/* take: copy results for tokens [from, to) of the sentence; the chunk starts at cs. */
-static void take(const at_model *m, at_state *s, size_t cs, size_t from, size_t to,
+/* A chunk and the tokens [own_from, own_to) of the features it tags. */
+typedef struct owned {
+    at_chunk k;
+    size_t own_from, own_to;
+} owned;
+
+/* take: copy results for the tokens chunk o owns; row: its first row. */
+static void take(const at_model *m, at_state *s, const owned *o, size_t row,
                  uint32_t *const *tags, float *const *probs)
 {
     for (int t = 0; t < m->cfg.n_tagsets; t++) {
         size_t T = m->n_tags[t];
-        for (size_t i = from; i < to; i++) {
-            const float *lg = s->logits[t] + (i - cs) * T;
+        for (size_t i = o->own_from; i < o->own_to; i++) {
+            const float *lg = s->logits[t] + (row + i - o->k.start) * T;
             size_t best = 0;
             for (size_t k = 1; k < T; k++)
                 if (lg[k] > lg[best])
@@ -30,25 +38,72 @@ static void take(const at_model *m, at_state *s, size_t cs, size_t from, size_t 
     }
 }
 
+/* A batch being filled: chunks (with what they own) until the state is full. */
+typedef struct batch {
+    at_chunk k[256];
+    owned o[256];
+    size_t n, tokens;
+} batch;
+
+static int flush(const at_model *m, at_state *s, const at_feats *f, batch *b,
+                 uint32_t *const *tags, float *const *probs, at_error *err)
+{
+    if (b->n == 0)
+        return 0;
+    if (at_forward_chunks(m, s, f, b->k, b->n, err))
+        return -1;
+    for (size_t i = 0; i < b->n; i++)
+        take(m, s, &b->o[i], s->chunk[i].row, tags, probs);
+    b->n = b->tokens = 0;
+    return 0;
+}
+
+static int add(const at_model *m, at_state *s, const at_feats *f, batch *b, const owned *o,
+               uint32_t *const *tags, float *const *probs, at_error *err)
+{
+    size_t most = s->training ? 1 : sizeof b->k / sizeof *b->k;
+    if ((b->n == most || b->tokens + o->k.len > s->cap) && flush(m, s, f, b, tags, probs, err))
+        return -1;
+    b->k[b->n] = o->k;
+    b->o[b->n++] = *o;
+    b->tokens += o->k.len;
+    return 0;
+}
+
+int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
+                 size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
+{
+    size_t L = (size_t)m->cfg.max_len, margin = L / 4, stride = L - 2 * margin;
+    batch b;
+    b.n = b.tokens = 0;
+    for (size_t si = 0; si < n_sent; si++) {
+        size_t s0 = sent[si], n = sent[si + 1] - s0;
+        if (sent[si + 1] < s0 || sent[si + 1] > f->n)
+            return at_error_set(err, "tag: sentence %zu has tokens [%zu, %zu) of %zu", si, s0,
+                                sent[si + 1], f->n);
+        if (n == 0)
+            continue;
+        size_t start = 0, done = 0;
+        for (;;) {
+            size_t end = start + L < n ? start + L : n;
+            size_t own_to = end == n ? n : end - margin;
+            owned o = {{s0 + start, end - start, 0, 0}, s0 + done, s0 + own_to};
+            if (add(m, s, f, &b, &o, tags, probs, err))
+                return -1;
+            done = own_to;
+            if (end == n)
+                break;
+            start += stride;
+            if (start + L > n) /* the last chunk: full length, ending at the sentence end */
+                start = n - L;
+        }
+    }
+    return flush(m, s, f, &b, tags, probs, err);
+}
+
 int at_tag(const at_model *m, at_state *s, const at_feats *f, uint32_t *const *tags,
            float *const *probs, at_error *err)
 {
-    size_t n = f->n, L = (size_t)m->cfg.max_len;
-    if (n == 0)
-        return 0;
-    size_t margin = L / 4, stride = L - 2 * margin;
-    size_t start = 0, done = 0;
-    for (;;) {
-        size_t end = start + L < n ? start + L : n;
-        if (at_forward(m, s, f, start, end - start, err))
-            return -1;
-        size_t own_to = end == n ? n : end - margin;
-        take(m, s, start, done, own_to, tags, probs);
-        done = own_to;
-        if (end == n)
-            return 0;
-        start += stride;
-        if (start + L > n) /* the last chunk: full length, ending at the sentence end */
-            start = n - L;
-    }
+    size_t sent[2] = {0, f->n};
+    return at_tag_batch(m, s, f, sent, 1, tags, probs, err);
 }

@@ -109,10 +109,13 @@ static void check_fd(gc *g, const char *what)
                     k = (k + 1) % n;
             float keep = w[k], h = 2e-3f * fmaxf(1.0f, fabsf(keep));
             w[k] = keep + h;
+            at_model_changed(g->m);
             double lp = loss(g);
             w[k] = keep - h;
+            at_model_changed(g->m);
             double lm = loss(g);
             w[k] = keep;
+            at_model_changed(g->m);
             double fd = (lp - lm) / (2.0 * h), an = dw[k];
             double tol = 2e-2 * fmax(fabs(fd), fabs(an)) + 5e-4;
             ck_assert_msg(fabs(fd - an) <= tol, "%s: %s[%zu]: backward %.6g, finite difference %.6g",
