@@ -52,7 +52,7 @@ $(BUILD)/%.o: src/%.c
 # when a scalar tail remains and their branches must become selects (nothing
 # here reads floating-point exception flags or errno); the 8-float vector
 # helpers are always inlined, so the ABI note does not apply.
-$(BUILD)/kernels.o $(BUILD)/gemm.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
+$(BUILD)/kernels.o $(BUILD)/gemm.o $(BUILD)/attention.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
 	-fno-math-errno -fvect-cost-model=dynamic -Wno-psabi
 
 $(BUILD)/tests/%.o: tests/%.c

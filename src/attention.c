@@ -30,57 +30,115 @@ static long clip(long dist, long R)
     return dist < -R ? -R : dist > R ? R : dist;
 }
 
+typedef float v16 __attribute__((vector_size(64)));
+
+static inline v16 load16(const float *p)
+{
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
+ * the head's slice at column 0 (rows d apart); weights [n, n]; kt
+ * [dh + 1, np] scratch, np = n rounded up to 16. The scores of a query are computed for 16
+ * keys at a time from the keys transposed, and the context in registers. */
+HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
+                             size_t n, int window, const float *rel, long R, float scale,
+                             float *weights, float *ctx, float *kt, float *drop, float p_drop,
+                             uint64_t *rng)
+{
+    size_t np = (n + 15) / 16 * 16;
+    for (size_t e = 0; e < dh; e++) {
+        for (size_t j = 0; j < n; j++)
+            kt[e * np + j] = k[j * d + e];
+        for (size_t j = n; j < np; j++)
+            kt[e * np + j] = 0.0f;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float *wi = weights + i * n; /* row i: [n] */
+        const float *qi = q + i * d;
+        size_t lo, hi;
+        span(window, i, n, &lo, &hi);
+        /* scores in a row of np, -inf outside the span: whole vectors only */
+        float *sc = kt + dh * np;
+        for (size_t j0 = 0; j0 < np; j0 += 16) {
+            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; /* four chains that overlap */
+            const float *kj = kt + j0;
+            size_t e = 0;
+            for (; e + 4 <= dh; e += 4) {
+                a0 += qi[e] * load16(kj + e * np);
+                a1 += qi[e + 1] * load16(kj + (e + 1) * np);
+                a2 += qi[e + 2] * load16(kj + (e + 2) * np);
+                a3 += qi[e + 3] * load16(kj + (e + 3) * np);
+            }
+            for (; e < dh; e++)
+                a0 += qi[e] * load16(kj + e * np);
+            v16 sum = (a0 + a1) + (a2 + a3);
+            for (size_t j = j0; j < j0 + 16; j++)
+                sc[j] = j < lo || j >= hi ? -INFINITY
+                      : sum[j - j0] * scale + (rel ? rel[clip((long)j - (long)i, R) + R] : 0.0f);
+        }
+        at_softmax(sc, np);
+        memcpy(wi, sc, n * sizeof *wi);
+
+        float *di = drop ? drop + i * n : NULL;
+        if (di) /* the mask is kept: weights stay as computed, for showing */
+            for (size_t j = lo; j < hi; j++)
+                di[j] = at_rand(rng) < p_drop ? 0.0f : 1.0f / (1.0f - p_drop);
+
+        float *o = ctx + i * d; /* head t's slice of o_i: [dh] */
+        size_t e0 = 0;
+        for (; e0 + 32 <= dh; e0 += 32) {
+            v16 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}; /* keys in two chains */
+            size_t j = lo;
+            for (; j + 2 <= hi; j += 2) {
+                float w0 = di ? wi[j] * di[j] : wi[j];
+                float w1 = di ? wi[j + 1] * di[j + 1] : wi[j + 1];
+                a0 += w0 * load16(v + j * d + e0);
+                a1 += w0 * load16(v + j * d + e0 + 16);
+                b0 += w1 * load16(v + (j + 1) * d + e0);
+                b1 += w1 * load16(v + (j + 1) * d + e0 + 16);
+            }
+            if (j < hi) {
+                float w0 = di ? wi[j] * di[j] : wi[j];
+                a0 += w0 * load16(v + j * d + e0);
+                a1 += w0 * load16(v + j * d + e0 + 16);
+            }
+            v16 r0 = a0 + b0, r1 = a1 + b1;
+            memcpy(o + e0, &r0, sizeof r0);
+            memcpy(o + e0 + 16, &r1, sizeof r1);
+        }
+        for (; e0 < dh; e0++) {
+            float acc = 0;
+            for (size_t j = lo; j < hi; j++)
+                acc += (di ? wi[j] * di[j] : wi[j]) * v[j * d + e0];
+            o[e0] = acc;
+        }
+    }
+}
+
 void at_attention_forward(const at_config *c, const at_layer_w *w, const at_packed *P,
                           int window, const at_chunk *chunks, size_t n_chunks, size_t rows,
-                          at_layer_act *a, float p_drop, uint64_t *rng)
+                          at_layer_act *a, float *kt, at_qbuf *qb, float p_drop, uint64_t *rng)
 {
     size_t d = (size_t)c->dim, H = (size_t)c->heads, dh = d / H;
     long R = c->rel_pos;
     float scale = 1.0f / sqrtf((float)dh);
 
-    at_gemm(a->h1, rows, &P[AT_PK_Q], w->bq, a->q); /* [rows, d] */
-    at_gemm(a->h1, rows, &P[AT_PK_K], w->bk, a->k);
-    at_gemm(a->h1, rows, &P[AT_PK_V], w->bv, a->v);
+    at_gemm(a->h1, rows, &P[AT_PK_Q], w->bq, a->q, qb); /* [rows, d] */
+    at_gemm(a->h1, rows, &P[AT_PK_K], w->bk, a->k, qb);
+    at_gemm(a->h1, rows, &P[AT_PK_V], w->bv, a->v, qb);
 
     for (size_t ch = 0; ch < n_chunks; ch++) { /* each chunk attends within itself */
-        size_t n = chunks[ch].len;
-        const float *q0 = a->q + chunks[ch].row * d, *k0 = a->k + chunks[ch].row * d;
-        const float *v0 = a->v + chunks[ch].row * d;
-        float *w0 = a->weights + chunks[ch].wo, *ctx0 = a->ctx + chunks[ch].row * d;
-        for (size_t t = 0; t < H; t++) {
-            const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
-            for (size_t i = 0; i < n; i++) {
-                float *weights = w0 + (t * n + i) * n; /* row i of head t: [n] */
-                size_t lo, hi;
-                span(window, i, n, &lo, &hi);
-                const float *q = q0 + i * d + t * dh;
-                for (size_t j = lo; j < hi; j++) {
-                    float score = at_dot(q, k0 + j * d + t * dh, dh) * scale;
-                    if (rel)
-                        score += rel[clip((long)j - (long)i, R) + R];
-                    weights[j] = score;
-                }
-                at_softmax(weights + lo, hi - lo);
-                memset(weights, 0, lo * sizeof *weights);
-                memset(weights + hi, 0, (n - hi) * sizeof *weights);
-
-                float *drop = p_drop > 0 ? a->drop_w + (t * n + i) * n : NULL;
-                if (drop) /* the mask is kept: weights stay as computed, for showing */
-                    for (size_t j = lo; j < hi; j++)
-                        drop[j] = at_rand(rng) < p_drop ? 0.0f : 1.0f / (1.0f - p_drop);
-
-                float *o = ctx0 + i * d + t * dh; /* head t's slice of o_i: [dh] */
-                memset(o, 0, dh * sizeof *o);
-                for (size_t j = lo; j < hi; j++) {
-                    const float *v = v0 + j * d + t * dh;
-                    float wij = drop ? weights[j] * drop[j] : weights[j];
-                    for (size_t e = 0; e < dh; e++)
-                        o[e] += wij * v[e];
-                }
-            }
-        }
+        size_t n = chunks[ch].len, r0 = chunks[ch].row * d;
+        for (size_t t = 0; t < H; t++)
+            head_forward(a->q + r0 + t * dh, a->k + r0 + t * dh, a->v + r0 + t * dh, d, dh, n,
+                         window, R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL, R, scale,
+                         a->weights + chunks[ch].wo + t * n * n, a->ctx + r0 + t * dh, kt,
+                         p_drop > 0 ? a->drop_w + t * n * n : NULL, p_drop, rng);
     }
-    at_gemm(a->ctx, rows, &P[AT_PK_O], w->bo, a->att);
+    at_gemm(a->ctx, rows, &P[AT_PK_O], w->bo, a->att, qb);
 }
 
 /* Backward, in reverse order of the forward steps. gw's pointers are the

@@ -52,6 +52,9 @@ typedef struct at_config {
     int shape;                   /* 1 = add a word-shape embedding */
     int lexicon_bits;            /* 0..8 bits of per-word lexicon features */
     double ln_eps;               /* layer-norm epsilon (double: its JSON stays as written) */
+    int int8;                    /* 1 = tagging runs the blocks' matrix products in 8-bit
+                                    integers (weights rounded per output when loaded,
+                                    activations per token); training ignores it */
     int n_tagsets;
     char tagset[AT_MAX_TAGSETS][AT_MAX_NAME]; /* output heads, e.g. "upos", "xpos" */
 } at_config;
@@ -130,6 +133,8 @@ const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n
 /* at_model_tensor_f32: writable float data of a model made by at_model_new
  * (NULL for a loaded model or an absent name); n gets the element count. */
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
+/* at_model_set_int8: turn the config's int8 on or off (see at_config). */
+int at_model_set_int8(at_model *m, int on, at_error *err);
 /* at_model_changed: say that weights were written through such pointers since
  * the last forward pass, which reads them in a packed copy made again on the
  * next pass. Not while a forward pass runs on the model. */

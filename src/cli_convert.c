@@ -16,6 +16,10 @@ static void convert_help(void)
           "\n"
           "      --to FORMAT   write 'safetensors' or 'json' whatever OUT is called\n"
           "      --f16         store the weights as 16-bit floats (half the size)\n"
+          "      --int8        mark the model to be run in 8-bit integers: the blocks'\n"
+          "                    matrix products, with weights rounded per output when\n"
+          "                    loaded (about twice as fast, tags nearly all the same)\n"
+          "      --no-int8     run it in 32-bit floats again\n"
           "  -h, --help        show this help\n",
           stdout);
 }
@@ -24,10 +28,12 @@ int cli_convert(int argc, char **argv)
 {
     static const struct option opts[] = {{"to", required_argument, NULL, 'T'},
                                          {"f16", no_argument, NULL, 'F'},
+                                         {"int8", no_argument, NULL, 'I'},
+                                         {"no-int8", no_argument, NULL, 'N'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     at_file_format to = AT_FILE_AUTO;
-    int c, f16 = 0;
+    int c, f16 = 0, int8 = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h') {
@@ -36,6 +42,8 @@ int cli_convert(int argc, char **argv)
         }
         if (c == 'F')
             f16 = 1;
+        else if (c == 'I' || c == 'N')
+            int8 = c == 'I';
         else if (c == 'T' && !strcmp(optarg, "json"))
             to = AT_FILE_JSON;
         else if (c == 'T' && !strcmp(optarg, "safetensors"))
@@ -52,7 +60,8 @@ int cli_convert(int argc, char **argv)
     at_model *m;
     if (at_model_load(argv[optind], AT_FILE_AUTO, &m, &err))
         return cli_fail(&err);
-    int rc = (f16 && at_model_to_f16(m, &err)) || at_model_save(m, argv[optind + 1], to, &err);
+    int rc = (f16 && at_model_to_f16(m, &err)) || (int8 >= 0 && at_model_set_int8(m, int8, &err)) ||
+             at_model_save(m, argv[optind + 1], to, &err);
     at_model_free(m);
     return rc ? cli_fail(&err) : EXIT_OK;
 }

@@ -166,6 +166,8 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
         return -1;
     }
     c->ln_eps = eps->valuedouble;
+    if (cJSON_GetObjectItemCaseSensitive(o, "int8") && get_bool(o, "int8", &c->int8, err))
+        return -1; /* optional: absent in models made before it */
     if (c->layers < 0 || c->layers > AT_MAX_LAYERS) {
         at_error_set(err, "config: layers is %d, expected 0 to %d", c->layers, AT_MAX_LAYERS);
         return -1;
@@ -231,6 +233,8 @@ char *at_config_to_json(const at_config *c)
     cJSON_AddBoolToObject(o, "shape", c->shape);
     cJSON_AddNumberToObject(o, "lexicon_bits", c->lexicon_bits);
     cJSON_AddNumberToObject(o, "ln_eps", c->ln_eps);
+    if (c->int8)
+        cJSON_AddBoolToObject(o, "int8", 1);
     cJSON *ts = cJSON_AddArrayToObject(o, "tagsets");
     for (int i = 0; ts && i < c->n_tagsets; i++)
         cJSON_AddItemToArray(ts, cJSON_CreateString(c->tagset[i]));

@@ -72,6 +72,10 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
     s->proj = at_state_alloc(s, T * d, &fail);
+    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 1), &fail);
+    size_t kp = ((d > (size_t)c->ffn_dim ? d : (size_t)c->ffn_dim) + 3) / 4 * 4;
+    s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
+    s->qb.scale = at_state_alloc(s, T, &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
     /* Tagging keeps only layer 0's buffers and two for the residual stream,
      * used in turn; at_state_set_training gives every layer its own. */
@@ -213,20 +217,16 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
             float *cm = s->cmean + row * cd; /* the mean of the n-grams' rows: [cd] */
             size_t g0 = f->ng_off[tok], g1 = f->ng_off[tok + 1];
             memset(cm, 0, cd * sizeof *cm);
-            for (size_t g = g0; g < g1; g++) {
-                at_tensor_row(w->chr, f->ng[g], s->row);
-                for (size_t e = 0; e < cd; e++)
-                    cm[e] += s->row[e];
-            }
+            for (size_t g = g0; g < g1; g++)
+                at_tensor_row_add(w->chr, f->ng[g], cm);
             if (g1 > g0)
                 for (size_t e = 0; e < cd; e++)
                     cm[e] /= (float)(g1 - g0);
         }
     }
     if (c->char_buckets) {
-        at_gemm(s->cmean, n, &P->char_proj, NULL, s->proj); /* [n, d] */
-        for (size_t i = 0; i < n * d; i++)
-            s->x0[i] += s->proj[i];
+        at_gemm(s->cmean, n, &P->char_proj, NULL, s->proj, &s->qb); /* [n, d] */
+        at_add(s->x0, s->proj, n * d, s->x0);
     }
     for (size_t ch = 0; ch < s->n_chunks; ch++) {
         const at_chunk *k = &s->chunk[ch];
@@ -234,25 +234,16 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
             size_t tok = k->start + i;
             float *x = s->x0 + (k->row + i) * d;
             if (c->shape)
-                for (size_t e = 0; e < d; e++)
-                    x[e] += w->shape[f->shape[tok] * d + e];
+                at_add(x, w->shape + f->shape[tok] * d, d, x);
             for (int b = 0; b < c->lexicon_bits; b++)
                 if (f->lex[tok] >> b & 1)
-                    for (size_t e = 0; e < d; e++)
-                        x[e] += w->lex[(size_t)b * d + e];
+                    at_add(x, w->lex + (size_t)b * d, d, x);
             if (s->pe) /* position i within the chunk */
-                for (size_t e = 0; e < d; e++)
-                    x[e] += s->pe[i * d + e];
+                at_add(x, s->pe + i * d, d, x);
         }
     }
     if (s->training && s->p_emb > 0)
         dropout(s->x0, s->drop_emb, n * d, s->p_emb, &s->rng);
-}
-
-static void add(const float *a, const float *b, size_t n, float *y)
-{
-    for (size_t i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
 }
 
 /* block: one layer: self-attention, then the position-wise FC layer. */
@@ -269,34 +260,34 @@ static void block(at_state *s, const at_layer_w *w, const at_packed *P, int wind
                      a->mean1, a->rstd1);
     else
         memcpy(a->h1, a->x_in, n * d * sizeof *a->h1);
-    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
+    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a, s->kt, &s->qb,
                          s->training ? s->p_att : 0.0f, &s->rng);
     if (p_res > 0)
         dropout(a->att, a->drop_att, n * d, p_res, &s->rng);
     if (pre) {
-        add(a->x_in, a->att, n * d, a->x_mid);
+        at_add(a->x_in, a->att, n * d, a->x_mid);
         at_layernorm(a->x_mid, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, a->h2,
                      a->mean2, a->rstd2);
     } else {
-        add(a->x_in, a->att, n * d, a->sum1);
+        at_add(a->x_in, a->att, n * d, a->sum1);
         at_layernorm(a->sum1, n, d, w->attn_norm_w, w->attn_norm_b, c->ln_eps, a->x_mid,
                      a->mean1, a->rstd1);
         memcpy(a->h2, a->x_mid, n * d * sizeof *a->h2);
     }
 
-    at_gemm(a->h2, n, &P[AT_PK_UP], w->up_b, a->up); /* [n, f] */
+    at_gemm(a->h2, n, &P[AT_PK_UP], w->up_b, a->up, &s->qb); /* [n, f] */
     if (c->activation == AT_ACT_RELU)
         at_relu(a->up, n * f, a->act);
     else
         at_gelu(a->up, n * f, a->act);
-    at_gemm(a->act, n, &P[AT_PK_DOWN], w->down_b, a->ffn); /* [n, d] */
+    at_gemm(a->act, n, &P[AT_PK_DOWN], w->down_b, a->ffn, &s->qb); /* [n, d] */
     if (p_res > 0)
         dropout(a->ffn, a->drop_ffn, n * d, p_res, &s->rng);
 
     if (pre) {
-        add(a->x_mid, a->ffn, n * d, x_out);
+        at_add(a->x_mid, a->ffn, n * d, x_out);
     } else {
-        add(a->x_mid, a->ffn, n * d, a->sum2);
+        at_add(a->x_mid, a->ffn, n * d, a->sum2);
         at_layernorm(a->sum2, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, x_out, a->mean2,
                      a->rstd2);
     }
@@ -342,7 +333,7 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
         at_layernorm(s->x_last, n, d, m->w.final_norm_w, m->w.final_norm_b, c->ln_eps,
                      s->x_out, s->mean_f, s->rstd_f);
     for (int t = 0; t < c->n_tagsets; t++)
-        at_gemm(s->x_out, n, &P->head[t], m->w.head_b[t], s->logits[t]);
+        at_gemm(s->x_out, n, &P->head[t], m->w.head_b[t], s->logits[t], &s->qb);
     return 0;
 }
 

@@ -159,6 +159,9 @@ struct at_state {
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
     float *proj;          /* [cap, d] scratch: the n-grams' projection */
+    float *kt;            /* [d / heads + 1, max_len rounded up to 16] scratch: one
+                             head's keys, transposed, and a row of scores */
+    at_qbuf qb;           /* [cap] rows as bytes for the 8-bit products */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
     float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
     float *x0;            /* [n, d] input vectors */
@@ -216,6 +219,8 @@ float at_half_to_float(uint16_t h);
 uint16_t at_float_to_half(float f);
 /* at_tensor_row: row i of a 2-D embedding table, widened to float. */
 void at_tensor_row(const at_tensor *t, size_t i, float *out);
+/* at_tensor_row_add: acc += that row. */
+void at_tensor_row_add(const at_tensor *t, size_t i, float *acc);
 /* at_split_strings: a U8 table of NUL-terminated strings -> n pointers (copies). */
 int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
                      size_t *n_out, const char *what, at_error *err);

@@ -6,17 +6,10 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __x86_64__
+#include <immintrin.h>
+#endif
 
-/* The hot kernels are compiled twice, for AVX2 + FMA and for any x86-64, and
- * the loader picks the one the processor runs (GCC/clang function clones). */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef HOT
-#define HOT
-#endif
 /* Helpers of the hot kernels are inlined into each clone, so that they are
  * compiled for its instruction set and their tiles stay in registers. */
 #define INLINE static inline __attribute__((always_inline))
@@ -144,21 +137,46 @@ HOT void at_linear(const float *x, size_t n, size_t in, const float *W, const fl
         linear_cols(x, n, in, W + o * in, b ? b + o : NULL, out, y + o, 1);
 }
 
-void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
-                  double eps, float *y, float *mean, float *rstd)
+/* Sums of a row in eight lanes, then the lanes in a fixed order: the same
+ * order for every row, so that a row's result does not depend on its batch. */
+INLINE float sum_row(const float *x, size_t d, float shift)
+{
+    float acc[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += x[k + j] - shift;
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < d; k++)
+        s += x[k] - shift;
+    return s;
+}
+
+INLINE float sumsq_row(const float *x, size_t d, float mu)
+{
+    float acc[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= d; k += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += (x[k + j] - mu) * (x[k + j] - mu);
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < d; k++)
+        s += (x[k] - mu) * (x[k] - mu);
+    return s;
+}
+
+HOT void at_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
+                      double eps, float *y, float *mean, float *rstd)
 {
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * d;
-        double s = 0, ss = 0;
+        /* the mean of x - x[0] first: exact for a row of equal values, and no
+         * cancellation when the values are large but close */
+        float m = xi[0] + sum_row(xi, d, xi[0]) / (float)d;
+        float r = 1.0f / sqrtf(sumsq_row(xi, d, m) / (float)d + (float)eps);
+        float *yi = y + i * d;
         for (size_t k = 0; k < d; k++)
-            s += xi[k];
-        double mu = s / (double)d;
-        for (size_t k = 0; k < d; k++)
-            ss += (xi[k] - mu) * (xi[k] - mu);
-        float r = (float)(1.0 / sqrt(ss / (double)d + eps));
-        float m = (float)mu;
-        for (size_t k = 0; k < d; k++)
-            y[i * d + k] = (xi[k] - m) * r * w[k] + b[k];
+            yi[k] = (xi[k] - m) * r * w[k] + b[k];
         if (mean)
             mean[i] = m;
         if (rstd)
@@ -195,12 +213,21 @@ INLINE float erf_approx(float x)
     return copysignf(1.0f - poly * exp_approx(-ax * ax), x);
 }
 
+/* Max and sum in eight lanes, then the lanes in a fixed order (the loops
+ * vectorise; a single running sum or max would not). */
 HOT void at_softmax(float *x, size_t n)
 {
+    float m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            m8[j] = x[k + j] > m8[j] ? x[k + j] : m8[j];
     float mx = -INFINITY;
-    for (size_t i = 0; i < n; i++)
-        if (x[i] > mx)
-            mx = x[i];
+    for (int j = 0; j < 8; j++)
+        mx = m8[j] > mx ? m8[j] : mx;
+    for (; k < n; k++)
+        mx = x[k] > mx ? x[k] : mx;
     if (mx == -INFINITY) { /* nothing to attend to: all weights zero */
         for (size_t i = 0; i < n; i++)
             x[i] = 0;
@@ -208,11 +235,16 @@ HOT void at_softmax(float *x, size_t n)
     }
     for (size_t i = 0; i < n; i++) /* e^-inf: exactly 0 */
         x[i] = x[i] == -INFINITY ? 0.0f : exp_approx(x[i] - mx);
-    float s = 0;
+    float s8[8] = {0};
+    for (k = 0; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            s8[j] += x[k + j];
+    float s = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    for (; k < n; k++)
+        s += x[k];
+    float inv = 1.0f / s;
     for (size_t i = 0; i < n; i++)
-        s += x[i];
-    for (size_t i = 0; i < n; i++)
-        x[i] /= s;
+        x[i] *= inv;
 }
 
 void at_relu(const float *x, size_t n, float *y)
@@ -225,6 +257,12 @@ HOT void at_gelu(const float *x, size_t n, float *y)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
+}
+
+HOT void at_add(const float *a, const float *b, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
 }
 
 HOT void at_axpy(size_t n, float a, const float *x, float *y)
@@ -360,5 +398,66 @@ HOT void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
         float cdf = 0.5f * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
         float pdf = exp_approx(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
         dx[i] = dy[i] * (cdf + x[i] * pdf);
+    }
+}
+
+/* 16-bit floats widen exactly: the F16C instructions and the bit arithmetic
+ * of at_half_to_float give the same values. */
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F)
+        bits = sign | 0x7F800000u | man << 13;
+    else if (exp)
+        bits = sign | (exp + 112) << 23 | man << 13;
+    else if (man) { /* subnormal: normalise */
+        exp = 113;
+        while (!(man & 0x400)) {
+            man <<= 1;
+            exp--;
+        }
+        bits = sign | exp << 23 | (man & 0x3FF) << 13;
+    } else
+        bits = sign;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+float at_half_to_float(uint16_t h)
+{
+    return half_to_float(h);
+}
+
+#ifdef __x86_64__
+__attribute__((target("avx,f16c"))) static void halves_f16c(const unsigned char *p, size_t n,
+                                                             float *out, int add)
+{
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p + 2 * k)));
+        if (add)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(out + k));
+        _mm256_storeu_ps(out + k, v);
+    }
+    for (; k < n; k++) {
+        float v = half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        out[k] = add ? out[k] + v : v;
+    }
+}
+#endif
+
+void at_halves(const void *src, size_t n, float *out, int add)
+{
+    const unsigned char *p = src;
+#ifdef __x86_64__
+    if (__builtin_cpu_supports("f16c")) {
+        halves_f16c(p, n, out, add);
+        return;
+    }
+#endif
+    for (size_t k = 0; k < n; k++) {
+        float v = half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        out[k] = add ? out[k] + v : v;
     }
 }

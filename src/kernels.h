@@ -6,20 +6,45 @@
 #define ATTNTAG_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* The hot loops are compiled for AVX-512, for AVX2 + FMA and for any x86-64,
+ * and the loader picks the one the processor runs (GCC/clang function
+ * clones); their files are built with -ffp-contract=fast (see Makefile). */
+#if defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef HOT
+#define HOT
+#endif
 
 /* W [out, in] packed for at_gemm: panels of 16 outputs, each [in][16], the
  * last padded with zeros (64-byte aligned). */
 typedef struct at_packed {
-    float *p;
-    size_t in, out;
+    float *p;           /* 32-bit weights, or NULL */
+    int8_t *q;          /* or 8-bit ones: [panels][kp / 4][16][4] */
+    float *scale;       /* [out] 8-bit: each output's weight scale */
+    int32_t *colsum;    /* [out] 8-bit: each output's sum of weights */
+    size_t in, out, kp; /* kp: in rounded up to 4 */
 } at_packed;
 
-/* at_pack: 0, or -1 when out of memory. */
+/* Scratch for the 8-bit products: rows of x as bytes, and their scales. */
+typedef struct at_qbuf {
+    uint8_t *u;         /* [rows, max kp] */
+    float *scale;       /* [rows] */
+} at_qbuf;
+
+/* at_pack, at_pack_int8: 0, or -1 when out of memory. */
 int at_pack(const float *W, size_t out, size_t in, at_packed *P);
+int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P);
 void at_packed_free(at_packed *P);
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL), W packed: the forward pass's
- * product, for many rows at once (see gemm.c). */
-void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y);
+ * product, for many rows at once (see gemm.c). An 8-bit W takes each row of x
+ * to bytes first, in qb. */
+void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
+             at_qbuf *qb);
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
 void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
                size_t out, float *y);
@@ -42,6 +67,10 @@ void at_gelu(const float *x, size_t n, float *y);
 /* dx[i] = dy[i] · act'(x[i]) (x: the activation's input) */
 void at_relu_backward(const float *x, const float *dy, size_t n, float *dx);
 void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx);
+/* out[0..n) = (add ? out + : ) the 16-bit little-endian floats at src. */
+void at_halves(const void *src, size_t n, float *out, int add);
+/* y[i] = a[i] + b[i] (y may be a or b) */
+void at_add(const float *a, const float *b, size_t n, float *y);
 /* y[i] += a · x[i] */
 void at_axpy(size_t n, float a, const float *x, float *y);
 

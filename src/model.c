@@ -5,6 +5,7 @@
  * end in at_model_finish, so every check lives here once.
  */
 #include "internal.h"
+#include "kernels.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -40,27 +41,6 @@ int at_dtype_parse(const char *s, at_dtype *dt)
     return 0;
 }
 
-float at_half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0x1F)
-        bits = sign | 0x7F800000u | man << 13;
-    else if (exp)
-        bits = sign | (exp + 112) << 23 | man << 13;
-    else if (man) { /* subnormal: normalise */
-        exp = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            exp--;
-        }
-        bits = sign | exp << 23 | (man & 0x3FF) << 13;
-    } else
-        bits = sign;
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 /* Round to nearest even; values beyond the half range become infinity. */
 uint16_t at_float_to_half(float f)
 {
@@ -88,9 +68,18 @@ void at_tensor_row(const at_tensor *t, size_t i, float *out)
         memcpy(out, t->f32 + i * w, w * sizeof *out);
         return;
     }
-    const unsigned char *p = (const unsigned char *)t->data + i * w * 2;
-    for (size_t k = 0; k < w; k++)
-        out[k] = at_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+    at_halves((const unsigned char *)t->data + i * w * 2, w, out, 0);
+}
+
+void at_tensor_row_add(const at_tensor *t, size_t i, float *acc)
+{
+    size_t w = t->shape[1];
+    if (t->f32) {
+        for (size_t k = 0; k < w; k++)
+            acc[k] += t->f32[i * w + k];
+        return;
+    }
+    at_halves((const unsigned char *)t->data + i * w * 2, w, acc, 1);
 }
 
 int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
@@ -448,9 +437,11 @@ static int repack(const at_model *m, at_packs *P)
     for (int l = 0; l < c->layers; l++) {
         const at_layer_w *L = &w->layer[l];
         at_packed *p = P->layer[l];
-        fail |= at_pack(L->wq, d, d, &p[AT_PK_Q]) | at_pack(L->wk, d, d, &p[AT_PK_K]) |
-                at_pack(L->wv, d, d, &p[AT_PK_V]) | at_pack(L->wo, d, d, &p[AT_PK_O]) |
-                at_pack(L->up_w, f, d, &p[AT_PK_UP]) | at_pack(L->down_w, d, f, &p[AT_PK_DOWN]);
+        int (*pack)(const float *, size_t, size_t, at_packed *) =
+            c->int8 && !m->writable ? at_pack_int8 : at_pack;
+        fail |= pack(L->wq, d, d, &p[AT_PK_Q]) | pack(L->wk, d, d, &p[AT_PK_K]) |
+                pack(L->wv, d, d, &p[AT_PK_V]) | pack(L->wo, d, d, &p[AT_PK_O]) |
+                pack(L->up_w, f, d, &p[AT_PK_UP]) | pack(L->down_w, d, f, &p[AT_PK_DOWN]);
     }
     for (int t = 0; t < c->n_tagsets; t++)
         fail |= at_pack(w->head_w[t], m->n_tags[t], d, &P->head[t]);
@@ -474,6 +465,14 @@ const at_packs *at_model_packs(const at_model *m, at_error *err)
         return NULL;
     }
     return P;
+}
+
+int at_model_set_int8(at_model *m, int on, at_error *err)
+{
+    (void)err;
+    m->cfg.int8 = on != 0;
+    at_model_changed(m);
+    return 0;
 }
 
 void at_model_changed(at_model *m)
