@@ -357,5 +357,9 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
 
 /* Checksums ---------------------------------------------------------------- */
 uint32_t at_crc32(uint32_t crc, const void *data, size_t len);
+/* at_crc32c: CRC-32C (Castagnoli), in hardware where the processor has it;
+ * at_crc32c_portable: the same value, a byte at a time. */
+uint32_t at_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t at_crc32c_portable(uint32_t crc, const void *data, size_t len);
 
 #endif

@@ -11,20 +11,39 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* Large buffers are fresh anonymous mappings: zero, like calloc's, but a
+ * page is only made when first written, so a batch-sized state costs a short
+ * input nothing (calloc may clear reused heap memory instead). */
+enum { MAP_MIN = 64 * 1024 };
 
 float *at_state_alloc(at_state *s, size_t count, int *fail)
 {
     void **nb = realloc(s->blocks, (s->n_blocks + 1) * sizeof *nb);
-    float *p = calloc(count ? count : 1, sizeof *p);
+    size_t *ns = realloc(s->block_bytes, (s->n_blocks + 1) * sizeof *ns);
+    size_t bytes = (count ? count : 1) * sizeof(float);
     if (nb)
         s->blocks = nb;
-    if (!nb || !p) {
-        free(p);
+    if (ns)
+        s->block_bytes = ns;
+    float *p = NULL;
+    if (nb && ns && count <= SIZE_MAX / sizeof(float)) {
+        if (bytes < MAP_MIN) {
+            p = calloc(1, bytes);
+        } else {
+            void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            p = m == MAP_FAILED ? NULL : m;
+        }
+    }
+    if (!p) {
         *fail = 1;
         return NULL;
     }
+    s->block_bytes[s->n_blocks] = bytes;
     s->blocks[s->n_blocks++] = p;
     return p;
 }
@@ -193,8 +212,13 @@ void at_state_free(at_state *s)
 {
     if (!s)
         return;
-    for (size_t i = 0; i < s->n_blocks; i++)
-        free(s->blocks[i]);
+    for (size_t i = 0; i < s->n_blocks; i++) {
+        if (s->block_bytes[i] < MAP_MIN)
+            free(s->blocks[i]);
+        else
+            munmap(s->blocks[i], s->block_bytes[i]);
+    }
+    free(s->block_bytes);
     free(s->chunk);
     free(s->blocks);
     free(s);

@@ -13,13 +13,23 @@
 /* A string -> index map (open addressing) over strings the caller keeps alive. */
 typedef struct at_strmap {
     uint32_t *slot;         /* index + 1, 0 = empty */
+    const unsigned char *ext; /* or the slots as little-endian bytes (a model file's
+                               "lexicon.index"), not owned and not trusted */
     size_t mask;
+    size_t n;
     const char *const *str; /* the strings, by index */
 } at_strmap;
 
 int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *err);
+/* at_strmap_adopt: slots made before (mask + 1 of them, little-endian); a slot
+ * past n is skipped and probes stop after mask + 1, so no table misleads a
+ * lookup out of bounds. */
+void at_strmap_adopt(at_strmap *m, const char *const *str, size_t n, const unsigned char *ext,
+                     size_t mask);
 /* at_strmap_find: index of s, or -1; a string that occurs twice is an error at build. */
 long at_strmap_find(const at_strmap *m, const char *s, size_t len);
+/* at_strmap_slot: slot h (index + 1, 0 = empty), for writing the table. */
+uint32_t at_strmap_slot(const at_strmap *m, size_t h);
 void at_strmap_free(at_strmap *m);
 
 /* A growing set of strings with counts, ids in order of first appearance
@@ -103,7 +113,6 @@ struct at_model {
     bool writable;          /* made by at_model_new: tensors are owned F32 */
     size_t gen;             /* bumped whenever the weights may have changed */
     at_packs *packs;
-    uint32_t checksum;
     /* a training checkpoint's extra state (not part of the network) */
     at_tensor *extra;       /* "train.*" F32 tensors, owned */
     size_t n_extra;
@@ -179,6 +188,7 @@ struct at_state {
     at_grad_scratch g;    /* allocated by at_state_set_training */
     bool training;
     void **blocks;        /* every allocation, for at_state_free */
+    size_t *block_bytes;  /* their sizes */
     size_t n_blocks;
 };
 
@@ -212,6 +222,9 @@ int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_er
  * where names the source for messages (a file path). */
 int at_model_finish(at_model *m, const char *where, at_error *err);
 const at_tensor *at_model_find(const at_model *m, const char *name);
+/* at_model_crc32c: CRC-32C of the weight tensors' bytes, in name order (the
+ * file's fast checksum; at_model_checksum is its CRC-32). */
+uint32_t at_model_crc32c(const at_model *m);
 int at_dtype_size(at_dtype dt);
 const char *at_dtype_name(at_dtype dt);
 int at_dtype_parse(const char *s, at_dtype *dt);
@@ -221,9 +234,16 @@ uint16_t at_float_to_half(float f);
 void at_tensor_row(const at_tensor *t, size_t i, float *out);
 /* at_tensor_row_add: acc += that row. */
 void at_tensor_row_add(const at_tensor *t, size_t i, float *acc);
-/* at_split_strings: a U8 table of NUL-terminated strings -> n pointers (copies). */
+/* at_split_strings: a U8 table of NUL-terminated strings -> n pointers into
+ * it, each string checked: not empty, valid UTF-8. */
 int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
                      size_t *n_out, const char *what, at_error *err);
+/* at_model_adopt_lexicon: a lexicon read by at_split_strings from the mapped
+ * file, without copies: words (the array becomes the model's) and bits point
+ * into the mapping; index: the file's hash table ((mask + 1) * 4 bytes), or
+ * NULL to build one. */
+int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
+                           const unsigned char *index, size_t mask, at_error *err);
 
 /* safetensors.c and model_json.c */
 int at_safetensors_load(const char *path, at_model **out, at_error *err);

@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 at_model *at_model_alloc(void)
 {
@@ -191,6 +195,20 @@ int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_er
     return copy_strings(m, w, n, &m->tags[ts], "tag set", err);
 }
 
+static int check_lexicon_bits(const at_model *m, const char *const *words, const uint8_t *bits,
+                              size_t n, at_error *err)
+{
+    int lb = m->cfg.lexicon_bits;
+    uint8_t any = 0;
+    for (size_t i = 0; i < n; i++)
+        any |= lb < 8 ? (uint8_t)(bits[i] >> lb) : 0;
+    for (size_t i = 0; any && i < n; i++)
+        if (bits[i] >> lb)
+            return at_error_set(err, "lexicon entry %zu (\"%s\") has bits 0x%x beyond the "
+                                "model's %d lexicon bits", i, words[i], bits[i], lb);
+    return 0;
+}
+
 int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits, size_t n,
                          at_error *err)
 {
@@ -198,13 +216,9 @@ int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *b
     m->lex_bits = malloc(n ? n : 1);
     if (!m->lex_bits || keep_string(m, (char *)m->lex_bits, err))
         return at_error_set(err, "out of memory");
-    int lb = m->cfg.lexicon_bits;
-    for (size_t i = 0; i < n; i++) {
-        if (lb < 8 && bits[i] >> lb)
-            return at_error_set(err, "lexicon entry %zu (\"%s\") has bits 0x%x beyond the "
-                                "model's %d lexicon bits", i, words[i], bits[i], lb);
-        m->lex_bits[i] = bits[i];
-    }
+    if (check_lexicon_bits(m, words, bits, n, err))
+        return -1;
+    memcpy(m->lex_bits, bits, n);
     m->n_lex = n;
     if (copy_strings(m, words, n, &m->lex_words, "lexicon", err))
         return -1;
@@ -213,27 +227,95 @@ int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *b
     return 0;
 }
 
+/* scan: find the strings of data[0..nbytes) (each ends with a NUL) and check
+ * their bytes; v (n entries, or NULL to count) gets their starts. Sixteen
+ * bytes at a time: a lexicon is mostly short ASCII words, and its NULs and
+ * non-ASCII bytes are found by vector compares, the rest skipped. */
+static int scan(const uint8_t *data, size_t nbytes, char **v, size_t n, size_t *count,
+                const char *what, at_error *err)
+{
+    size_t k = 0, start = 0, checked = 0; /* bytes before `checked` are valid UTF-8 */
+    for (size_t i = 0; i < nbytes; i += 16) {
+        uint32_t zero = 0, high = 0;
+        size_t len = nbytes - i < 16 ? nbytes - i : 16;
+#ifdef __SSE2__
+        if (len == 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
+            zero = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
+            high = (uint32_t)_mm_movemask_epi8(x);
+        } else
+#endif
+            for (size_t j = 0; j < len; j++) {
+                zero |= (uint32_t)(data[i + j] == 0) << j;
+                high |= (uint32_t)(data[i + j] >> 7) << j;
+            }
+        for (; high; high &= high - 1) { /* each sequence starting here, checked once */
+            size_t at = i + (size_t)__builtin_ctz(high);
+            if (at < checked)
+                continue;
+            utf8proc_int32_t cp;
+            utf8proc_ssize_t sl = utf8proc_iterate(data + at, (utf8proc_ssize_t)(nbytes - at), &cp);
+            if (sl <= 0)
+                return at_error_set(err, "%s: string %zu is not valid UTF-8 (byte %zu)", what, k,
+                                    at - start);
+            checked = at + (size_t)sl;
+        }
+        for (; zero; zero &= zero - 1) {
+            size_t at = i + (size_t)__builtin_ctz(zero);
+            if (at == start)
+                return at_error_set(err, "%s: string %zu is empty", what, k);
+            if (v && k == n)
+                return at_error_set(err, "%s: more than %zu strings", what, n);
+            if (v)
+                v[k] = (char *)data + start;
+            k++;
+            start = at + 1;
+        }
+    }
+    *count = k;
+    return 0;
+}
+
 int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
                      size_t *n_out, const char *what, at_error *err)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < nbytes; i++)
-        n += data[i] == 0;
     if (nbytes && data[nbytes - 1] != 0)
         return at_error_set(err, "%s: the last string is not NUL-terminated", what);
-    if (expect_n != (size_t)-1 && n != expect_n)
-        return at_error_set(err, "%s: %zu strings, expected %zu", what, n, expect_n);
+    size_t n = expect_n, k;
+    if (n == (size_t)-1 && scan(data, nbytes, NULL, 0, &n, what, err))
+        return -1;
+    if (n > nbytes)
+        return at_error_set(err, "%s: %zu strings, expected %zu", what, nbytes, n);
     char **v = calloc(n ? n : 1, sizeof *v);
     if (!v)
         return at_error_set(err, "out of memory");
-    size_t k = 0;
-    for (size_t i = 0; i < nbytes; k++) {
-        size_t len = strlen((const char *)data + i);
-        v[k] = (char *)data + i;
-        i += len + 1;
+    if (scan(data, nbytes, v, n, &k, what, err) ||
+        (k != n && at_error_set(err, "%s: %zu strings, expected %zu", what, k, n))) {
+        free(v);
+        return -1;
     }
     *out = v;
     *n_out = n;
+    return 0;
+}
+
+int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
+                           const unsigned char *index, size_t mask, at_error *err)
+{
+    at_strmap_free(&m->lex_map);
+    if (keep_string(m, (char *)words, err))
+        return -1;
+    if (check_lexicon_bits(m, (const char *const *)words, bits, n, err))
+        return -1;
+    m->lex_words = words;
+    m->lex_bits = (uint8_t *)bits;
+    m->n_lex = n;
+    if (index) {
+        at_strmap_adopt(&m->lex_map, (const char *const *)words, n, index, mask);
+        return 0;
+    }
+    if (at_strmap_build(&m->lex_map, (const char *const *)words, n, err))
+        return at_error_set(err, "lexicon: %.900s", err->msg);
     return 0;
 }
 
@@ -297,10 +379,19 @@ static int cmp_tensor(const void *a, const void *b)
     return strcmp(((const at_tensor *)a)->name, ((const at_tensor *)b)->name);
 }
 
+/* The blocks' matrices: "layers.N.attn.{q,k,v,o}.weight", "layers.N.ffn.{up,down}.weight". */
+static bool is_block_matrix(const char *name)
+{
+    size_t len = strlen(name);
+    return strncmp(name, "layers.", 7) == 0 && len > 7 &&
+           strcmp(name + len - 7, ".weight") == 0 && !strstr(name, "norm");
+}
+
 static bool is_string_table(const char *name)
 {
     return strcmp(name, "vocab") == 0 || strncmp(name, "tags.", 5) == 0 ||
-           strcmp(name, "lexicon.words") == 0 || strcmp(name, "lexicon.bits") == 0;
+           strcmp(name, "lexicon.words") == 0 || strcmp(name, "lexicon.bits") == 0 ||
+           strcmp(name, "lexicon.index") == 0;
 }
 
 typedef struct check_ctx {
@@ -331,9 +422,11 @@ static int check_one(void *vctx, const char *name, int ndim, const size_t *shape
     if (t->dtype == AT_U8)
         return at_error_set(err, "%s: tensor \"%s\" has dtype U8, expected F32 or F16",
                             ctx->where, name);
-    /* Widen 16-bit dense weights once; embedding tables stay 16-bit and are
-     * widened per row. Unaligned F32 data (from another writer) is copied. */
-    bool table = strcmp(name, "embed.word") == 0 || strcmp(name, "embed.char") == 0;
+    /* Widen small 16-bit weights once; embedding tables stay 16-bit and are
+     * widened per row, the blocks' matrices when packed (see repack).
+     * Unaligned F32 data (from another writer) is copied. */
+    bool table = strcmp(name, "embed.word") == 0 || strcmp(name, "embed.char") == 0 ||
+                 is_block_matrix(name);
     t->used = true;
     if (t->dtype == AT_F32 && ((uintptr_t)t->data % 4) == 0) {
         t->f32 = t->data;
@@ -341,20 +434,38 @@ static int check_one(void *vctx, const char *name, int ndim, const size_t *shape
         float *w = malloc(t->count ? t->count * sizeof *w : 1);
         if (!w)
             return at_error_set(err, "%s: out of memory for \"%s\"", ctx->where, name);
-        const unsigned char *p = t->data;
-        for (size_t i = 0; i < t->count; i++)
-            if (t->dtype == AT_F32)
-                memcpy(&w[i], p + 4 * i, 4);
-            else
-                w[i] = at_half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        if (t->dtype == AT_F32)
+            memcpy(w, t->data, t->count * sizeof *w);
+        else
+            at_halves(t->data, t->count, w, 0);
         free(t->wide);
         t->wide = w;
         t->f32 = w;
     }
     /* Finite values only: a NaN would silently poison every tag. A 16-bit
-     * table is checked by its exponent bits, without widening it. */
+     * table is checked by its exponent bits, without widening it; the loop
+     * only ORs, so that it vectorises, and the element is found on failure. */
     const unsigned char *p = t->data;
-    for (size_t i = 0; i < t->count; i++) {
+    int bad = 0;
+    if (t->f32) {
+        for (size_t i = 0; i < t->count; i++) {
+            uint32_t bits;
+            memcpy(&bits, t->f32 + i, 4);
+            bad |= (bits & 0x7F800000u) == 0x7F800000u;
+        }
+    } else { /* four halves at a time: a lane whose exponent bits are all set */
+        const uint64_t E = 0x7C007C007C007C00u, ONE = 0x0001000100010001u;
+        size_t i = 0;
+        for (; i + 4 <= t->count; i += 4) {
+            uint64_t w;
+            memcpy(&w, p + 2 * i, 8);
+            uint64_t x = (w & E) ^ E; /* a lane is 0 where the half is not finite */
+            bad |= ((x - ONE) & ~x & 0x8000800080008000u) != 0;
+        }
+        for (; i < t->count; i++)
+            bad |= (p[2 * i + 1] & 0x7C) == 0x7C;
+    }
+    for (size_t i = 0; bad && i < t->count; i++) {
         bool finite = t->f32 ? isfinite(t->f32[i]) : (p[2 * i + 1] & 0x7C) != 0x7C;
         if (!finite)
             return at_error_set(err, "%s: tensor \"%s\" holds a non-finite value at element "
@@ -425,6 +536,18 @@ static void packs_free(at_packs *P)
     P->valid = false;
 }
 
+/* matrix: a block matrix as floats: its own, or widened into tmp. */
+static const float *matrix(const at_model *m, int l, const char *what, float *tmp)
+{
+    char name[96];
+    snprintf(name, sizeof name, "layers.%d.%s.weight", l, what);
+    const at_tensor *t = at_model_find(m, name);
+    if (t->f32)
+        return t->f32;
+    at_halves(t->data, t->count, tmp, 0);
+    return tmp;
+}
+
 static int repack(const at_model *m, at_packs *P)
 {
     const at_config *c = &m->cfg;
@@ -432,19 +555,25 @@ static int repack(const at_model *m, at_packs *P)
     size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
     int fail = 0;
     packs_free(P);
+    float *tmp = malloc(d * (d > f ? d : f) * sizeof *tmp);
+    if (!tmp)
+        return -1;
     if (c->char_buckets)
         fail |= at_pack(w->char_proj, d, (size_t)c->char_dim, &P->char_proj);
     for (int l = 0; l < c->layers; l++) {
-        const at_layer_w *L = &w->layer[l];
         at_packed *p = P->layer[l];
         int (*pack)(const float *, size_t, size_t, at_packed *) =
             c->int8 && !m->writable ? at_pack_int8 : at_pack;
-        fail |= pack(L->wq, d, d, &p[AT_PK_Q]) | pack(L->wk, d, d, &p[AT_PK_K]) |
-                pack(L->wv, d, d, &p[AT_PK_V]) | pack(L->wo, d, d, &p[AT_PK_O]) |
-                pack(L->up_w, f, d, &p[AT_PK_UP]) | pack(L->down_w, d, f, &p[AT_PK_DOWN]);
+        fail |= pack(matrix(m, l, "attn.q", tmp), d, d, &p[AT_PK_Q]);
+        fail |= pack(matrix(m, l, "attn.k", tmp), d, d, &p[AT_PK_K]);
+        fail |= pack(matrix(m, l, "attn.v", tmp), d, d, &p[AT_PK_V]);
+        fail |= pack(matrix(m, l, "attn.o", tmp), d, d, &p[AT_PK_O]);
+        fail |= pack(matrix(m, l, "ffn.up", tmp), f, d, &p[AT_PK_UP]);
+        fail |= pack(matrix(m, l, "ffn.down", tmp), d, f, &p[AT_PK_DOWN]);
     }
     for (int t = 0; t < c->n_tagsets; t++)
         fail |= at_pack(w->head_w[t], m->n_tags[t], d, &P->head[t]);
+    free(tmp);
     if (fail) {
         packs_free(P);
         return -1;
@@ -480,13 +609,18 @@ void at_model_changed(at_model *m)
     m->gen++;
 }
 
-static uint32_t weights_checksum(const at_model *m)
+static uint32_t weights_checksum(const at_model *m, uint32_t (*fn)(uint32_t, const void *, size_t))
 {
     uint32_t crc = 0;
     for (size_t i = 0; i < m->n_t; i++)
         if (!is_string_table(m->t[i].name))
-            crc = at_crc32(crc, m->t[i].data, m->t[i].nbytes);
+            crc = fn(crc, m->t[i].data, m->t[i].nbytes);
     return crc;
+}
+
+uint32_t at_model_crc32c(const at_model *m)
+{
+    return weights_checksum(m, at_crc32c);
 }
 
 int at_model_finish(at_model *m, const char *where, at_error *err)
@@ -516,7 +650,6 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
     if (c->lexicon_bits == 0 && m->n_lex)
         return at_error_set(err, "%s: a lexicon is present but lexicon_bits is 0", where);
     bind(m);
-    m->checksum = weights_checksum(m);
     if (!m->packs) {
         if (!(m->packs = calloc(1, sizeof *m->packs)))
             return at_error_set(err, "%s: out of memory", where);
@@ -618,8 +751,7 @@ const char *at_model_vocab_word(const at_model *m, size_t i)
 size_t at_model_lexicon_size(const at_model *m) { return m->n_lex; }
 uint32_t at_model_checksum(const at_model *m)
 {
-    /* A writable model changes under training: sum what is there now. */
-    return m->writable ? weights_checksum(m) : m->checksum;
+    return weights_checksum(m, at_crc32);
 }
 
 size_t at_model_n_tags(const at_model *m, int ts)
@@ -781,7 +913,6 @@ int at_model_to_f16(at_model *m, at_error *err)
     }
     m->writable = false; /* the weights are now what the 16-bit data says */
     bind(m);
-    m->checksum = weights_checksum(m);
     at_model_changed(m);
     return 0;
 }

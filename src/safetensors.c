@@ -135,14 +135,24 @@ static int load_strings(at_model *m, const entry *e, const uint8_t *data, const 
 }
 
 static int load_lexicon(at_model *m, const entry *words, const entry *bits,
-                        const uint8_t *data, const char *path, at_error *err)
+                        const entry *index, const uint8_t *data, const char *path,
+                        at_error *err)
 {
-    if (!words && !bits)
+    if (!words && !bits && !index)
         return 0;
     if (!words || !bits)
         return at_error_set(err, "%s: lexicon.words and lexicon.bits must come together", path);
     if (bits->dtype != AT_U8 || bits->ndim != 1)
         return at_error_set(err, "%s: \"lexicon.bits\" must be a 1-D U8 tensor", path);
+    /* the hash table the loader would build, made when the file was written:
+     * (mask + 1) 32-bit slots, a power of two above the number of words */
+    size_t slots = index ? (index->end - index->begin) / 4 : 0;
+    if (index && (index->dtype != AT_U8 || index->ndim != 1 ||
+                  (index->end - index->begin) % 4 || slots <= bits->shape[0] ||
+                  (slots & (slots - 1))))
+        return at_error_set(err, "%s: \"lexicon.index\" must be a 1-D U8 tensor of 4 bytes "
+                            "times a power of two above the %zu lexicon words", path,
+                            bits->shape[0]);
     char **v = NULL;
     size_t n = 0;
     char what[256];
@@ -150,8 +160,8 @@ static int load_lexicon(at_model *m, const entry *words, const entry *bits,
     if (at_split_strings(data + words->begin, words->end - words->begin, bits->shape[0], &v,
                          &n, what, err))
         return -1;
-    int rc = at_model_set_lexicon(m, (const char *const *)v, data + bits->begin, n, err);
-    free(v);
+    int rc = at_model_adopt_lexicon(m, v, data + bits->begin, n,
+                                    index ? data + index->begin : NULL, slots - 1, err);
     if (rc)
         return at_error_set(err, "%s: %.900s", path, err->msg);
     return 0;
@@ -201,10 +211,11 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
     }
     int rc = -1, n_ent = 0;
     entry *ent = calloc((size_t)cJSON_GetArraySize(h) + 1, sizeof *ent);
-    const entry *lex_words = NULL, *lex_bits = NULL;
+    const entry *lex_words = NULL, *lex_bits = NULL, *lex_index = NULL;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
     const char *fmt = meta_string(meta, "format"), *cfg = meta_string(meta, "attntag.config");
     const char *sum = meta_string(meta, "attntag.checksum");
+    const char *sum_c = meta_string(meta, "attntag.crc32c");
     const char *note = meta_string(meta, "attntag.train_state");
     if (!ent) {
         at_error_set(err, "%s: out of memory", path);
@@ -251,6 +262,10 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             lex_words = e;
         if (strcmp(e->name, "lexicon.bits") == 0)
             lex_bits = e;
+        if (strcmp(e->name, "lexicon.index") == 0) {
+            lex_index = e;
+            continue;
+        }
         if (!strncmp(e->name, "train.", 6)) {
             if (load_extra(m, e, data, path, err))
                 goto out;
@@ -267,15 +282,18 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             goto out;
         }
     }
-    if (load_lexicon(m, lex_words, lex_bits, data, path, err) || at_model_finish(m, path, err) ||
+    if (load_lexicon(m, lex_words, lex_bits, lex_index, data, path, err) || at_model_finish(m, path, err) ||
         (note && at_model_set_note(m, note, err)))
         goto out;
-    if (sum) {
+    /* the CRC-32C when there is one: the processor computes it in a fraction
+     * of a millisecond; files written before it have the CRC-32 alone */
+    if (sum_c || sum) {
         char want[16];
-        snprintf(want, sizeof want, "%08x", m->checksum);
-        if (strcmp(sum, want) != 0) {
-            at_error_set(err, "%s: checksum mismatch: the header says %s, the weights give %s "
-                         "(the file is corrupt)", path, sum, want);
+        snprintf(want, sizeof want, "%08x", sum_c ? at_model_crc32c(m) : at_model_checksum(m));
+        if (strcmp(sum_c ? sum_c : sum, want) != 0) {
+            at_error_set(err, "%s: checksum mismatch: the header says %s %s, the weights give "
+                         "%s (the file is corrupt)", path, sum_c ? "CRC-32C" : "CRC-32",
+                         sum_c ? sum_c : sum, want);
             goto out;
         }
     }
@@ -372,13 +390,15 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
 {
     cJSON *h = cJSON_CreateObject();
     outbuf data = {0};
-    char *cfg = at_config_to_json(&m->cfg), sum[16];
+    char *cfg = at_config_to_json(&m->cfg), sum[16], sum_c[16];
     snprintf(sum, sizeof sum, "%08x", at_model_checksum(m));
+    snprintf(sum_c, sizeof sum_c, "%08x", at_model_crc32c(m));
     cJSON *meta = h ? cJSON_AddObjectToObject(h, "__metadata__") : NULL;
     if (meta && cfg) {
         cJSON_AddStringToObject(meta, "format", FORMAT_NAME);
         cJSON_AddStringToObject(meta, "attntag.config", cfg);
         cJSON_AddStringToObject(meta, "attntag.checksum", sum);
+        cJSON_AddStringToObject(meta, "attntag.crc32c", sum_c);
         if (m->note)
             cJSON_AddStringToObject(meta, "attntag.train_state", m->note);
     }
@@ -420,6 +440,15 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         put(&data, m->lex_bits, m->n_lex);
         one[0] = m->n_lex;
         add_entry(h, "lexicon.bits", AT_U8, 1, one, b0, data.len);
+        b0 = data.len;
+        for (size_t i = 0; i <= m->lex_map.mask; i++) {
+            uint32_t v = at_strmap_slot(&m->lex_map, i);
+            unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8),
+                                   (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
+            put(&data, le, 4);
+        }
+        one[0] = data.len - b0;
+        add_entry(h, "lexicon.index", AT_U8, 1, one, b0, data.len);
     }
     char *hs = h ? cJSON_PrintUnformatted(h) : NULL;
     int rc = -1;

@@ -10,13 +10,15 @@
 int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *err)
 {
     size_t cap = 16;
-    while (cap < 2 * n + 2)
+    while (cap < n + n / 2 + 2) /* load factor at most 2/3 */
         cap <<= 1;
     m->slot = calloc(cap, sizeof *m->slot);
     if (!m->slot)
         return at_error_set(err, "out of memory for a table of %zu strings", n);
     m->mask = cap - 1;
     m->str = str;
+    m->n = n;
+    m->ext = NULL;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(str[i]);
         size_t h = at_fnv1a(str[i], len) & m->mask;
@@ -34,16 +36,36 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
     return 0;
 }
 
+void at_strmap_adopt(at_strmap *m, const char *const *str, size_t n, const unsigned char *ext,
+                     size_t mask)
+{
+    m->slot = NULL;
+    m->ext = ext;
+    m->mask = mask;
+    m->n = n;
+    m->str = str;
+}
+
+uint32_t at_strmap_slot(const at_strmap *m, size_t h)
+{
+    if (!m->ext)
+        return m->slot[h];
+    const unsigned char *p = m->ext + 4 * h;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 long at_strmap_find(const at_strmap *m, const char *s, size_t len)
 {
-    if (!m->slot)
+    if (!m->slot && !m->ext)
         return -1;
     size_t h = at_fnv1a(s, len) & m->mask;
-    while (m->slot[h]) {
-        const char *c = m->str[m->slot[h] - 1];
-        if (strncmp(c, s, len) == 0 && c[len] == '\0')
-            return (long)m->slot[h] - 1;
-        h = (h + 1) & m->mask;
+    for (size_t probe = 0; probe <= m->mask; probe++, h = (h + 1) & m->mask) {
+        uint32_t v = at_strmap_slot(m, h);
+        if (v == 0)
+            return -1;
+        const char *c = v <= m->n ? m->str[v - 1] : NULL;
+        if (c && strncmp(c, s, len) == 0 && c[len] == '\0')
+            return (long)v - 1;
     }
     return -1;
 }
@@ -52,6 +74,7 @@ void at_strmap_free(at_strmap *m)
 {
     free(m->slot);
     m->slot = NULL;
+    m->ext = NULL;
 }
 
 int at_strcount_add(at_strcount *c, const char *s, size_t len, uint32_t *id, at_error *err)
