@@ -10,6 +10,7 @@
 #include "attention.h"
 
 #include "kernels.h"
+#include "vec16.h"
 
 #include <math.h>
 #include <string.h>

@@ -31,7 +31,7 @@ int at_pack(const float *W, size_t out, size_t in, at_packed *P)
 {
     size_t panels = (out + PANEL - 1) / PANEL, bytes = panels * in * PANEL * sizeof(float);
     float *p = NULL;
-    P->p = NULL;
+    memset(P, 0, sizeof *P);
     P->in = in;
     P->out = out;
     if (bytes && posix_memalign((void **)&p, 64, bytes))

@@ -2,6 +2,7 @@
  * kernels.c - matrix product, layer norm, softmax and activations.
  */
 #include "kernels.h"
+#include "vec16.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -184,67 +185,27 @@ HOT void at_layernorm(const float *x, size_t n, size_t d, const float *w, const 
     }
 }
 
-/* e^x, relative error below 1e-7 (x clamped to [-87, 88], where e^x stays a
- * normal float): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor
- * series to r^7, 2^n written into the exponent bits. Plain arithmetic, so
- * that the loops calling it vectorise (libm's expf and erff do not). */
-INLINE float exp_approx(float x)
-{
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves no fraction bits (floorf
-     * would not vectorise) */
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
-    /* ln 2 in two parts; the first has 15 significant bits, so n times it is exact */
-    float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
-    float p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-                     r * (1.0f / 720 + r * (1.0f / 5040)))))));
-    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* n + 127 in [1, 254] */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
-/* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
-INLINE float erf_approx(float x)
-{
-    float ax = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * ax);
-    float poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-                 t * (-1.453152027f + t * 1.061405429f))));
-    return copysignf(1.0f - poly * exp_approx(-ax * ax), x);
-}
-
-/* Max and sum in eight lanes, then the lanes in a fixed order (the loops
- * vectorise; a single running sum or max would not). */
+/* Sixteen lanes at a time: a sentence's row of scores is usually one vector. */
 HOT void at_softmax(float *x, size_t n)
 {
-    float m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
-                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int j = 0; j < 8; j++)
-            m8[j] = x[k + j] > m8[j] ? x[k + j] : m8[j];
-    float mx = -INFINITY;
-    for (int j = 0; j < 8; j++)
-        mx = m8[j] > mx ? m8[j] : mx;
-    for (; k < n; k++)
-        mx = x[k] > mx ? x[k] : mx;
+    at_v16 m = at_load16(x, n, -INFINITY);
+    for (size_t k = 16; k < n; k += 16)
+        m = at_max16(m, at_load16(x + k, n - k, -INFINITY));
+    float mx = at_hmax16(m);
     if (mx == -INFINITY) { /* nothing to attend to: all weights zero */
-        for (size_t i = 0; i < n; i++)
-            x[i] = 0;
+        memset(x, 0, n * sizeof *x);
         return;
     }
-    for (size_t i = 0; i < n; i++) /* e^-inf: exactly 0 */
-        x[i] = x[i] == -INFINITY ? 0.0f : exp_approx(x[i] - mx);
-    float s8[8] = {0};
-    for (k = 0; k + 8 <= n; k += 8)
-        for (int j = 0; j < 8; j++)
-            s8[j] += x[k + j];
-    float s = ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
-    for (; k < n; k++)
-        s += x[k];
-    float inv = 1.0f / s;
-    for (size_t i = 0; i < n; i++)
-        x[i] *= inv;
+    at_v16 s = {0}, zero = {0};
+    for (size_t k = 0; k < n; k += 16) { /* e^-inf: exactly 0 */
+        at_v16 v = at_load16(x + k, n - k, -INFINITY);
+        v = at_select16(v == -INFINITY, zero, at_exp16(v - mx));
+        s += v;
+        at_store16(x + k, v, n - k);
+    }
+    float inv = 1.0f / at_sum16(s);
+    for (size_t k = 0; k < n; k += 16)
+        at_store16(x + k, at_load16(x + k, n - k, 0.0f) * inv, n - k);
 }
 
 void at_relu(const float *x, size_t n, float *y)
@@ -255,8 +216,10 @@ void at_relu(const float *x, size_t n, float *y)
 
 HOT void at_gelu(const float *x, size_t n, float *y)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
+    for (size_t k = 0; k < n; k += 16) {
+        at_v16 v = at_load16(x + k, n - k, 0.0f);
+        at_store16(y + k, 0.5f * v * (1.0f + at_erf16(v * (float)M_SQRT1_2)), n - k);
+    }
 }
 
 HOT void at_add(const float *a, const float *b, size_t n, float *y)
@@ -394,10 +357,11 @@ void at_relu_backward(const float *x, const float *dy, size_t n, float *dx)
 
 HOT void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
 {
-    for (size_t i = 0; i < n; i++) {
-        float cdf = 0.5f * (1.0f + erf_approx(x[i] * (float)M_SQRT1_2));
-        float pdf = exp_approx(-0.5f * x[i] * x[i]) * 0.3989422804014327f;
-        dx[i] = dy[i] * (cdf + x[i] * pdf);
+    for (size_t k = 0; k < n; k += 16) {
+        at_v16 v = at_load16(x + k, n - k, 0.0f), g = at_load16(dy + k, n - k, 0.0f);
+        at_v16 cdf = 0.5f * (1.0f + at_erf16(v * (float)M_SQRT1_2));
+        at_v16 pdf = at_exp16(-0.5f * v * v) * 0.3989422804014327f;
+        at_store16(dx + k, g * (cdf + v * pdf), n - k);
     }
 }
 

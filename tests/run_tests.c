@@ -57,6 +57,7 @@ int main(void)
     srunner_add_suite(sr, tokenize_suite());
     srunner_add_suite(sr, reader_suite());
     srunner_add_suite(sr, kernels_suite());
+    srunner_add_suite(sr, gemm_suite());
     srunner_add_suite(sr, backward_suite());
     srunner_add_suite(sr, train_suite());
     srunner_run_all(sr, CK_NORMAL);

@@ -188,6 +188,27 @@ START_TEST(crc32_check_value)
 }
 END_TEST
 
+/* CRC-32C: the standard check value, and the three-stream hardware path
+ * against the byte table over lengths around its 24 KiB rounds, from
+ * unaligned starts. */
+START_TEST(crc32c_check_value)
+{
+    ck_assert_uint_eq(at_crc32c(0, "123456789", 9), 0xE3069283u);
+    ck_assert_uint_eq(at_crc32c_portable(0, "123456789", 9), 0xE3069283u);
+    ck_assert_uint_eq(at_crc32c(at_crc32c(0, "1234", 4), "56789", 5), 0xE3069283u);
+    size_t big = 3 * 24576 + 100;
+    unsigned char *b = malloc(big + 3);
+    unsigned seed = 5;
+    for (size_t i = 0; i < big + 3; i++)
+        b[i] = (unsigned char)rand_r(&seed);
+    size_t lens[] = {0, 7, 8, 24575, 24576, 24577, 2 * 24576 + 9, big};
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++)
+        for (size_t off = 0; off < 3; off++)
+            ck_assert_uint_eq(at_crc32c(0, b + off, lens[i]), at_crc32c_portable(0, b + off, lens[i]));
+    free(b);
+}
+END_TEST
+
 Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -199,6 +220,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, gelu_and_softmax_match_libm);
     tcase_add_test(tc, half_floats);
     tcase_add_test(tc, crc32_check_value);
+    tcase_add_test(tc, crc32c_check_value);
     suite_add_tcase(s, tc);
     return s;
 }

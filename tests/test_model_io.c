@@ -326,6 +326,75 @@ START_TEST(checksum_catches_bit_rot)
 }
 END_TEST
 
+START_TEST(crc32_of_older_files_still_checked)
+{
+    size_t len;
+    char *b = valid_bin(&len);
+    /* a file without the CRC-32C (as written before it): the CRC-32 is checked */
+    char *old = replace(b, len, "attntag.crc32c", "attntag.xxxxxx");
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | (unsigned char)old[i];
+    old[8 + hl + 1] ^= 0x01;
+    expect_refused(old, len, "header says CRC-32 ");
+    free(old);
+    free(b);
+}
+END_TEST
+
+/* lexicon_bits_of: the lexicon bits at_feats_add finds for word. */
+static int lexicon_bits_of(const at_model *m, const char *word)
+{
+    at_feats f;
+    at_error err;
+    at_feats_init(&f);
+    ck_assert(at_feats_add(m, &f, word, strlen(word), &err) == 0);
+    int bits = f.lex[0];
+    at_feats_free(&f);
+    return bits;
+}
+
+/* The lexicon's hash table is written into the file and used as it is; a
+ * table that lies (slots past the words, no empty slot) misleads no lookup
+ * out of bounds or into a loop, it only finds nothing. */
+START_TEST(lexicon_index_in_the_file)
+{
+    at_model *m, *m2;
+    at_error err;
+    ck_assert(at_model_load(test_path("tests/fixtures/ref_pre.json"), AT_FILE_AUTO, &m, &err) == 0);
+    const char *p = test_tmp(".safetensors");
+    ck_assert_msg(at_model_save(m, p, AT_FILE_SAFETENSORS, &err) == 0, "%s", err.msg);
+    ck_assert_msg(at_model_load(p, AT_FILE_AUTO, &m2, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(lexicon_bits_of(m2, "dog"), 2);
+    ck_assert_int_eq(lexicon_bits_of(m2, "café"), 5);
+    ck_assert_int_eq(lexicon_bits_of(m2, "cat"), lexicon_bits_of(m, "cat"));
+    at_model_free(m2);
+    size_t len;
+    char *b = slurp(p, &len);
+    uint64_t hl = 0;
+    for (int i = 7; i >= 0; i--)
+        hl = hl << 8 | (unsigned char)b[i];
+    char *h = strndup(b + 8, hl), *e = strstr(h, "\"lexicon.index\"");
+    ck_assert(e);
+    char *o = strchr(strstr(e, "data_offsets"), '[') + 1, *end;
+    size_t begin = strtoul(o, &end, 10), stop = strtoul(end + 1, NULL, 10);
+    free(h);
+    for (int fill = 0; fill < 2; fill++) {
+        /* every slot 0xFFFFFFFF (past the words), then every slot 1 (full) */
+        for (size_t i = begin; i < stop; i++)
+            b[8 + hl + i] = fill == 0 ? (char)0xFF : (i - begin) % 4 == 0 ? 1 : 0;
+        /* the CRC-32C covers the weights, not the string tables */
+        spit(p, b, len);
+        ck_assert_msg(at_model_load(p, AT_FILE_AUTO, &m2, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(lexicon_bits_of(m2, "dog"), 0);
+        at_model_free(m2);
+    }
+    free(b);
+    remove(p);
+    at_model_free(m);
+}
+END_TEST
+
 START_TEST(shape_against_config)
 {
     size_t len;
@@ -436,6 +505,8 @@ Suite *model_io_suite(void)
     tcase_add_test(tc, nan_weight);
     tcase_add_test(tc, nan_in_16_bit_table);
     tcase_add_test(tc, checksum_catches_bit_rot);
+    tcase_add_test(tc, crc32_of_older_files_still_checked);
+    tcase_add_test(tc, lexicon_index_in_the_file);
     tcase_add_test(tc, shape_against_config);
     tcase_add_test(tc, json_model_errors);
     tcase_add_test(tc, new_model_save_load);

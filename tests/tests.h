@@ -14,6 +14,7 @@ Suite *features_suite(void);
 Suite *tokenize_suite(void);
 Suite *reader_suite(void);
 Suite *kernels_suite(void);
+Suite *gemm_suite(void);
 Suite *backward_suite(void);
 Suite *train_suite(void);
 

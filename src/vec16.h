@@ -1,0 +1,101 @@
+/*
+ * vec16.h - sixteen-float vectors for the hot loops (kernels.c, attention.c),
+ * whose files are built with -Wno-psabi: these inline functions pass vectors
+ * by value, which only matters across a call, and every call is inlined.
+ */
+#ifndef ATTNTAG_VEC16_H
+#define ATTNTAG_VEC16_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Sixteen floats as one vector (GCC/clang vector extension; one AVX-512
+ * register, two AVX2 ones or four SSE ones, as the clone is compiled). The
+ * functions below work lane by lane, so a value does not depend on its lane
+ * or on its neighbours. */
+typedef float at_v16 __attribute__((vector_size(64)));
+typedef int32_t at_i16 __attribute__((vector_size(64)));
+
+static inline at_v16 at_select16(at_i16 mask, at_v16 a, at_v16 b)
+{
+    return (at_v16)((mask & (at_i16)a) | (~mask & (at_i16)b));
+}
+
+/* e^x, relative error below 1e-7 (x clamped to [-87, 88], where e^x stays a
+ * normal float): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor
+ * series to r^7, 2^n written into the exponent bits. */
+static inline at_v16 at_exp16(at_v16 x)
+{
+    const at_v16 zero = {0};
+    x = at_select16(x < -87.0f, zero - 87.0f, x);
+    x = at_select16(x > 88.0f, zero + 88.0f, x);
+    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves no fraction bits */
+    at_v16 n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    /* ln 2 in two parts; the first has 15 significant bits, so n times it is exact */
+    at_v16 r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+    at_v16 p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+               r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    at_i16 bits = (__builtin_convertvector(n, at_i16) + 127) << 23; /* n + 127 in [1, 254] */
+    return p * (at_v16)bits;
+}
+
+/* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
+static inline at_v16 at_erf16(at_v16 x)
+{
+    const at_i16 none = {0}, sign = none | (int32_t)0x80000000;
+    at_v16 ax = (at_v16)((at_i16)x & ~sign), t = 1.0f / (1.0f + 0.3275911f * ax);
+    at_v16 poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
+                  t * (-1.453152027f + t * 1.061405429f))));
+    at_v16 y = 1.0f - poly * at_exp16(-ax * ax);
+    return (at_v16)((at_i16)y | ((at_i16)x & sign));
+}
+
+/* Loads and stores of n <= 16 floats; the lanes past n read as fill. */
+static inline at_v16 at_load16(const float *p, size_t n, float fill)
+{
+    at_v16 v;
+    if (n >= 16) {
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    for (int j = 0; j < 16; j++)
+        v[j] = (size_t)j < n ? p[j] : fill;
+    return v;
+}
+
+static inline void at_store16(float *p, at_v16 v, size_t n)
+{
+    if (n >= 16) {
+        memcpy(p, &v, sizeof v);
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        p[j] = v[j];
+}
+
+/* The sum and the maximum of the lanes, folded in halves: one order always. */
+static inline float at_sum16(at_v16 v)
+{
+    v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    return v[0];
+}
+
+static inline at_v16 at_max16(at_v16 a, at_v16 b)
+{
+    return at_select16(a > b, a, b);
+}
+
+static inline float at_hmax16(at_v16 v)
+{
+    v = at_max16(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+    v = at_max16(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
+    v = at_max16(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
+    v = at_max16(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
+    return v[0];
+}
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * test_gemm.c - the forward pass's matrix products on every instruction-set
+ * path this processor has, against plain double-precision loops written
+ * here, for every way a shape can miss the tiles; the 8-bit products against
+ * the integer arithmetic they stand for; and batches: a sentence's tags and
+ * probabilities do not depend on what else is tagged with it.
+ */
+#include "tests.h"
+
+#include "internal.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const PATHS[] = {"plain", "avx2", "avx512"};
+enum { N_PATHS = 3 };
+
+static float frand(unsigned *seed)
+{
+    return (float)(rand_r(seed) % 20001 - 10000) / 10000.0f;
+}
+
+/* The shapes: rows past every tile height (8, 6, 4), outputs around the
+ * 16-wide panels, inputs odd and even. */
+static const size_t NS[] = {1, 2, 3, 5, 7, 8, 9, 13, 17};
+static const size_t OUTS[] = {1, 5, 16, 17, 31, 32, 33, 50};
+static const size_t INS[] = {1, 3, 4, 13, 32, 128};
+
+static void fill(float *p, size_t n, unsigned *seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = frand(seed);
+}
+
+START_TEST(float_paths_match_double_loops)
+{
+    const char *start = at_kernels_name();
+    unsigned seed = 7;
+    int tested = 0;
+    for (int pi = 0; pi < N_PATHS; pi++) {
+        if (!at_kernels_available(PATHS[pi]))
+            continue;
+        ck_assert_int_eq(at_kernels_use(PATHS[pi]), 0);
+        tested++;
+        for (size_t a = 0; a < sizeof NS / sizeof *NS; a++)
+            for (size_t b = 0; b < sizeof OUTS / sizeof *OUTS; b++)
+                for (size_t c = 0; c < sizeof INS / sizeof *INS; c++) {
+                    size_t n = NS[a], out = OUTS[b], in = INS[c];
+                    float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W);
+                    float *bias = malloc(out * sizeof *bias), *y = malloc(n * out * sizeof *y);
+                    fill(x, n * in, &seed);
+                    fill(W, out * in, &seed);
+                    fill(bias, out, &seed);
+                    at_packed P;
+                    ck_assert_int_eq(at_pack(W, out, in, &P), 0);
+                    at_gemm(x, n, &P, bias, y, NULL);
+                    for (size_t i = 0; i < n; i++)
+                        for (size_t o = 0; o < out; o++) {
+                            double want = bias[o], mag = fabs(bias[o]);
+                            for (size_t k = 0; k < in; k++) {
+                                want += (double)x[i * in + k] * W[o * in + k];
+                                mag += fabs((double)x[i * in + k] * W[o * in + k]);
+                            }
+                            ck_assert_msg(fabs(y[i * out + o] - want) <= 1e-6 * mag + 1e-7,
+                                          "%s: n %zu out %zu in %zu: y[%zu][%zu] = %g, want %g",
+                                          PATHS[pi], n, out, in, i, o, y[i * out + o], want);
+                        }
+                    at_packed_free(&P);
+                    free(x), free(W), free(bias), free(y);
+                }
+    }
+    printf("kernels: float products tested on %d paths (this processor runs %s)\n", tested,
+           start);
+    ck_assert_int_ge(tested, 1);
+    at_kernels_use(start);
+}
+END_TEST
+
+/* 8-bit: the result must be what the documented arithmetic gives, worked out
+ * here from W and x alone: per output, scale = max |W[o]| / 127 and
+ * q = round(W / scale); per row, the same for x; y = sum(qx qw) sx sw + b. */
+static double int8_reference(const float *x, size_t in, const float *W, size_t o, float bias)
+{
+    float wmax = 0, xmax = 0;
+    for (size_t k = 0; k < in; k++) {
+        wmax = fmaxf(wmax, fabsf(W[o * in + k]));
+        xmax = fmaxf(xmax, fabsf(x[k]));
+    }
+    float wi = wmax > 0 ? 127.0f / wmax : 0, xi = xmax > 0 ? 127.0f / xmax : 0;
+    long acc = 0;
+    for (size_t k = 0; k < in; k++)
+        acc += lrintf(x[k] * xi) * lrintf(W[o * in + k] * wi);
+    return (double)acc * (xmax / 127.0) * (wmax / 127.0) + bias;
+}
+
+START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
+{
+    const char *start = at_kernels_name();
+    unsigned seed = 11;
+    int tested = 0;
+    for (size_t a = 0; a < sizeof NS / sizeof *NS; a++)
+        for (size_t b = 0; b < sizeof OUTS / sizeof *OUTS; b++)
+            for (size_t c = 0; c < sizeof INS / sizeof *INS; c++) {
+                size_t n = NS[a], out = OUTS[b], in = INS[c], kp = (in + 3) / 4 * 4;
+                float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W);
+                float *bias = malloc(out * sizeof *bias), *y = malloc(n * out * sizeof *y);
+                float *first = malloc(n * out * sizeof *first);
+                fill(x, n * in, &seed);
+                fill(W, out * in, &seed);
+                fill(bias, out, &seed);
+                if (n > 2) /* a zero row: scale 0, output the bias */
+                    memset(x + in, 0, in * sizeof *x);
+                uint8_t *u = malloc(n * kp);
+                float *sc = malloc(n * sizeof *sc);
+                at_qbuf qb = {u, sc};
+                at_packed P;
+                ck_assert_int_eq(at_pack_int8(W, out, in, &P), 0);
+                tested = 0;
+                for (int pi = 0; pi < N_PATHS; pi++) {
+                    if (at_kernels_use(PATHS[pi]))
+                        continue;
+                    at_gemm(x, n, &P, bias, y, &qb);
+                    if (tested++ == 0)
+                        memcpy(first, y, n * out * sizeof *y);
+                    else
+                        ck_assert_msg(memcmp(first, y, n * out * sizeof *y) == 0,
+                                      "%s differs from plain: n %zu out %zu in %zu", PATHS[pi],
+                                      n, out, in);
+                    for (size_t i = 0; i < n; i++)
+                        for (size_t o = 0; o < out; o++) {
+                            double want = int8_reference(x + i * in, in, W, o, bias[o]);
+                            ck_assert_msg(fabs(y[i * out + o] - want) <= 1e-5 * (1 + fabs(want)),
+                                          "%s: n %zu out %zu in %zu: y[%zu][%zu] = %.9g, want "
+                                          "%.9g", PATHS[pi], n, out, in, i, o, y[i * out + o],
+                                          want);
+                        }
+                }
+                at_packed_free(&P);
+                free(x), free(W), free(bias), free(y), free(first), free(u), free(sc);
+            }
+    printf("kernels: 8-bit products tested on %d paths\n", tested);
+    at_kernels_use(start);
+}
+END_TEST
+
+/* Tags and probabilities of sentences tagged together, in batches of every
+ * size the state allows, equal those of each sentence alone, to the bit. */
+static void check_batches(at_model *m)
+{
+    static const char *const text[] = {
+        "the dog runs .", "a", "dogs run fast and the cat sleeps on the mat today .",
+        "café", "the the the the the the the the the the the the the the the the the the "
+        "the the the the the the the the the the the the the the the the the the the the .",
+        "run ."};
+    enum { N = sizeof text / sizeof *text };
+    at_error err;
+    at_feats f;
+    at_feats_init(&f);
+    size_t sent[N + 1] = {0};
+    for (size_t s = 0; s < N; s++) {
+        char *copy = strdup(text[s]), *save = NULL;
+        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            ck_assert_msg(at_feats_add(m, &f, w, strlen(w), &err) == 0, "%s", err.msg);
+        free(copy);
+        sent[s + 1] = f.n;
+    }
+    int T = at_model_config(m)->n_tagsets;
+    uint32_t *alone_t[AT_MAX_TAGSETS] = {0}, *batch_t[AT_MAX_TAGSETS] = {0};
+    float *alone_p[AT_MAX_TAGSETS] = {0}, *batch_p[AT_MAX_TAGSETS] = {0};
+    for (int t = 0; t < T; t++) {
+        size_t nt = at_model_n_tags(m, t);
+        alone_t[t] = calloc(f.n, sizeof **alone_t);
+        batch_t[t] = calloc(f.n, sizeof **batch_t);
+        alone_p[t] = calloc(f.n * nt, sizeof **alone_p);
+        batch_p[t] = calloc(f.n * nt, sizeof **batch_p);
+    }
+    at_state *one;
+    ck_assert(at_state_new(m, &one, &err) == 0);
+    for (size_t s = 0; s < N; s++) {
+        uint32_t *tg[AT_MAX_TAGSETS];
+        float *pr[AT_MAX_TAGSETS];
+        for (int t = 0; t < T; t++) {
+            tg[t] = alone_t[t];
+            pr[t] = alone_p[t];
+        }
+        size_t one_sent[2] = {sent[s], sent[s + 1]};
+        ck_assert_msg(at_tag_batch(m, one, &f, one_sent, 1, tg, pr, &err) == 0, "%s", err.msg);
+    }
+    size_t caps[] = {16, 20, 40, 1000};
+    for (size_t c = 0; c < sizeof caps / sizeof *caps; c++) {
+        at_state *st;
+        ck_assert(at_state_new_batch(m, caps[c], &st, &err) == 0);
+        ck_assert_msg(at_tag_batch(m, st, &f, sent, N, batch_t, batch_p, &err) == 0, "%s",
+                      err.msg);
+        for (int t = 0; t < T; t++) {
+            ck_assert(memcmp(alone_t[t], batch_t[t], f.n * sizeof **alone_t) == 0);
+            ck_assert_msg(memcmp(alone_p[t], batch_p[t],
+                                 f.n * at_model_n_tags(m, t) * sizeof **alone_p) == 0,
+                          "probabilities differ in a batch of %zu tokens", caps[c]);
+        }
+        at_state_free(st);
+    }
+    at_state_free(one);
+    for (int t = 0; t < T; t++) {
+        free(alone_t[t]), free(batch_t[t]), free(alone_p[t]), free(batch_p[t]);
+    }
+    at_feats_free(&f);
+}
+
+START_TEST(batches_change_nothing)
+{
+    at_model *m;
+    at_error err;
+    ck_assert_msg(at_model_load(test_path("tests/fixtures/ref_pre.json"), AT_FILE_AUTO, &m,
+                                &err) == 0, "%s", err.msg);
+    check_batches(m);
+    ck_assert(at_model_set_int8(m, 1, &err) == 0);
+    check_batches(m);
+    at_model_free(m);
+}
+END_TEST
+
+Suite *gemm_suite(void)
+{
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("products");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, float_paths_match_double_loops);
+    tcase_add_test(tc, int8_paths_agree_to_the_bit_and_match_the_arithmetic);
+    tcase_add_test(tc, batches_change_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
