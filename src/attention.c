@@ -31,19 +31,12 @@ static long clip(long dist, long R)
     return dist < -R ? -R : dist > R ? R : dist;
 }
 
-typedef float v16 __attribute__((vector_size(64)));
-
-static inline v16 load16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
  * the head's slice at column 0 (rows d apart); weights [n, n]; kt
- * [dh + 1, np] scratch, np = n rounded up to 16. The scores of a query are computed for 16
- * keys at a time from the keys transposed, and the context in registers. */
+ * [dh + 3, np] scratch, np = n rounded up to 16. The scores of a query are
+ * computed for 16 keys at a time from the keys transposed, the position bias
+ * read from a row made once per head, and the context kept in registers. A
+ * chunk of up to 16 tokens (most sentences) has its softmax in one vector. */
 HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
                              size_t n, int window, const float *rel, long R, float scale,
                              float *weights, float *ctx, float *kt, float *drop, float p_drop,
@@ -56,32 +49,45 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         for (size_t j = n; j < np; j++)
             kt[e * np + j] = 0.0f;
     }
+    float *sc = kt + dh * np;      /* [np] one row of scores */
+    float *bias = sc + np;         /* [2 np] bias[np + j - i]: position bias of key j for query i */
+    for (size_t t = 0; t < 2 * np; t++)
+        bias[t] = rel ? rel[clip((long)t - (long)np, R) + R] : 0.0f;
+    at_v16 lane;
+    for (int j = 0; j < 16; j++)
+        lane[j] = (float)j;
+    const at_v16 ninf = (at_v16){0} - INFINITY, zero = {0};
     for (size_t i = 0; i < n; i++) {
         float *wi = weights + i * n; /* row i: [n] */
         const float *qi = q + i * d;
         size_t lo, hi;
         span(window, i, n, &lo, &hi);
-        /* scores in a row of np, -inf outside the span: whole vectors only */
-        float *sc = kt + dh * np;
+        at_v16 row = zero;
         for (size_t j0 = 0; j0 < np; j0 += 16) {
-            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; /* four chains that overlap */
+            at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero; /* four chains that overlap */
             const float *kj = kt + j0;
             size_t e = 0;
             for (; e + 4 <= dh; e += 4) {
-                a0 += qi[e] * load16(kj + e * np);
-                a1 += qi[e + 1] * load16(kj + (e + 1) * np);
-                a2 += qi[e + 2] * load16(kj + (e + 2) * np);
-                a3 += qi[e + 3] * load16(kj + (e + 3) * np);
+                a0 += qi[e] * at_load16(kj + e * np, 16, 0);
+                a1 += qi[e + 1] * at_load16(kj + (e + 1) * np, 16, 0);
+                a2 += qi[e + 2] * at_load16(kj + (e + 2) * np, 16, 0);
+                a3 += qi[e + 3] * at_load16(kj + (e + 3) * np, 16, 0);
             }
             for (; e < dh; e++)
-                a0 += qi[e] * load16(kj + e * np);
-            v16 sum = (a0 + a1) + (a2 + a3);
-            for (size_t j = j0; j < j0 + 16; j++)
-                sc[j] = j < lo || j >= hi ? -INFINITY
-                      : sum[j - j0] * scale + (rel ? rel[clip((long)j - (long)i, R) + R] : 0.0f);
+                a0 += qi[e] * at_load16(kj + e * np, 16, 0);
+            at_v16 j = lane + (float)j0;
+            row = ((a0 + a1) + (a2 + a3)) * scale + at_load16(bias + np - i + j0, 16, 0);
+            row = at_select16((j < (float)lo) | (j >= (float)hi), ninf, row); /* outside the span */
+            if (np > 16)
+                at_store16(sc + j0, row, 16);
         }
-        at_softmax(sc, np);
-        memcpy(wi, sc, n * sizeof *wi);
+        if (np == 16) { /* the softmax of one vector */
+            at_v16 ex = at_select16(row == -INFINITY, zero, at_exp16(row - at_hmax16(row)));
+            at_store16(wi, ex * (1.0f / at_sum16(ex)), n);
+        } else {
+            at_softmax(sc, np);
+            memcpy(wi, sc, n * sizeof *wi);
+        }
 
         float *di = drop ? drop + i * n : NULL;
         if (di) /* the mask is kept: weights stay as computed, for showing */
@@ -91,24 +97,23 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         float *o = ctx + i * d; /* head t's slice of o_i: [dh] */
         size_t e0 = 0;
         for (; e0 + 32 <= dh; e0 += 32) {
-            v16 a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}; /* keys in two chains */
+            at_v16 a0 = zero, a1 = zero, b0 = zero, b1 = zero; /* keys in two chains */
             size_t j = lo;
             for (; j + 2 <= hi; j += 2) {
                 float w0 = di ? wi[j] * di[j] : wi[j];
                 float w1 = di ? wi[j + 1] * di[j + 1] : wi[j + 1];
-                a0 += w0 * load16(v + j * d + e0);
-                a1 += w0 * load16(v + j * d + e0 + 16);
-                b0 += w1 * load16(v + (j + 1) * d + e0);
-                b1 += w1 * load16(v + (j + 1) * d + e0 + 16);
+                a0 += w0 * at_load16(v + j * d + e0, 16, 0);
+                a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
+                b0 += w1 * at_load16(v + (j + 1) * d + e0, 16, 0);
+                b1 += w1 * at_load16(v + (j + 1) * d + e0 + 16, 16, 0);
             }
             if (j < hi) {
                 float w0 = di ? wi[j] * di[j] : wi[j];
-                a0 += w0 * load16(v + j * d + e0);
-                a1 += w0 * load16(v + j * d + e0 + 16);
+                a0 += w0 * at_load16(v + j * d + e0, 16, 0);
+                a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
             }
-            v16 r0 = a0 + b0, r1 = a1 + b1;
-            memcpy(o + e0, &r0, sizeof r0);
-            memcpy(o + e0 + 16, &r1, sizeof r1);
+            at_store16(o + e0, a0 + b0, 16);
+            at_store16(o + e0 + 16, a1 + b1, 16);
         }
         for (; e0 < dh; e0++) {
             float acc = 0;

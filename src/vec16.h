@@ -1,7 +1,7 @@
 /*
  * vec16.h - sixteen-float vectors for the hot loops (kernels.c, attention.c),
- * whose files are built with -Wno-psabi: these inline functions pass vectors
- * by value, which only matters across a call, and every call is inlined.
+ * whose files are built with -Wno-psabi: these functions pass vectors by
+ * value, which would only matter across a call, and every call is inlined.
  */
 #ifndef ATTNTAG_VEC16_H
 #define ATTNTAG_VEC16_H
@@ -10,6 +10,11 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Always inlined: each clone of a hot function gets its own copy, compiled
+ * for its instruction set (an out-of-line copy would pass vectors in the
+ * registers of another ABI). */
+#define AT_V16_INLINE static inline __attribute__((always_inline))
+
 /* Sixteen floats as one vector (GCC/clang vector extension; one AVX-512
  * register, two AVX2 ones or four SSE ones, as the clone is compiled). The
  * functions below work lane by lane, so a value does not depend on its lane
@@ -17,7 +22,7 @@
 typedef float at_v16 __attribute__((vector_size(64)));
 typedef int32_t at_i16 __attribute__((vector_size(64)));
 
-static inline at_v16 at_select16(at_i16 mask, at_v16 a, at_v16 b)
+AT_V16_INLINE at_v16 at_select16(at_i16 mask, at_v16 a, at_v16 b)
 {
     return (at_v16)((mask & (at_i16)a) | (~mask & (at_i16)b));
 }
@@ -25,7 +30,7 @@ static inline at_v16 at_select16(at_i16 mask, at_v16 a, at_v16 b)
 /* e^x, relative error below 1e-7 (x clamped to [-87, 88], where e^x stays a
  * normal float): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor
  * series to r^7, 2^n written into the exponent bits. */
-static inline at_v16 at_exp16(at_v16 x)
+AT_V16_INLINE at_v16 at_exp16(at_v16 x)
 {
     const at_v16 zero = {0};
     x = at_select16(x < -87.0f, zero - 87.0f, x);
@@ -41,7 +46,7 @@ static inline at_v16 at_exp16(at_v16 x)
 }
 
 /* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
-static inline at_v16 at_erf16(at_v16 x)
+AT_V16_INLINE at_v16 at_erf16(at_v16 x)
 {
     const at_i16 none = {0}, sign = none | (int32_t)0x80000000;
     at_v16 ax = (at_v16)((at_i16)x & ~sign), t = 1.0f / (1.0f + 0.3275911f * ax);
@@ -52,7 +57,7 @@ static inline at_v16 at_erf16(at_v16 x)
 }
 
 /* Loads and stores of n <= 16 floats; the lanes past n read as fill. */
-static inline at_v16 at_load16(const float *p, size_t n, float fill)
+AT_V16_INLINE at_v16 at_load16(const float *p, size_t n, float fill)
 {
     at_v16 v;
     if (n >= 16) {
@@ -64,7 +69,7 @@ static inline at_v16 at_load16(const float *p, size_t n, float fill)
     return v;
 }
 
-static inline void at_store16(float *p, at_v16 v, size_t n)
+AT_V16_INLINE void at_store16(float *p, at_v16 v, size_t n)
 {
     if (n >= 16) {
         memcpy(p, &v, sizeof v);
@@ -75,7 +80,7 @@ static inline void at_store16(float *p, at_v16 v, size_t n)
 }
 
 /* The sum and the maximum of the lanes, folded in halves: one order always. */
-static inline float at_sum16(at_v16 v)
+AT_V16_INLINE float at_sum16(at_v16 v)
 {
     v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
     v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
@@ -84,12 +89,12 @@ static inline float at_sum16(at_v16 v)
     return v[0];
 }
 
-static inline at_v16 at_max16(at_v16 a, at_v16 b)
+AT_V16_INLINE at_v16 at_max16(at_v16 a, at_v16 b)
 {
     return at_select16(a > b, a, b);
 }
 
-static inline float at_hmax16(at_v16 v)
+AT_V16_INLINE float at_hmax16(at_v16 v)
 {
     v = at_max16(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
     v = at_max16(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
