@@ -60,6 +60,14 @@ int cli_info(int argc, char **argv)
     printf("lexicon: %zu words\n", at_model_lexicon_size(m));
     printf("parameters: %zu\n", at_model_param_count(m));
     printf("weights checksum: %08x (CRC-32)\n", at_model_checksum(m));
+    printf("numbers: %s\n", c->int8 ? "8-bit integer products in the blocks (int8)"
+                                     : "32-bit floats");
+    static const char *const paths[] = {"avx512", "avx2", "plain"};
+    printf("kernels: %s (this processor runs:", at_kernels_name());
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        if (at_kernels_available(paths[i]))
+            printf(" %s", paths[i]);
+    printf(")\n");
     const char *path = argc == 2 ? argv[1] : NULL;
     uint32_t crc;
     size_t size;

@@ -334,6 +334,52 @@ def coprocess_line_buffered():
     assert p.returncode == 0
 
 
+def kernel_paths():
+    """The kernel paths this processor runs, as `attntag info` reports them."""
+    rc, out, err = run(["info", REF])
+    assert rc == 0, err
+    line = [l for l in out.decode().splitlines() if l.startswith("kernels: ")][0]
+    paths = line.split("runs:")[1].strip(" )").split()
+    assert "plain" in paths, line
+    return paths
+
+
+# sentences of every length around the fixture's chunk (max_len 16)
+MIXED = "".join(" ".join(["the", "dog", "runs", "café", "."][i % 5] for i in range(n)) + "\n"
+                for n in (3, 1, 17, 40, 7, 16, 2, 33, 12, 5) * 3).encode()
+
+
+@test
+def batches_and_kernel_paths_change_nothing():
+    int8 = tmp("ref-int8.safetensors")
+    rc, _, err = run(["convert", "--int8", REF, int8])
+    assert rc == 0, err
+    rc, out, err = run(["info", int8])
+    assert rc == 0 and '"int8":\ttrue' in out.decode() and "(int8)" in out.decode(), out
+    paths = kernel_paths()
+    for model in (REF, int8):
+        outs = {}
+        for path in paths:
+            env = {"ATTNTAG_KERNELS": path}
+            args = ["-m", model, "-f", "json", "--probs", "-s", "all"]
+            rc, batched, err = run(args, MIXED, env)
+            assert rc == 0, err
+            rc, alone, err = run(args + ["--line-buffered"], MIXED, env)
+            assert rc == 0, err
+            # one sentence at a time or many at once: the same bytes
+            assert batched == alone, f"{model} {path}: batching changed the output"
+            outs[path] = [json.loads(l) for l in batched.decode().splitlines()]
+        tags = {p: [s["tags"] for s in o] for p, o in outs.items()}
+        assert all(t == tags["plain"] for t in tags.values()), f"{model}: tags differ by path"
+        # the vector paths fuse the same multiply-adds: the same bits
+        fused = [o for p, o in outs.items() if p != "plain"]
+        assert all(o == fused[0] for o in fused), f"{model}: avx2 and avx512 differ"
+    rc, _, err = run(["convert", "--no-int8", int8, tmp("back.safetensors")])
+    assert rc == 0, err
+    rc, out, _ = run(["info", tmp("back.safetensors")])
+    assert b'"int8"' not in out and b"32-bit floats" in out
+
+
 # --- model files -------------------------------------------------------------------------
 
 @test
