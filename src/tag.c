@@ -1,6 +1,6 @@
 /*
  * tag.c - tagging whole sentences: each is cut into chunks of at most max_len
- * tokens, overlapping so that every token is tagged with at least max_len/4
+ * tokens, overlapping so that every token is tagged with at least max_len/8
  * tokens of context on each side (or the sentence edge), and the chunks of
  * many sentences go through the forward pass together, as many as the run
  * state holds. A chunk's results do not depend on what else is in its batch.
@@ -73,7 +73,7 @@ static int add(const at_model *m, at_state *s, const at_feats *f, batch *b, cons
 int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
                  size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
 {
-    size_t L = (size_t)m->cfg.max_len, margin = L / 4, stride = L - 2 * margin;
+    size_t L = (size_t)m->cfg.max_len, margin = L / 8, stride = L - 2 * margin;
     batch b;
     b.n = b.tokens = 0;
     for (size_t si = 0; si < n_sent; si++) {
