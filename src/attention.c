@@ -132,9 +132,10 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
     long R = c->rel_pos;
     float scale = 1.0f / sqrtf((float)dh);
 
-    at_gemm(a->h1, rows, &P[AT_PK_Q], w->bq, a->q, qb); /* [rows, d] */
-    at_gemm(a->h1, rows, &P[AT_PK_K], w->bk, a->k, qb);
-    at_gemm(a->h1, rows, &P[AT_PK_V], w->bv, a->v, qb);
+    const at_packed *Wqkv[3] = {&P[AT_PK_Q], &P[AT_PK_K], &P[AT_PK_V]};
+    const float *bqkv[3] = {w->bq, w->bk, w->bv};
+    float *qkv[3] = {a->q, a->k, a->v}; /* each [rows, d] */
+    at_gemm_shared(a->h1, rows, Wqkv, bqkv, qkv, 3, qb);
 
     for (size_t ch = 0; ch < n_chunks; ch++) { /* each chunk attends within itself */
         size_t n = chunks[ch].len, r0 = chunks[ch].row * d;

@@ -594,6 +594,29 @@ int at_kernels_use(const char *name)
     return -1;
 }
 
+void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const float *const *b,
+                    float *const *y, int count, at_qbuf *qb)
+{
+    pthread_once(&chosen, choose);
+    if (!n)
+        return;
+    int quantized = 0;
+    for (int i = 0; i < count; i++) {
+        if (!W[i]->out)
+            continue;
+        if (!W[i]->q) {
+            paths[current].gemm(x, n, W[i], b[i], y[i]);
+            continue;
+        }
+        /* the bytes of x serve every 8-bit product of the same width */
+        if (!quantized || W[i]->kp != W[quantized - 1]->kp) {
+            paths[current].quantize(x, n, W[i]->in, W[i]->kp, qb->u, qb->scale);
+            quantized = i + 1;
+        }
+        paths[current].gemm8(qb->u, qb->scale, n, W[i], b[i], y[i]);
+    }
+}
+
 void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
              at_qbuf *qb)
 {

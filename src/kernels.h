@@ -45,6 +45,10 @@ void at_packed_free(at_packed *P);
  * to bytes first, in qb. */
 void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
              at_qbuf *qb);
+/* at_gemm_shared: y[i] = x · W[i]^T + b[i] for `count` matrices on the same
+ * x, which the 8-bit products take to bytes once. */
+void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const float *const *b,
+                    float *const *y, int count, at_qbuf *qb);
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
 void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
                size_t out, float *y);
