@@ -103,7 +103,8 @@ uninstall:
 # The bundled model, from UD English EWT (CC BY-SA 4.0), which is not copied
 # into the repository: EWT_DIR says where it is. Settings: models/en-ewt.train.json;
 # the lexicon comes from Debian's wordnet-base. The model is trained into
-# build/ and copied into models/ only when training has finished.
+# build/, marked to run with 8-bit products, and copied into models/ only
+# when training has finished.
 EWT_DIR ?= ../shared/data/ud-en-ewt
 model: $(BUILD)/attntag
 	@test -r $(EWT_DIR)/en_ewt-ud-train.conllu || \
@@ -113,7 +114,8 @@ model: $(BUILD)/attntag
 		--train $(EWT_DIR)/en_ewt-ud-train.conllu --dev $(EWT_DIR)/en_ewt-ud-dev.conllu \
 		--lexicon $(BUILD)/wordnet-lexicon.tsv --f16 --log $(BUILD)/en-ewt.jsonl \
 		-o $(BUILD)/$(MODEL_NAME)
-	cp $(BUILD)/$(MODEL_NAME) models/$(MODEL_NAME)
+	$(BUILD)/attntag convert --int8 $(BUILD)/$(MODEL_NAME) $(BUILD)/int8-$(MODEL_NAME)
+	cp $(BUILD)/int8-$(MODEL_NAME) models/$(MODEL_NAME)
 	$(BUILD)/attntag eval -m models/$(MODEL_NAME) $(EWT_DIR)/en_ewt-ud-dev.conllu | head -n 6
 
 # The comparison with other taggers (bench/run.sh; downloads and trains them once).

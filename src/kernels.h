@@ -49,11 +49,8 @@ void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float
  * x, which the 8-bit products take to bytes once. */
 void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const float *const *b,
                     float *const *y, int count, at_qbuf *qb);
-/* y[n, out] = x[n, in] · W^T + b (b may be NULL). */
-void at_linear(const float *x, size_t n, size_t in, const float *W, const float *b,
-               size_t out, float *y);
-/* Backward of at_linear: dW[out, in] += dy^T · x, db[out] += sum of dy rows,
- * dx[n, in] = dy · W (overwritten; NULL to skip). */
+/* Backward of y[n, out] = x[n, in] · W^T + b (at_gemm): dW[out, in] += dy^T · x,
+ * db[out] += sum of dy rows, dx[n, in] = dy · W (overwritten; NULL to skip). */
 void at_linear_backward(const float *x, size_t n, size_t in, const float *W, const float *dy,
                         size_t out, float *dW, float *db, float *dx);
 /* y[n, d] = LN(x) · w + b per row; mean and rstd [n] kept for the backward pass. */
