@@ -52,14 +52,14 @@ echo "tagging, one core (median of $RUNS): $secs s, $(echo "$tokens $secs" | awk
 
 : > "$tmp/hello"
 i=0
-while [ $i -lt 20 ]; do
+while [ $i -lt 15 ]; do
     t0=$(now)
     echo "Hello world ." | "$BIN" -m "$MODEL" > /dev/null
     t1=$(now)
     echo "$t0 $t1" | awk '{ print ($2 - $1) * 1000 }' >> "$tmp/hello"
     i=$((i + 1))
 done
-echo "echo \"Hello world .\" | attntag, wall time (median of 20): $(median < "$tmp/hello") ms"
+echo "echo \"Hello world .\" | attntag, wall time (median of 15): $(median < "$tmp/hello") ms"
 
 # tokens/s of one run of attntag on core 0 over FILE (start-up included)
 rate() {
