@@ -416,6 +416,33 @@ def independent_safetensors_reader():
     assert json.loads(got["metadata"]["attntag.config"]) == ref["config"]
 
 
+def with_lexicon_words(old, new):
+    """The fixture as safetensors with bytes `old` of lexicon.words replaced
+    by `new` (same length: offsets stay)."""
+    data = ref_binary()
+    n, header = header_of(data)
+    s, e = header["lexicon.words"]["data_offsets"]
+    base = 8 + n
+    words = data[base + s:base + e]
+    assert old in words and len(old) == len(new)
+    return data[:base + s] + words.replace(old, new, 1) + data[base + e:]
+
+
+@test
+def lexicon_strings_are_checked():
+    # the loader reads the lexicon in place, sixteen bytes at a time
+    cases = [(b"dog\x00", b"\x00og\x00", "is empty"),                   # an empty string
+             (b"caf\xc3\xa9", b"caf\xc3(", "not valid UTF-8"),           # a bad continuation
+             (b"\xe6\x88\x91", b"\xe6\x88\x00", "not valid UTF-8"),      # cut by a NUL
+             (b"dog\x00", b"dogs", "strings, expected 10")]               # one string fewer
+    for old, new, needle in cases:
+        expect(["info", damaged("lex.safetensors", with_lexicon_words(old, new))], 2, needle)
+    # and a changed but valid word is looked up through the file's table
+    path = damaged("lex-ok.safetensors", with_lexicon_words(b"dog\x00", b"cat\x00"))
+    rc, out, err = run(["-m", path, "-f", "json", "-s", "all"], b"cat dog\n")
+    assert rc == 0, err
+
+
 @test
 def info_reports_counts():
     rc, out, err = run(["info", REF])
