@@ -31,12 +31,81 @@ static long clip(long dist, long R)
     return dist < -R ? -R : dist > R ? R : dist;
 }
 
+#define INLINE static inline __attribute__((always_inline))
+
+/* scores16: query qi against keys j0 .. j0+15 (transposed in kt, rows np
+ * apart), scaled, with the position bias; -inf outside [lo, hi). Four chains
+ * over the head's dimensions, so that the multiply-adds overlap. */
+INLINE at_v16 scores16(const float *qi, const float *kt, size_t np, size_t dh, size_t j0,
+                       size_t i, size_t lo, size_t hi, float scale, const float *bias)
+{
+    const at_v16 zero = {0};
+    at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero, lane;
+    const float *kj = kt + j0;
+    size_t e = 0;
+    for (; e + 4 <= dh; e += 4) {
+        a0 += qi[e] * at_load16(kj + e * np, 16, 0);
+        a1 += qi[e + 1] * at_load16(kj + (e + 1) * np, 16, 0);
+        a2 += qi[e + 2] * at_load16(kj + (e + 2) * np, 16, 0);
+        a3 += qi[e + 3] * at_load16(kj + (e + 3) * np, 16, 0);
+    }
+    for (; e < dh; e++)
+        a0 += qi[e] * at_load16(kj + e * np, 16, 0);
+    for (int j = 0; j < 16; j++)
+        lane[j] = (float)(j0 + (size_t)j);
+    at_v16 row = ((a0 + a1) + (a2 + a3)) * scale + at_load16(bias + np - i + j0, 16, 0);
+    return at_select16((lane < (float)lo) | (lane >= (float)hi), zero - INFINITY, row);
+}
+
+/* softmax16: the weights of one row of at most 16 scores. */
+INLINE at_v16 softmax16(at_v16 row)
+{
+    const at_v16 zero = {0};
+    at_v16 ex = at_select16(row == -INFINITY, zero, at_exp16(row - at_hmax16(row)));
+    return ex * (1.0f / at_sum16(ex));
+}
+
+/* context: o[0..dh) = sum over keys j in [lo, hi) of wi[j] (times the
+ * dropout mask di[j]) v_j, with even and odd keys in two chains. */
+INLINE void context(const float *wi, const float *di, const float *v, size_t d, size_t dh,
+                    size_t lo, size_t hi, float *o)
+{
+    const at_v16 zero = {0};
+    size_t e0 = 0;
+    for (; e0 + 32 <= dh; e0 += 32) {
+        at_v16 a0 = zero, a1 = zero, b0 = zero, b1 = zero;
+        size_t j = lo;
+        for (; j + 2 <= hi; j += 2) {
+            float w0 = di ? wi[j] * di[j] : wi[j];
+            float w1 = di ? wi[j + 1] * di[j + 1] : wi[j + 1];
+            a0 += w0 * at_load16(v + j * d + e0, 16, 0);
+            a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
+            b0 += w1 * at_load16(v + (j + 1) * d + e0, 16, 0);
+            b1 += w1 * at_load16(v + (j + 1) * d + e0 + 16, 16, 0);
+        }
+        if (j < hi) {
+            float w0 = di ? wi[j] * di[j] : wi[j];
+            a0 += w0 * at_load16(v + j * d + e0, 16, 0);
+            a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
+        }
+        at_store16(o + e0, a0 + b0, 16);
+        at_store16(o + e0 + 16, a1 + b1, 16);
+    }
+    for (; e0 < dh; e0++) {
+        float acc = 0;
+        for (size_t j = lo; j < hi; j++)
+            acc += (di ? wi[j] * di[j] : wi[j]) * v[j * d + e0];
+        o[e0] = acc;
+    }
+}
+
 /* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
  * the head's slice at column 0 (rows d apart); weights [n, n]; kt
  * [dh + 3, np] scratch, np = n rounded up to 16. The scores of a query are
  * computed for 16 keys at a time from the keys transposed, the position bias
  * read from a row made once per head, and the context kept in registers. A
- * chunk of up to 16 tokens (most sentences) has its softmax in one vector. */
+ * chunk of up to 16 tokens (most sentences) has its softmax in one vector and
+ * its rows taken two at a time, so that their dependent steps overlap. */
 HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
                              size_t n, int window, const float *rel, long R, float scale,
                              float *weights, float *ctx, float *kt, float *drop, float p_drop,
@@ -53,74 +122,39 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
     float *bias = sc + np;         /* [2 np] bias[np + j - i]: position bias of key j for query i */
     for (size_t t = 0; t < 2 * np; t++)
         bias[t] = rel ? rel[clip((long)t - (long)np, R) + R] : 0.0f;
-    at_v16 lane;
-    for (int j = 0; j < 16; j++)
-        lane[j] = (float)j;
-    const at_v16 ninf = (at_v16){0} - INFINITY, zero = {0};
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    if (np == 16 && !drop)
+        for (; i + 2 <= n; i += 2) {
+            size_t lo0, hi0, lo1, hi1;
+            span(window, i, n, &lo0, &hi0);
+            span(window, i + 1, n, &lo1, &hi1);
+            at_v16 w0 = softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo0, hi0, scale, bias));
+            at_v16 w1 = softmax16(scores16(q + (i + 1) * d, kt, np, dh, 0, i + 1, lo1, hi1, scale,
+                                           bias));
+            at_store16(weights + i * n, w0, n);
+            at_store16(weights + (i + 1) * n, w1, n);
+            context(weights + i * n, NULL, v, d, dh, lo0, hi0, ctx + i * d);
+            context(weights + (i + 1) * n, NULL, v, d, dh, lo1, hi1, ctx + (i + 1) * d);
+        }
+    for (; i < n; i++) {
         float *wi = weights + i * n; /* row i: [n] */
-        const float *qi = q + i * d;
         size_t lo, hi;
         span(window, i, n, &lo, &hi);
-        at_v16 row = zero;
-        for (size_t j0 = 0; j0 < np; j0 += 16) {
-            at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero; /* four chains that overlap */
-            const float *kj = kt + j0;
-            size_t e = 0;
-            for (; e + 4 <= dh; e += 4) {
-                a0 += qi[e] * at_load16(kj + e * np, 16, 0);
-                a1 += qi[e + 1] * at_load16(kj + (e + 1) * np, 16, 0);
-                a2 += qi[e + 2] * at_load16(kj + (e + 2) * np, 16, 0);
-                a3 += qi[e + 3] * at_load16(kj + (e + 3) * np, 16, 0);
-            }
-            for (; e < dh; e++)
-                a0 += qi[e] * at_load16(kj + e * np, 16, 0);
-            at_v16 j = lane + (float)j0;
-            row = ((a0 + a1) + (a2 + a3)) * scale + at_load16(bias + np - i + j0, 16, 0);
-            row = at_select16((j < (float)lo) | (j >= (float)hi), ninf, row); /* outside the span */
-            if (np > 16)
-                at_store16(sc + j0, row, 16);
-        }
-        if (np == 16) { /* the softmax of one vector */
-            at_v16 ex = at_select16(row == -INFINITY, zero, at_exp16(row - at_hmax16(row)));
-            at_store16(wi, ex * (1.0f / at_sum16(ex)), n);
+        if (np == 16) {
+            at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo, hi, scale, bias)),
+                       n);
         } else {
+            for (size_t j0 = 0; j0 < np; j0 += 16)
+                at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias),
+                           16);
             at_softmax(sc, np);
             memcpy(wi, sc, n * sizeof *wi);
         }
-
         float *di = drop ? drop + i * n : NULL;
         if (di) /* the mask is kept: weights stay as computed, for showing */
             for (size_t j = lo; j < hi; j++)
                 di[j] = at_rand(rng) < p_drop ? 0.0f : 1.0f / (1.0f - p_drop);
-
-        float *o = ctx + i * d; /* head t's slice of o_i: [dh] */
-        size_t e0 = 0;
-        for (; e0 + 32 <= dh; e0 += 32) {
-            at_v16 a0 = zero, a1 = zero, b0 = zero, b1 = zero; /* keys in two chains */
-            size_t j = lo;
-            for (; j + 2 <= hi; j += 2) {
-                float w0 = di ? wi[j] * di[j] : wi[j];
-                float w1 = di ? wi[j + 1] * di[j + 1] : wi[j + 1];
-                a0 += w0 * at_load16(v + j * d + e0, 16, 0);
-                a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
-                b0 += w1 * at_load16(v + (j + 1) * d + e0, 16, 0);
-                b1 += w1 * at_load16(v + (j + 1) * d + e0 + 16, 16, 0);
-            }
-            if (j < hi) {
-                float w0 = di ? wi[j] * di[j] : wi[j];
-                a0 += w0 * at_load16(v + j * d + e0, 16, 0);
-                a1 += w0 * at_load16(v + j * d + e0 + 16, 16, 0);
-            }
-            at_store16(o + e0, a0 + b0, 16);
-            at_store16(o + e0 + 16, a1 + b1, 16);
-        }
-        for (; e0 < dh; e0++) {
-            float acc = 0;
-            for (size_t j = lo; j < hi; j++)
-                acc += (di ? wi[j] * di[j] : wi[j]) * v[j * d + e0];
-            o[e0] = acc;
-        }
+        context(wi, di, v, d, dh, lo, hi, ctx + i * d); /* head t's slice of o_i: [dh] */
     }
 }
 
