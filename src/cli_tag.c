@@ -45,7 +45,7 @@ static void tag_help(void)
 
 /* Sentences are read until about a batch of tokens is there (the run state's
  * capacity), tagged together, then written in order. */
-enum { BATCH_TOKENS = 512 };
+enum { BATCH_TOKENS = 256 };
 
 typedef struct tag_job {
     const at_model *m;
