@@ -101,11 +101,11 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
 
 /* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
  * the head's slice at column 0 (rows d apart); weights [n, n]; kt
- * [dh + 3, np] scratch, np = n rounded up to 16. The scores of a query are
+ * [dh + 4, np] scratch, np = n rounded up to 16. The scores of a query are
  * computed for 16 keys at a time from the keys transposed, the position bias
  * read from a row made once per head, and the context kept in registers. A
- * chunk of up to 16 tokens (most sentences) has its softmax in one vector and
- * its rows taken two at a time, so that their dependent steps overlap. */
+ * chunk of up to 16 tokens (most sentences) has its softmax in one vector;
+ * rows are taken two at a time, so that their dependent steps overlap. */
 HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
                              size_t n, int window, const float *rel, long R, float scale,
                              float *weights, float *ctx, float *kt, float *drop, float p_drop,
@@ -123,16 +123,29 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
     for (size_t t = 0; t < 2 * np; t++)
         bias[t] = rel ? rel[clip((long)t - (long)np, R) + R] : 0.0f;
     size_t i = 0;
-    if (np == 16 && !drop)
+    float *sc2 = bias + 2 * np; /* [np] a second row of scores */
+    if (!drop)
         for (; i + 2 <= n; i += 2) {
             size_t lo0, hi0, lo1, hi1;
             span(window, i, n, &lo0, &hi0);
             span(window, i + 1, n, &lo1, &hi1);
-            at_v16 w0 = softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo0, hi0, scale, bias));
-            at_v16 w1 = softmax16(scores16(q + (i + 1) * d, kt, np, dh, 0, i + 1, lo1, hi1, scale,
-                                           bias));
-            at_store16(weights + i * n, w0, n);
-            at_store16(weights + (i + 1) * n, w1, n);
+            const float *q0 = q + i * d, *q1 = q + (i + 1) * d;
+            if (np == 16) {
+                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, 0, i, lo0, hi0, scale, bias));
+                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, lo1, hi1, scale, bias));
+                at_store16(weights + i * n, w0, n);
+                at_store16(weights + (i + 1) * n, w1, n);
+            } else {
+                for (size_t j0 = 0; j0 < np; j0 += 16) {
+                    at_store16(sc + j0, scores16(q0, kt, np, dh, j0, i, lo0, hi0, scale, bias), 16);
+                    at_store16(sc2 + j0, scores16(q1, kt, np, dh, j0, i + 1, lo1, hi1, scale, bias),
+                               16);
+                }
+                at_softmax(sc, np);
+                at_softmax(sc2, np);
+                memcpy(weights + i * n, sc, n * sizeof *weights);
+                memcpy(weights + (i + 1) * n, sc2, n * sizeof *weights);
+            }
             context(weights + i * n, NULL, v, d, dh, lo0, hi0, ctx + i * d);
             context(weights + (i + 1) * n, NULL, v, d, dh, lo1, hi1, ctx + (i + 1) * d);
         }

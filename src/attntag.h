@@ -192,8 +192,8 @@ const float *at_state_logits(const at_state *s, int ts);
 /* at_state_attention: [heads, n, n] attention weights of layer l from the last forward. */
 const float *at_state_attention(const at_state *s, int layer);
 
-/* at_tag: tag a whole sentence of any length (split into overlapping chunks
- * past max_len). tags[ts][i] gets the best tag of token i for each tag set;
+/* at_tag: tag a whole sentence of any length (past max_len, split into
+ * overlapping chunks of 32 tokens; see tag.c). tags[ts][i] gets the best tag of token i for each tag set;
  * probs[ts], when not NULL, gets [n, n_tags] softmax probabilities. Arrays are
  * the caller's, sized for n tokens. */
 int at_tag(const at_model *m, at_state *s, const at_feats *f,
