@@ -193,9 +193,9 @@ const float *at_state_logits(const at_state *s, int ts);
 const float *at_state_attention(const at_state *s, int layer);
 
 /* at_tag: tag a whole sentence of any length (past max_len, split into
- * overlapping chunks of 32 tokens; see tag.c). tags[ts][i] gets the best tag of token i for each tag set;
- * probs[ts], when not NULL, gets [n, n_tags] softmax probabilities. Arrays are
- * the caller's, sized for n tokens. */
+ * overlapping chunks of 32 tokens; see tag.c). tags[ts][i] gets the best tag
+ * of token i for each tag set; probs[ts], when not NULL, gets [n, n_tags]
+ * softmax probabilities. Arrays are the caller's, sized for n tokens. */
 int at_tag(const at_model *m, at_state *s, const at_feats *f,
            uint32_t *const *tags, float *const *probs, at_error *err);
 /* at_tag_batch: tag n_sent sentences at once: sentence i is tokens
