@@ -37,10 +37,11 @@ static long clip(long dist, long R)
  * apart), scaled, with the position bias; -inf outside [lo, hi). Four chains
  * over the head's dimensions, so that the multiply-adds overlap. */
 INLINE at_v16 scores16(const float *qi, const float *kt, size_t np, size_t dh, size_t j0,
-                       size_t i, size_t lo, size_t hi, float scale, const float *bias)
+                       size_t i, size_t lo, size_t hi, float scale, const float *bias,
+                       at_v16 iota)
 {
     const at_v16 zero = {0};
-    at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero, lane;
+    at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero, lane = iota + (float)j0;
     const float *kj = kt + j0;
     size_t e = 0;
     for (; e + 4 <= dh; e += 4) {
@@ -51,8 +52,6 @@ INLINE at_v16 scores16(const float *qi, const float *kt, size_t np, size_t dh, s
     }
     for (; e < dh; e++)
         a0 += qi[e] * at_load16(kj + e * np, 16, 0);
-    for (int j = 0; j < 16; j++)
-        lane[j] = (float)(j0 + (size_t)j);
     at_v16 row = ((a0 + a1) + (a2 + a3)) * scale + at_load16(bias + np - i + j0, 16, 0);
     return at_select16((lane < (float)lo) | (lane >= (float)hi), zero - INFINITY, row);
 }
@@ -122,6 +121,9 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
     float *bias = sc + np;         /* [2 np] bias[np + j - i]: position bias of key j for query i */
     for (size_t t = 0; t < 2 * np; t++)
         bias[t] = rel ? rel[clip((long)t - (long)np, R) + R] : 0.0f;
+    at_v16 iota; /* 0, 1, ..., 15 */
+    for (int j = 0; j < 16; j++)
+        iota[j] = (float)j;
     size_t i = 0;
     float *sc2 = bias + 2 * np; /* [np] a second row of scores */
     if (!drop)
@@ -131,14 +133,18 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
             span(window, i + 1, n, &lo1, &hi1);
             const float *q0 = q + i * d, *q1 = q + (i + 1) * d;
             if (np == 16) {
-                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, 0, i, lo0, hi0, scale, bias));
-                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, lo1, hi1, scale, bias));
+                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, 0, i, lo0, hi0, scale, bias,
+                                               iota));
+                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, lo1, hi1, scale, bias,
+                                               iota));
                 at_store16(weights + i * n, w0, n);
                 at_store16(weights + (i + 1) * n, w1, n);
             } else {
                 for (size_t j0 = 0; j0 < np; j0 += 16) {
-                    at_store16(sc + j0, scores16(q0, kt, np, dh, j0, i, lo0, hi0, scale, bias), 16);
-                    at_store16(sc2 + j0, scores16(q1, kt, np, dh, j0, i + 1, lo1, hi1, scale, bias),
+                    at_store16(sc + j0,
+                               scores16(q0, kt, np, dh, j0, i, lo0, hi0, scale, bias, iota), 16);
+                    at_store16(sc2 + j0,
+                               scores16(q1, kt, np, dh, j0, i + 1, lo1, hi1, scale, bias, iota),
                                16);
                 }
                 at_softmax(sc, np);
@@ -154,11 +160,11 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         size_t lo, hi;
         span(window, i, n, &lo, &hi);
         if (np == 16) {
-            at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo, hi, scale, bias)),
-                       n);
+            at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo, hi, scale, bias,
+                                              iota)), n);
         } else {
             for (size_t j0 = 0; j0 < np; j0 += 16)
-                at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias),
+                at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias, iota),
                            16);
             at_softmax(sc, np);
             memcpy(wi, sc, n * sizeof *wi);
