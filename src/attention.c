@@ -164,8 +164,8 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
                                               iota)), n);
         } else {
             for (size_t j0 = 0; j0 < np; j0 += 16)
-                at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias, iota),
-                           16);
+                at_store16(sc + j0,
+                           scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias, iota), 16);
             at_softmax(sc, np);
             memcpy(wi, sc, n * sizeof *wi);
         }

@@ -14,7 +14,8 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
                           int window, const at_chunk *chunks, size_t n_chunks, size_t rows,
                           at_layer_act *a, float *kt, at_qbuf *qb, float p_drop,
                           uint64_t *rng);
-/* at_attention_backward (after a forward of one chunk): from datt = dLoss/d(att) [n, d], add the gradients of
+/* at_attention_backward (after a forward of one chunk): from
+ * datt = dLoss/d(att) [n, d], add the gradients of
  * attn.{q,k,v,o} and rel_bias into gw and write dLoss/d(h1) into dh1. */
 void at_attention_backward(const at_config *c, const at_layer_w *w, const at_layer_w *gw,
                            int window, size_t n, const at_layer_act *a, float p_drop,

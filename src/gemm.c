@@ -344,6 +344,12 @@ TAVX2 static void quantize_avx2(const float *x, size_t n, size_t in, size_t kp, 
     }
 }
 
+/* widen8: 16 signed bytes to 16-bit values */
+TAVX2 INLINE __m256i widen8(const int8_t *p)
+{
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
 TAVX2 INLINE void tile8_avx2(const uint8_t *u, size_t kp, const int8_t *q, int32_t *acc, int R)
 {
     __m256i lo[4], hi[4];
@@ -351,12 +357,9 @@ TAVX2 INLINE void tile8_avx2(const uint8_t *u, size_t kp, const int8_t *q, int32
     for (int r = 0; r < R; r++)
         lo[r] = hi[r] = _mm256_setzero_si256();
     for (size_t k = 0; k < kp; k += 4) {
-        /* 16 outputs x 4 inputs: as two vectors of 8 outputs x 4 16-bit values */
-        __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)(q + k * PANEL)));
-        __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)(q + k * PANEL + 32)));
-        /* the second 16 bytes of each 32 */
-        __m256i w0b = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)(q + k * PANEL + 16)));
-        __m256i w1b = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(const void *)(q + k * PANEL + 48)));
+        /* 16 outputs x 4 inputs, as 16-bit values, four outputs per vector */
+        const int8_t *qk = q + k * PANEL;
+        __m256i w0 = widen8(qk), w0b = widen8(qk + 16), w1 = widen8(qk + 32), w1b = widen8(qk + 48);
         #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             int32_t four;
@@ -373,7 +376,8 @@ TAVX2 INLINE void tile8_avx2(const uint8_t *u, size_t kp, const int8_t *q, int32
     #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
         /* hadd interleaves 128-bit halves: put outputs back in order */
-        __m256i l = _mm256_permute4x64_epi64(lo[r], 0xD8), h = _mm256_permute4x64_epi64(hi[r], 0xD8);
+        __m256i l = _mm256_permute4x64_epi64(lo[r], 0xD8);
+        __m256i h = _mm256_permute4x64_epi64(hi[r], 0xD8);
         _mm256_storeu_si256((__m256i *)(void *)(acc + r * PANEL), l);
         _mm256_storeu_si256((__m256i *)(void *)(acc + r * PANEL + 8), h);
     }
@@ -435,7 +439,8 @@ TVNNI INLINE void tile8_vnni(const uint8_t *u, size_t kp, const int8_t *q0, cons
     __m512i k128 = _mm512_set1_epi32(128);
     __m512i cs0 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m0, W->colsum + o), k128);
     __m512i cs1 = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m1, W->colsum + o + PANEL), k128);
-    __m512 sw0 = _mm512_maskz_loadu_ps(m0, W->scale + o), sw1 = _mm512_maskz_loadu_ps(m1, W->scale + o + PANEL);
+    __m512 sw0 = _mm512_maskz_loadu_ps(m0, W->scale + o);
+    __m512 sw1 = _mm512_maskz_loadu_ps(m1, W->scale + o + PANEL);
     __m512 b0 = b ? _mm512_maskz_loadu_ps(m0, b + o) : _mm512_setzero_ps();
     __m512 b1 = b ? _mm512_maskz_loadu_ps(m1, b + o + PANEL) : _mm512_setzero_ps();
     #pragma GCC unroll 8

@@ -96,10 +96,14 @@ AT_V16_INLINE at_v16 at_max16(at_v16 a, at_v16 b)
 
 AT_V16_INLINE float at_hmax16(at_v16 v)
 {
-    v = at_max16(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-    v = at_max16(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
-    v = at_max16(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
-    v = at_max16(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
+    v = at_max16(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15,
+                                            0, 1, 2, 3, 4, 5, 6, 7));
+    v = at_max16(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3,
+                                            12, 13, 14, 15, 8, 9, 10, 11));
+    v = at_max16(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5,
+                                            10, 11, 8, 9, 14, 15, 12, 13));
+    v = at_max16(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6,
+                                            9, 8, 11, 10, 13, 12, 15, 14));
     return v[0];
 }
 
