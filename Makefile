@@ -50,8 +50,8 @@ $(BUILD)/%.o: src/%.c
 # The numeric inner loops (kernels, the optimiser): multiply-adds may fuse
 # (FMA) where the processor has it, and element-wise loops are vectorised even
 # when a scalar tail remains and their branches must become selects (nothing
-# here reads floating-point exception flags or errno); the 8-float vector
-# helpers are always inlined, so the ABI note does not apply.
+# here reads floating-point exception flags or errno); the vector helpers
+# (vec16.h) are always inlined, so the ABI note does not apply.
 $(BUILD)/kernels.o $(BUILD)/gemm.o $(BUILD)/attention.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
 	-fno-math-errno -fvect-cost-model=dynamic -Wno-psabi
 # The matrix products fuse exactly where their code says so (intrinsics), so

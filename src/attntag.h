@@ -128,7 +128,8 @@ int at_model_tensor_info(const at_model *m, size_t i, at_tensor_info *out);
  * gradient accumulator's reset). */
 void at_model_zero(at_model *m);
 /* at_model_tensor_data: the float values of a tensor (NULL if absent, or for a
- * 16-bit embedding table, which is widened row by row); n gets the count. */
+ * 16-bit embedding table or block matrix of a loaded model, which are widened
+ * only where they are used); n gets the count. */
 const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n);
 /* at_model_tensor_f32: writable float data of a model made by at_model_new
  * (NULL for a loaded model or an absent name); n gets the element count. */
@@ -189,7 +190,8 @@ int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, 
                at_error *err);
 /* at_state_logits: [n, n_tags] scores of tag set ts from the last forward. */
 const float *at_state_logits(const at_state *s, int ts);
-/* at_state_attention: [heads, n, n] attention weights of layer l from the last forward. */
+/* at_state_attention: [heads, n, n] attention weights of layer l from the last
+ * forward, for its first chunk of n tokens (at_forward runs one chunk). */
 const float *at_state_attention(const at_state *s, int layer);
 
 /* at_tag: tag a whole sentence of any length (past max_len, split into
@@ -207,9 +209,10 @@ int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t
 
 /* The matrix kernels' instruction-set path: "avx512", "avx2" or "plain". The
  * best the processor has is chosen at first use, or the one the environment
- * variable ATTNTAG_KERNELS names if the processor has it. Every path gives
- * the same tags but for the last bits of the probabilities (avx512 and avx2
- * give the same bits). */
+ * variable ATTNTAG_KERNELS names if the processor has it. The paths differ at
+ * most in the last bits of a probability (avx512 and avx2 give the same bits;
+ * plain rounds each product), so nearly always in no tag. The other loops
+ * (attention, layer norm, GELU) run the processor's own best variant. */
 const char *at_kernels_name(void);
 int at_kernels_available(const char *name);
 /* at_kernels_use: switch path (0), or -1 when the processor lacks it. Not

@@ -112,8 +112,12 @@ int at_backward(const at_model *m, at_state *s, const at_feats *f, size_t start,
                 const float *const *dlogits, at_model *grads, at_error *err)
 {
     const at_config *c = &m->cfg;
-    if (!s->training)
-        return at_error_set(err, "backward: the run state is not set up for training");
+    if (!s->training || !s->forward_trained)
+        return at_error_set(err, "backward: the last forward pass was not run for training "
+                            "(at_state_set_training first)");
+    if (!m->writable)
+        return at_error_set(err, "backward: the model must be made by at_model_new (a loaded "
+                            "model keeps some weights in 16 bits only)");
     if (s->model != m || !grads->writable || grads->n_vocab != m->n_vocab ||
         memcmp(&grads->cfg, c, sizeof *c) != 0)
         return at_error_set(err, "backward: gradients must be a new model shaped like the model");

@@ -137,30 +137,33 @@ static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fm
     at_reader *r;
     if (at_reader_new(in, name, fmt, &r, err))
         return -1;
-    int rc;
+    int rc = 0;
     at_sentence *sent;
     while ((sent = next_slot(j)) && (rc = at_reader_next(r, sent, err)) == 1) {
         j->off[j->n_sent] = j->feats.n;
-        for (size_t i = 0; i < sent->n; i++)
+        for (size_t i = 0; rc == 1 && i < sent->n; i++)
             if (at_feats_add(j->m, &j->feats, sent->tok[i], sent->tok_len[i], err)) {
                 at_error_set(err, "%s:%zu: %.900s", name, sent->first_line, err->msg);
+                j->feats.n = j->off[j->n_sent]; /* drop the bad sentence's tokens */
                 rc = -1;
-                goto out;
             }
+        if (rc < 0)
+            break;
         j->off[++j->n_sent] = j->feats.n;
         /* a coprocess waits for each answer: no batching then */
         if ((line_buffered || j->feats.n >= BATCH_TOKENS) && flush_batch(j, err)) {
-            rc = -1;
-            goto out;
+            rc = -2; /* the batch is lost: nothing more to write */
+            break;
         }
         if (line_buffered)
             fflush(stdout);
     }
     if (!sent)
         rc = at_error_set(err, "out of memory");
-    if (rc == 0 && flush_batch(j, err))
+    /* the sentences read before a bad one are still tagged and written */
+    at_error flush_err;
+    if (rc != -2 && flush_batch(j, rc < 0 ? &flush_err : err) && rc == 0)
         rc = -1;
-out:
     at_reader_free(r);
     return rc < 0 ? -1 : 0;
 }

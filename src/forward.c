@@ -344,6 +344,7 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
         return -1;
     s->n = rows;
     s->n_chunks = n_chunks;
+    s->forward_trained = s->training; /* one chunk of at most max_len, checked above */
     size_t d = (size_t)c->dim, n = rows;
 
     embed(m, P, s, f);

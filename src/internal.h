@@ -187,6 +187,7 @@ struct at_state {
     float *drop_emb;      /* [n, d] */
     at_grad_scratch g;    /* allocated by at_state_set_training */
     bool training;
+    bool forward_trained; /* the last forward ran with training buffers (backward may follow) */
     void **blocks;        /* every allocation, for at_state_free */
     size_t *block_bytes;  /* their sizes */
     size_t n_blocks;

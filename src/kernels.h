@@ -10,7 +10,7 @@
 
 /* The hot loops are compiled for AVX-512, for AVX2 + FMA and for any x86-64,
  * and the loader picks the one the processor runs (GCC/clang function
- * clones); their files are built with -ffp-contract=fast (see Makefile). */
+ * clones); their files let multiply-adds fuse (see Makefile). */
 #if defined(__x86_64__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
 #define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -285,7 +285,7 @@ int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char *
     if (n == (size_t)-1 && scan(data, nbytes, NULL, 0, &n, what, err))
         return -1;
     if (n > nbytes)
-        return at_error_set(err, "%s: %zu strings, expected %zu", what, nbytes, n);
+        return at_error_set(err, "%s: %zu strings in %zu bytes", what, n, nbytes);
     char **v = calloc(n ? n : 1, sizeof *v);
     if (!v)
         return at_error_set(err, "out of memory");
@@ -299,6 +299,30 @@ int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char *
     return 0;
 }
 
+/* index_holds_each_once: the file's table has every word 1..n in exactly one
+ * slot and nothing else (so an empty slot ends every probe); one pass over
+ * its mask + 1 slots. A table that fails is not used: the loader builds its
+ * own, so a bad table can never change a lookup. */
+static bool index_holds_each_once(const unsigned char *index, size_t mask, size_t n)
+{
+    uint8_t *seen = calloc(n / 8 + 1, 1);
+    size_t filled = 0;
+    bool ok = seen != NULL;
+    for (size_t h = 0; ok && h <= mask; h++) {
+        const unsigned char *p = index + 4 * h;
+        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24;
+        if (v == 0)
+            continue;
+        ok = v <= n && !(seen[(v - 1) / 8] >> ((v - 1) % 8) & 1);
+        if (ok)
+            seen[(v - 1) / 8] |= (uint8_t)(1u << ((v - 1) % 8));
+        filled++;
+    }
+    free(seen);
+    return ok && filled == n;
+}
+
 int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
                            const unsigned char *index, size_t mask, at_error *err)
 {
@@ -310,7 +334,7 @@ int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_
     m->lex_words = words;
     m->lex_bits = (uint8_t *)bits;
     m->n_lex = n;
-    if (index) {
+    if (index && index_holds_each_once(index, mask, n)) {
         at_strmap_adopt(&m->lex_map, (const char *const *)words, n, index, mask);
         return 0;
     }

@@ -107,8 +107,8 @@ static int load_strings(at_model *m, const entry *e, const uint8_t *data, const 
         return at_error_set(err, "%s: \"%s\" must be a 1-D U8 tensor", path, nm);
     const uint8_t *p = data + e->begin;
     size_t len = e->end - e->begin;
-    if (strcmp(nm, "lexicon.bits") == 0)
-        return 0; /* read with lexicon.words */
+    if (strncmp(nm, "lexicon.", 8) == 0)
+        return 0; /* read by load_lexicon */
     char **v = NULL;
     size_t n = 0;
     int rc;
@@ -126,7 +126,7 @@ static int load_strings(at_model *m, const entry *e, const uint8_t *data, const 
         rc = ts < 0 ? at_error_set(err, "no tag set \"%s\" in the config", nm + 5)
                     : at_model_set_tags(m, ts, (const char *const *)v, n, err);
     } else {
-        rc = 0; /* lexicon.words: the caller pairs it with lexicon.bits */
+        rc = at_error_set(err, "unexpected string table");
     }
     free(v);
     if (rc)

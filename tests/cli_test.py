@@ -350,6 +350,15 @@ MIXED = "".join(" ".join(["the", "dog", "runs", "café", "."][i % 5] for i in ra
 
 
 @test
+def sentences_before_a_bad_one_are_written():
+    # batched tagging: the sentences read before the bad line still come out
+    rc, out, err = run(["-m", REF], b"the dog runs .\na cat .\nbad \xff here\nruns .\n")
+    assert rc == 2 and ":3:" in err, err
+    lines = out.decode().splitlines()
+    assert len(lines) == 2 and lines[0].count("_") == 4 and lines[1].count("_") == 3, out
+
+
+@test
 def batches_and_kernel_paths_change_nothing():
     int8 = tmp("ref-int8.safetensors")
     rc, _, err = run(["convert", "--int8", REF, int8])

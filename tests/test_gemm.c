@@ -40,6 +40,7 @@ START_TEST(float_paths_match_double_loops)
     const char *start = at_kernels_name();
     unsigned seed = 7;
     int tested = 0;
+    int fused = at_kernels_available("avx2") && at_kernels_available("avx512");
     for (int pi = 0; pi < N_PATHS; pi++) {
         if (!at_kernels_available(PATHS[pi]))
             continue;
@@ -57,6 +58,16 @@ START_TEST(float_paths_match_double_loops)
                     at_packed P;
                     ck_assert_int_eq(at_pack(W, out, in, &P), 0);
                     at_gemm(x, n, &P, bias, y, NULL);
+                    if (fused && strcmp(PATHS[pi], "avx512") == 0) {
+                        /* the same fused multiply-adds in the same order: the same bits */
+                        float *y2 = malloc(n * out * sizeof *y2);
+                        ck_assert_int_eq(at_kernels_use("avx2"), 0);
+                        at_gemm(x, n, &P, bias, y2, NULL);
+                        ck_assert_int_eq(at_kernels_use("avx512"), 0);
+                        ck_assert_msg(memcmp(y, y2, n * out * sizeof *y) == 0,
+                                      "avx2 and avx512 differ: n %zu out %zu in %zu", n, out, in);
+                        free(y2);
+                    }
                     for (size_t i = 0; i < n; i++)
                         for (size_t o = 0; o < out; o++) {
                             double want = bias[o], mag = fabs(bias[o]);
@@ -201,6 +212,10 @@ static void check_batches(at_model *m)
                                  f.n * at_model_n_tags(m, t) * sizeof **alone_p) == 0,
                           "probabilities differ in a batch of %zu tokens", caps[c]);
         }
+        /* a batch's activations are not a training pass: no backward from them */
+        ck_assert(at_state_set_training(st, 0, 0, 0, &err) == 0);
+        ck_assert_int_eq(at_backward(m, st, &f, 0, NULL, NULL, &err), -1);
+        ck_assert_msg(strstr(err.msg, "not run for training") != NULL, "%s", err.msg);
         at_state_free(st);
     }
     at_state_free(one);
