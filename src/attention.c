@@ -111,11 +111,24 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
                              uint64_t *rng)
 {
     size_t np = (n + 15) / 16 * 16;
-    for (size_t e = 0; e < dh; e++) {
-        for (size_t j = 0; j < n; j++)
-            kt[e * np + j] = k[j * d + e];
-        for (size_t j = n; j < np; j++)
-            kt[e * np + j] = 0.0f;
+    if (dh % 16 == 0) { /* 16 x 16 blocks in registers: whole-vector stores */
+        for (size_t j0 = 0; j0 < np; j0 += 16)
+            for (size_t e0 = 0; e0 < dh; e0 += 16) {
+                at_v16 r[16];
+                for (size_t jj = 0; jj < 16; jj++)
+                    r[jj] = j0 + jj < n ? at_load16(k + (j0 + jj) * d + e0, 16, 0)
+                                        : (at_v16){0};
+                at_transpose16(r);
+                for (size_t ee = 0; ee < 16; ee++)
+                    at_store16(kt + (e0 + ee) * np + j0, r[ee], 16);
+            }
+    } else {
+        for (size_t e = 0; e < dh; e++) {
+            for (size_t j = 0; j < n; j++)
+                kt[e * np + j] = k[j * d + e];
+            for (size_t j = n; j < np; j++)
+                kt[e * np + j] = 0.0f;
+        }
     }
     float *sc = kt + dh * np;      /* [np] one row of scores */
     float *bias = sc + np;         /* [2 np] bias[np + j - i]: position bias of key j for query i */

@@ -107,4 +107,30 @@ AT_V16_INLINE float at_hmax16(at_v16 v)
     return v[0];
 }
 
+/* at_transpose16: r[i][j] <- r[j][i] for a 16 x 16 block, by swapping the
+ * off-diagonal blocks of 8, then 4, 2 and 1 lanes between row pairs. */
+#define AT_SWAP16(s, A0, A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12, A13, A14, A15,   \
+                  B0, B1, B2, B3, B4, B5, B6, B7, B8, B9, B10, B11, B12, B13, B14, B15)      \
+    for (int i = 0; i < 16; i++)                                                          \
+        if (!(i & (s))) {                                                                 \
+            at_v16 a = r[i], b = r[i + (s)];                                              \
+            r[i] = __builtin_shufflevector(a, b, A0, A1, A2, A3, A4, A5, A6, A7, A8, A9,   \
+                                           A10, A11, A12, A13, A14, A15);                 \
+            r[i + (s)] = __builtin_shufflevector(a, b, B0, B1, B2, B3, B4, B5, B6, B7, B8, \
+                                                 B9, B10, B11, B12, B13, B14, B15);       \
+        }
+
+AT_V16_INLINE void at_transpose16(at_v16 *r)
+{
+    AT_SWAP16(8, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23,
+              8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)
+    AT_SWAP16(4, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27,
+              4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31)
+    AT_SWAP16(2, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29,
+              2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31)
+    AT_SWAP16(1, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30,
+              1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31)
+}
+#undef AT_SWAP16
+
 #endif
