@@ -34,14 +34,14 @@ static long clip(long dist, long R)
 #define INLINE static inline __attribute__((always_inline))
 
 /* scores16: query qi against keys j0 .. j0+15 (transposed in kt, rows np
- * apart), scaled, with the position bias; -inf outside [lo, hi). Four chains
- * over the head's dimensions, so that the multiply-adds overlap. */
+ * apart), scaled, plus bias[np + j - i] (the position bias, -inf outside the
+ * window) and pad[j] (-inf past the chunk's last key). Four chains over the
+ * head's dimensions, so that the multiply-adds overlap. */
 INLINE at_v16 scores16(const float *qi, const float *kt, size_t np, size_t dh, size_t j0,
-                       size_t i, size_t lo, size_t hi, float scale, const float *bias,
-                       at_v16 iota)
+                       size_t i, float scale, const float *bias, const float *pad)
 {
     const at_v16 zero = {0};
-    at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero, lane = iota + (float)j0;
+    at_v16 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
     const float *kj = kt + j0;
     size_t e = 0;
     for (; e + 4 <= dh; e += 4) {
@@ -53,7 +53,7 @@ INLINE at_v16 scores16(const float *qi, const float *kt, size_t np, size_t dh, s
     for (; e < dh; e++)
         a0 += qi[e] * at_load16(kj + e * np, 16, 0);
     at_v16 row = ((a0 + a1) + (a2 + a3)) * scale + at_load16(bias + np - i + j0, 16, 0);
-    return at_select16((lane < (float)lo) | (lane >= (float)hi), zero - INFINITY, row);
+    return row + at_load16(pad + j0, 16, 0);
 }
 
 /* softmax16: the weights of one row of at most 16 scores. */
@@ -100,7 +100,7 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
 
 /* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
  * the head's slice at column 0 (rows d apart); weights [n, n]; kt
- * [dh + 4, np] scratch, np = n rounded up to 16. The scores of a query are
+ * [dh + 5, np] scratch, np = n rounded up to 16. The scores of a query are
  * computed for 16 keys at a time from the keys transposed, the position bias
  * read from a row made once per head, and the context kept in registers. A
  * chunk of up to 16 tokens (most sentences) has its softmax in one vector;
@@ -131,14 +131,17 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         }
     }
     float *sc = kt + dh * np;      /* [np] one row of scores */
-    float *bias = sc + np;         /* [2 np] bias[np + j - i]: position bias of key j for query i */
-    for (size_t t = 0; t < 2 * np; t++)
-        bias[t] = rel ? rel[clip((long)t - (long)np, R) + R] : 0.0f;
-    at_v16 iota; /* 0, 1, ..., 15 */
-    for (int j = 0; j < 16; j++)
-        iota[j] = (float)j;
+    float *bias = sc + np;         /* [2 np] bias[np + j - i] for key j and query i */
+    float *sc2 = bias + 2 * np;    /* [np] a second row of scores */
+    float *pad = sc2 + np;         /* [np] 0 for the chunk's keys, -inf past them */
+    for (size_t t = 0; t < 2 * np; t++) {
+        long dist = (long)t - (long)np; /* j - i */
+        bias[t] = window > 0 && (dist > window || dist < -window) ? -INFINITY
+                  : rel ? rel[clip(dist, R) + R] : 0.0f;
+    }
+    for (size_t j = 0; j < np; j++)
+        pad[j] = j < n ? 0.0f : -INFINITY;
     size_t i = 0;
-    float *sc2 = bias + 2 * np; /* [np] a second row of scores */
     if (!drop)
         for (; i + 2 <= n; i += 2) {
             size_t lo0, hi0, lo1, hi1;
@@ -146,18 +149,14 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
             span(window, i + 1, n, &lo1, &hi1);
             const float *q0 = q + i * d, *q1 = q + (i + 1) * d;
             if (np == 16) {
-                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, 0, i, lo0, hi0, scale, bias,
-                                               iota));
-                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, lo1, hi1, scale, bias,
-                                               iota));
+                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, 0, i, scale, bias, pad));
+                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, scale, bias, pad));
                 at_store16(weights + i * n, w0, n);
                 at_store16(weights + (i + 1) * n, w1, n);
             } else {
                 for (size_t j0 = 0; j0 < np; j0 += 16) {
-                    at_store16(sc + j0,
-                               scores16(q0, kt, np, dh, j0, i, lo0, hi0, scale, bias, iota), 16);
-                    at_store16(sc2 + j0,
-                               scores16(q1, kt, np, dh, j0, i + 1, lo1, hi1, scale, bias, iota),
+                    at_store16(sc + j0, scores16(q0, kt, np, dh, j0, i, scale, bias, pad), 16);
+                    at_store16(sc2 + j0, scores16(q1, kt, np, dh, j0, i + 1, scale, bias, pad),
                                16);
                 }
                 at_softmax(sc, np);
@@ -173,12 +172,12 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         size_t lo, hi;
         span(window, i, n, &lo, &hi);
         if (np == 16) {
-            at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, lo, hi, scale, bias,
-                                              iota)), n);
+            at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, scale, bias, pad)),
+                       n);
         } else {
             for (size_t j0 = 0; j0 < np; j0 += 16)
-                at_store16(sc + j0,
-                           scores16(q + i * d, kt, np, dh, j0, i, lo, hi, scale, bias, iota), 16);
+                at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, scale, bias, pad),
+                           16);
             at_softmax(sc, np);
             memcpy(wi, sc, n * sizeof *wi);
         }

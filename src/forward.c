@@ -91,7 +91,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
     s->proj = at_state_alloc(s, T * d, &fail);
-    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 4), &fail);
+    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 5), &fail);
     size_t kp = ((d > (size_t)c->ffn_dim ? d : (size_t)c->ffn_dim) + 3) / 4 * 4;
     s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);

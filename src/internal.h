@@ -168,8 +168,9 @@ struct at_state {
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
     float *proj;          /* [cap, d] scratch: the n-grams' projection */
-    float *kt;            /* [d / heads + 4, max_len rounded up to 16] scratch: one
-                             head's keys, transposed, two rows of scores, the bias */
+    float *kt;            /* [d / heads + 5, max_len rounded up to 16] scratch: one
+                             head's keys, transposed, two rows of scores, the bias
+                             and the padding masks */
     at_qbuf qb;           /* [cap] rows as bytes for the 8-bit products */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
     float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
