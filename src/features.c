@@ -171,11 +171,16 @@ static int add_ngrams(const at_config *c, at_feats *f, const char *key, size_t k
                       at_error *err)
 {
     size_t blen = klen + 2;
-    char *buf = malloc(blen);
-    size_t *cp_off = malloc((blen + 1) * sizeof *cp_off); /* code point starts */
+    char small_buf[64];
+    size_t small_off[65];
+    int small = blen <= sizeof small_buf; /* most words: no allocation */
+    char *buf = small ? small_buf : malloc(blen);
+    size_t *cp_off = small ? small_off : malloc((blen + 1) * sizeof *cp_off); /* code points */
     if (!buf || !cp_off) {
-        free(buf);
-        free(cp_off);
+        if (!small) {
+            free(buf);
+            free(cp_off);
+        }
         return at_error_set(err, "out of memory");
     }
     buf[0] = '<';
@@ -184,8 +189,9 @@ static int add_ngrams(const at_config *c, at_feats *f, const char *key, size_t k
     size_t ncp = 0;
     for (size_t i = 0; i < blen;) {
         utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)buf + i,
-                                              (utf8proc_ssize_t)(blen - i), &cp);
+        utf8proc_ssize_t k = (unsigned char)buf[i] < 0x80 ? 1 /* ASCII: one byte */
+            : utf8proc_iterate((const utf8proc_uint8_t *)buf + i, (utf8proc_ssize_t)(blen - i),
+                               &cp);
         cp_off[ncp++] = i;
         i += k > 0 ? (size_t)k : 1;
     }
@@ -196,9 +202,29 @@ static int add_ngrams(const at_config *c, at_feats *f, const char *key, size_t k
             uint32_t h = at_fnv1a(buf + cp_off[i], cp_off[i + n] - cp_off[i]);
             rc = push_ngram(f, h % (uint32_t)c->char_buckets, err);
         }
-    free(buf);
-    free(cp_off);
+    if (!small) {
+        free(buf);
+        free(cp_off);
+    }
     return rc;
+}
+
+/* ascii_key: a token of printable ASCII is its own NFC form, and its NFKC
+ * case fold is its lower case (no ASCII character is decomposed, composed or
+ * ignorable): written into buf without calling utf8proc. 0 if not such a
+ * token (or too long for buf). */
+static int ascii_key(const char *token, size_t len, int lowercase, char *buf, size_t cap)
+{
+    if (len >= cap)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)token[i];
+        if (c < 0x21 || c > 0x7E)
+            return 0;
+        buf[i] = (char)(lowercase && c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    buf[len] = '\0';
+    return 1;
 }
 
 int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, at_error *err)
@@ -211,18 +237,22 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         return -1;
     if (f->n == 0)
         f->ng_off[0] = 0;
-    char *key = at_normalize(token, len, c->lowercase, err);
+    char small[64];
+    char *key = ascii_key(token, len, c->lowercase, small, sizeof small)
+                    ? small : at_normalize(token, len, c->lowercase, err);
     if (!key)
         return -1;
     size_t klen = strlen(key);
-    long id = at_strmap_find(&m->vocab_map, key, klen);
+    uint32_t h = at_fnv1a(key, klen); /* one hash for both tables */
+    long id = at_strmap_find_hashed(&m->vocab_map, key, klen, h);
     f->word[f->n] = id < 0 ? 0 : (uint32_t)id;
     f->shape[f->n] = (uint8_t)at_word_shape(token, len);
-    long li = m->n_lex ? at_strmap_find(&m->lex_map, key, klen) : -1;
+    long li = m->n_lex ? at_strmap_find_hashed(&m->lex_map, key, klen, h) : -1;
     f->lex[f->n] = li < 0 ? 0 : m->lex_bits[li];
     f->ng_off[f->n + 1] = f->ng_off[f->n];
     int rc = c->char_buckets ? add_ngrams(c, f, key, klen, err) : 0;
-    free(key);
+    if (key != small)
+        free(key);
     if (rc)
         return -1;
     f->n++;

@@ -28,6 +28,8 @@ void at_strmap_adopt(at_strmap *m, const char *const *str, size_t n, const unsig
                      size_t mask);
 /* at_strmap_find: index of s, or -1; a string that occurs twice is an error at build. */
 long at_strmap_find(const at_strmap *m, const char *s, size_t len);
+/* at_strmap_find_hashed: the same, given h = at_fnv1a(s, len). */
+long at_strmap_find_hashed(const at_strmap *m, const char *s, size_t len, uint32_t h);
 /* at_strmap_slot: slot h (index + 1, 0 = empty), for writing the table. */
 uint32_t at_strmap_slot(const at_strmap *m, size_t h);
 void at_strmap_free(at_strmap *m);

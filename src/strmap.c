@@ -56,9 +56,14 @@ uint32_t at_strmap_slot(const at_strmap *m, size_t h)
 
 long at_strmap_find(const at_strmap *m, const char *s, size_t len)
 {
+    return at_strmap_find_hashed(m, s, len, at_fnv1a(s, len));
+}
+
+long at_strmap_find_hashed(const at_strmap *m, const char *s, size_t len, uint32_t hash)
+{
     if (!m->slot && !m->ext)
         return -1;
-    size_t h = at_fnv1a(s, len) & m->mask;
+    size_t h = hash & m->mask;
     for (size_t probe = 0; probe <= m->mask; probe++, h = (h + 1) & m->mask) {
         uint32_t v = at_strmap_slot(m, h);
         if (v == 0)

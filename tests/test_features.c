@@ -173,6 +173,34 @@ START_TEST(long_sentence_chunks)
 }
 END_TEST
 
+/* at_feats_add takes printable ASCII tokens to their key without utf8proc:
+ * lower case for NFKC case folding, unchanged for NFC. That holds only if
+ * utf8proc agrees, character by character and for whole words. */
+START_TEST(ascii_keys_are_what_utf8proc_gives)
+{
+    at_error err;
+    char word[96 + 1];
+    for (int c = 0x21; c <= 0x7E; c++) {
+        char s[2] = {(char)c, 0};
+        word[c - 0x21] = (char)c;
+        for (int lower = 0; lower < 2; lower++) {
+            char *k = at_normalize(s, 1, lower, &err);
+            ck_assert(k != NULL);
+            char want = (char)(lower && c >= 'A' && c <= 'Z' ? c + 32 : c);
+            ck_assert_msg(k[0] == want && k[1] == 0, "0x%02x (lowercase %d) -> \"%s\"", c,
+                          lower, k);
+            free(k);
+        }
+    }
+    word[0x7E - 0x21 + 1] = 0;
+    char *k = at_normalize(word, strlen(word), 1, &err);
+    ck_assert_uint_eq(strlen(k), strlen(word));
+    for (size_t i = 0; word[i]; i++)
+        ck_assert(k[i] == (word[i] >= 'A' && word[i] <= 'Z' ? word[i] + 32 : word[i]));
+    free(k);
+}
+END_TEST
+
 Suite *features_suite(void)
 {
     Suite *s = suite_create("features");
@@ -183,6 +211,7 @@ Suite *features_suite(void)
     tcase_add_test(tc, utf8_validation);
     tcase_add_test(tc, ngrams_over_code_points);
     tcase_add_test(tc, long_sentence_chunks);
+    tcase_add_test(tc, ascii_keys_are_what_utf8proc_gives);
     suite_add_tcase(s, tc);
     return s;
 }
