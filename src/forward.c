@@ -231,6 +231,15 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
     const at_config *c = &m->cfg;
     const at_weights *w = &m->w;
     size_t d = (size_t)c->dim, cd = (size_t)c->char_dim, n = s->n;
+    /* the table rows are scattered: ask for all of them first, so that the
+     * memory fetches overlap instead of waiting one after another */
+    for (size_t ch = 0; ch < s->n_chunks; ch++)
+        for (size_t tok = s->chunk[ch].start; tok < s->chunk[ch].start + s->chunk[ch].len;
+             tok++) {
+            at_tensor_row_prefetch(w->word, f->word[tok]);
+            for (size_t g = f->ng_off[tok]; c->char_buckets && g < f->ng_off[tok + 1]; g++)
+                at_tensor_row_prefetch(w->chr, f->ng[g]);
+        }
     for (size_t ch = 0; ch < s->n_chunks; ch++) {
         const at_chunk *k = &s->chunk[ch];
         for (size_t i = 0; i < k->len; i++) {

@@ -238,6 +238,8 @@ uint16_t at_float_to_half(float f);
 void at_tensor_row(const at_tensor *t, size_t i, float *out);
 /* at_tensor_row_add: acc += that row. */
 void at_tensor_row_add(const at_tensor *t, size_t i, float *acc);
+/* at_tensor_row_prefetch: ask for row i's cache lines ahead of use. */
+void at_tensor_row_prefetch(const at_tensor *t, size_t i);
 /* at_split_strings: a U8 table of NUL-terminated strings -> n pointers into
  * it, each string checked: not empty, valid UTF-8. */
 int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,

@@ -75,6 +75,16 @@ void at_tensor_row(const at_tensor *t, size_t i, float *out)
     at_halves((const unsigned char *)t->data + i * w * 2, w, out, 0);
 }
 
+void at_tensor_row_prefetch(const at_tensor *t, size_t i)
+{
+    size_t bytes = t->shape[1] * (t->f32 ? 4 : 2);
+    const char *p = t->f32 ? (const char *)(t->f32 + i * t->shape[1])
+                           : (const char *)t->data + i * bytes;
+    for (size_t o = 0; o < bytes; o += 64)
+        __builtin_prefetch(p + o);
+    __builtin_prefetch(p + bytes - 1);
+}
+
 void at_tensor_row_add(const at_tensor *t, size_t i, float *acc)
 {
     size_t w = t->shape[1];
