@@ -180,7 +180,6 @@ int at_state_new(const at_model *m, at_state **out, at_error *err);
  * max_len), for at_tag_batch: the weights are read once per batch instead of
  * once per sentence. */
 int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_error *err);
-size_t at_state_capacity(const at_state *s);
 void at_state_free(at_state *s);
 
 /* at_forward: run the network over tokens [0, n) of f, n <= max_len.

@@ -113,15 +113,10 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     s->x_out = c->norm == AT_NORM_PRE ? at_state_alloc(s, T * d, &fail) : s->x_last;
     s->mean_f = at_state_alloc(s, T, &fail);
     s->rstd_f = at_state_alloc(s, T, &fail);
-    size_t max_tags = 1;
     for (int i = 0; i < c->n_tagsets; i++) {
         s->n_tags[i] = m->n_tags[i];
         s->logits[i] = at_state_alloc(s, T * m->n_tags[i], &fail);
-        if (m->n_tags[i] > max_tags)
-            max_tags = m->n_tags[i];
     }
-    s->row = at_state_alloc(s, d > cd ? d : cd, &fail);
-    s->tag_probs = at_state_alloc(s, max_tags, &fail);
     if (fail) {
         at_state_free(s);
         return at_error_set(err, "out of memory for the run state (%zu tokens, dim %zu)", T, d);
@@ -133,11 +128,6 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
 int at_state_new(const at_model *m, at_state **out, at_error *err)
 {
     return at_state_new_batch(m, (size_t)m->cfg.max_len, out, err);
-}
-
-size_t at_state_capacity(const at_state *s)
-{
-    return s->cap;
 }
 
 float at_rand(uint64_t *rng)

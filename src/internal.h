@@ -182,8 +182,6 @@ struct at_state {
     float *x_last;        /* [n, d] last block's output before the final norm */
     float *mean_f, *rstd_f;
     float *logits[AT_MAX_TAGSETS]; /* [n, tags] */
-    float *row;           /* [max(d, char_dim)] scratch */
-    float *tag_probs;     /* [max tags] scratch for at_tag */
     /* training: dropout probabilities (0 = off), its random stream, masks */
     float p_emb, p_att, p_res;
     uint64_t rng;
