@@ -431,8 +431,31 @@ START_TEST(json_model_errors)
                       err.msg, cases[i].needle);
         remove(p);
     }
-    /* a valid model with one value too few in one tensor */
+    /* the optional "int8" key: true or false, nothing else */
     size_t len;
+    char *cfg = slurp(test_path("tests/fixtures/ref_pre.json"), &len);
+    char *eps = strstr(cfg, "\"ln_eps\"");
+    ck_assert(eps);
+    for (int good = 0; good < 2; good++) {
+        char *text = malloc(len + 32);
+        snprintf(text, len + 32, "%.*s\"int8\": %s, %s", (int)(eps - cfg), cfg,
+                 good ? "true" : "1", eps);
+        const char *p = test_tmp(".json");
+        spit(p, text, strlen(text));
+        at_model *m = NULL;
+        at_error err;
+        int rc = at_model_load(p, AT_FILE_JSON, &m, &err);
+        if (good)
+            ck_assert_msg(rc == 0 && at_model_config(m)->int8 == 1, "%s", err.msg);
+        else
+            ck_assert_msg(rc == -1 && strstr(err.msg, "\"int8\" must be true or false"), "%s",
+                          err.msg);
+        at_model_free(m);
+        remove(p);
+        free(text);
+    }
+    free(cfg);
+    /* a valid model with one value too few in one tensor */
     char *t = slurp(test_path("tests/fixtures/ref_post.json"), &len);
     char *hit = strstr(t, "\"heads.upos.bias\"");
     ck_assert(hit);
