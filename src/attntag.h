@@ -67,6 +67,26 @@ int at_config_check(const at_config *c, at_error *err);
 int at_config_from_json(at_config *c, const char *json, size_t len, at_error *err);
 char *at_config_to_json(const at_config *c); /* malloc'd, NULL on OOM */
 
+/* Output files ------------------------------------------------------------ */
+
+/* Every file attntag writes goes through at_output. A regular file, or a path
+ * not there yet, is written to a temporary file in the same directory and
+ * renamed into place by at_output_commit only when complete (an interrupted
+ * run leaves no half file under the final name; the new file keeps the old
+ * one's mode and, where allowed, owner). A symbolic link is followed and its
+ * target replaced so. A device, FIFO or socket is written in place, never
+ * renamed over. at_output_open fails at once if the path cannot be written
+ * (no such directory, not writable, a directory), before any work is done. */
+typedef struct at_output at_output;
+int at_output_open(const char *path, at_output **out, at_error *err);
+FILE *at_output_stream(at_output *o);
+/* at_output_commit: flush, check every write, rename into place; frees o. */
+int at_output_commit(at_output *o, at_error *err);
+/* at_output_abort: drop what was written (the temporary is removed); frees o. */
+void at_output_abort(at_output *o);
+/* at_output_check: whether path can be written: open, then abort. */
+int at_output_check(const char *path, at_error *err);
+
 /* Models ------------------------------------------------------------------ */
 
 typedef struct at_model at_model;

@@ -304,9 +304,10 @@ static void csv_field(FILE *fp, const char *s)
 
 static int write_confusion(const scoring *sc, const char *path, at_error *err)
 {
-    FILE *fp = fopen(path, "w");
-    if (!fp)
-        return at_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+    at_output *out;
+    if (at_output_open(path, &out, err))
+        return -1;
+    FILE *fp = at_output_stream(out);
     fputs("tagset,gold,predicted,count\n", fp);
     for (int t = 0; t < sc->n; t++) {
         at_eval_result r;
@@ -323,9 +324,7 @@ static int write_confusion(const scoring *sc, const char *path, at_error *err)
                 fprintf(fp, ",%zu\n", k);
             }
     }
-    if (fclose(fp) != 0)
-        return at_error_set(err, "%s: write error", path);
-    return 0;
+    return at_output_commit(out, err);
 }
 
 /* sniff_conllu: does the file's first word line have ten tab-separated columns? */
@@ -382,7 +381,7 @@ int cli_eval(int argc, char **argv)
     const char *gold_path = argv[optind];
     at_error err;
     at_model *m;
-    if (cli_load_model(model_path, &m, &err))
+    if ((conf_path && at_output_check(conf_path, &err)) || cli_load_model(model_path, &m, &err))
         return cli_fail(&err);
     scoring sc;
     memset(&sc, 0, sizeof sc);

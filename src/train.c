@@ -654,15 +654,24 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         snprintf(ck_default, n, "%s.ckpt", o.out_path);
         o.checkpoint_path = ck_default;
     }
+    /* before any work: a long run must not fail at its end on an output path */
+    if (at_output_check(o.out_path, err) || at_output_check(o.checkpoint_path, err)) {
+        free(ck_default);
+        free(train_path);
+        free(dev_path);
+        return -1;
+    }
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.o = &o;
     tr.threads = o.threads;
     FILE *log = NULL;
-    int rc = setup(&tr, cfg, &resumed, err);
-    at_model_free(resumed);
-    if (rc == 0 && o.log_path && !(log = fopen(o.log_path, o.resume_path ? "a" : "w")))
+    int rc = 0;
+    if (o.log_path && !(log = fopen(o.log_path, o.resume_path ? "a" : "w")))
         rc = at_error_set(err, "%s: cannot write: %s", o.log_path, strerror(errno));
+    if (rc == 0)
+        rc = setup(&tr, cfg, &resumed, err);
+    at_model_free(resumed);
     at_train_progress p;
     memset(&p, 0, sizeof p);
     if (tr.model)
