@@ -180,6 +180,9 @@ void at_feats_clear(at_feats *f);   /* keeps capacity */
 void at_feats_free(at_feats *f);
 /* at_feats_add: append one token (valid UTF-8, no NUL) to f. */
 int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, at_error *err);
+/* Tokens longer than this many bytes are unknown words whose n-grams come
+ * from their first AT_MAX_KEY bytes: their cost is bounded. */
+#define AT_MAX_KEY 1024
 /* at_word_shape: the shape class of a token (valid UTF-8). */
 int at_word_shape(const char *token, size_t len);
 /* at_normalize: NFC (or NFKC-casefold if lowercase) of valid UTF-8; malloc'd. */

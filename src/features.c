@@ -237,6 +237,15 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         return -1;
     if (f->n == 0)
         f->ng_off[0] = 0;
+    f->shape[f->n] = (uint8_t)at_word_shape(token, len);
+    /* A token longer than AT_MAX_KEY bytes (a 100 MB "word" in hostile
+     * text) is no vocabulary or lexicon word: it is unknown, and its n-grams
+     * come from its first AT_MAX_KEY bytes (cut before a character), so that
+     * what it costs is bounded whatever its length. */
+    int too_long = len > AT_MAX_KEY;
+    if (too_long)
+        for (len = AT_MAX_KEY; ((unsigned char)token[len] & 0xC0) == 0x80; len--)
+            ;
     char small[64];
     char *key = ascii_key(token, len, c->lowercase, small, sizeof small)
                     ? small : at_normalize(token, len, c->lowercase, err);
@@ -244,10 +253,9 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         return -1;
     size_t klen = strlen(key);
     uint32_t h = at_fnv1a(key, klen); /* one hash for both tables */
-    long id = at_strmap_find_hashed(&m->vocab_map, key, klen, h);
+    long id = too_long ? -1 : at_strmap_find_hashed(&m->vocab_map, key, klen, h);
     f->word[f->n] = id < 0 ? 0 : (uint32_t)id;
-    f->shape[f->n] = (uint8_t)at_word_shape(token, len);
-    long li = m->n_lex ? at_strmap_find_hashed(&m->lex_map, key, klen, h) : -1;
+    long li = m->n_lex && !too_long ? at_strmap_find_hashed(&m->lex_map, key, klen, h) : -1;
     f->lex[f->n] = li < 0 ? 0 : m->lex_bits[li];
     f->ng_off[f->n + 1] = f->ng_off[f->n];
     int rc = c->char_buckets ? add_ngrams(c, f, key, klen, err) : 0;

@@ -201,6 +201,43 @@ START_TEST(ascii_keys_are_what_utf8proc_gives)
 }
 END_TEST
 
+/* A token past AT_MAX_KEY bytes is unknown, and its n-grams are those of its
+ * first AT_MAX_KEY bytes, cut before a character: the hostile 100 MB token
+ * costs what a 1 KB one does. */
+START_TEST(long_tokens_are_bounded)
+{
+    at_model *m = feature_model(1 << 20, 2, 4);
+    at_feats f;
+    at_error err;
+    at_feats_init(&f);
+    size_t n = 5 * AT_MAX_KEY;
+    char *tok = malloc(n + 1);
+    ck_assert(tok != NULL);
+    /* "the" (a vocabulary word) then 3-byte characters, one of them across
+     * the cut at AT_MAX_KEY bytes */
+    memcpy(tok, "the", 3);
+    for (size_t i = 3; i + 3 <= n; i += 3)
+        memcpy(tok + i, "我", 3);
+    tok[n - n % 3] = '\0';
+    size_t len = strlen(tok);
+    ck_assert(at_feats_add(m, &f, tok, len, &err) == 0);
+    size_t cut = 3 + (AT_MAX_KEY - 3) / 3 * 3; /* whole characters within the limit */
+    ck_assert(at_feats_add(m, &f, tok, cut, &err) == 0);
+    ck_assert_uint_eq(f.word[0], 0);
+    /* "<" + the code points of the first cut bytes + ">": as for the cut token */
+    size_t cps = 3 + (cut - 3) / 3 + 2, want = 0;
+    for (size_t k = 2; k <= 4; k++)
+        want += cps - k + 1;
+    ck_assert_uint_eq(f.ng_off[1] - f.ng_off[0], want);
+    ck_assert_uint_eq(f.ng_off[2] - f.ng_off[1], want);
+    for (size_t g = 0; g < want; g++)
+        ck_assert_uint_eq(f.ng[f.ng_off[0] + g], f.ng[f.ng_off[1] + g]);
+    free(tok);
+    at_feats_free(&f);
+    at_model_free(m);
+}
+END_TEST
+
 Suite *features_suite(void)
 {
     Suite *s = suite_create("features");
@@ -212,6 +249,7 @@ Suite *features_suite(void)
     tcase_add_test(tc, ngrams_over_code_points);
     tcase_add_test(tc, long_sentence_chunks);
     tcase_add_test(tc, ascii_keys_are_what_utf8proc_gives);
+    tcase_add_test(tc, long_tokens_are_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
