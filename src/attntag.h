@@ -197,6 +197,9 @@ int at_utf8_check(const char *s, size_t len, size_t *bad_off);
 
 typedef struct at_state at_state;
 
+/* The most memory a run state may take: a model asking for more (a long
+ * max_len with many heads and layers) is refused by at_state_new. */
+#define AT_STATE_MAX_MB 512
 /* at_state_new: buffers for sentences of up to max_len tokens, allocated once. */
 int at_state_new(const at_model *m, at_state **out, at_error *err);
 /* at_state_new_batch: buffers for batches of up to `tokens` tokens (at least

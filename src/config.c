@@ -145,6 +145,26 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
     int norm = 0, act = 0;
     if (!cJSON_IsObject(o))
         return at_error_set(err, "config: expected a JSON object");
+    /* a key this attntag does not know may ask for what it cannot compute:
+     * refused, as is a key given twice (which value would be meant?) */
+    static const char *const known[] = {"dim", "heads", "layers", "ffn_dim", "max_len", "norm",
+                                        "activation", "window", "rel_pos", "abs_pos",
+                                        "lowercase", "char_buckets", "char_dim", "ngram_min",
+                                        "ngram_max", "shape", "lexicon_bits", "ln_eps", "int8",
+                                        "tagsets"};
+    const cJSON *key;
+    cJSON_ArrayForEach(key, o)
+    {
+        size_t i = 0;
+        while (i < sizeof known / sizeof *known && strcmp(key->string, known[i]) != 0)
+            i++;
+        if (i == sizeof known / sizeof *known)
+            return at_error_set(err, "config: unknown key \"%.100s\" (made by a newer attntag?)",
+                                key->string);
+        for (const cJSON *k2 = key->next; k2; k2 = k2->next)
+            if (strcmp(key->string, k2->string) == 0)
+                return at_error_set(err, "config: \"%s\" given twice", key->string);
+    }
     if (get_int(o, "dim", &c->dim, err) || get_int(o, "heads", &c->heads, err) ||
         get_int(o, "layers", &c->layers, err) || get_int(o, "ffn_dim", &c->ffn_dim, err) ||
         get_int(o, "max_len", &c->max_len, err) ||

@@ -69,8 +69,20 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     size_t L = (size_t)c->max_len, d = (size_t)c->dim;
     size_t H = (size_t)c->heads, cd = c->char_buckets ? (size_t)c->char_dim : 0;
     size_t T = tokens > L ? tokens : L;
-    if (T > ((size_t)1 << 40) / (L * H + 64 * d))
-        return at_error_set(err, "a batch of %zu tokens is too large", tokens);
+    /* What the buffers below take, in floats, bounded before anything is
+     * allocated: a model file of a few kilobytes may ask for sentences of
+     * 4096 tokens in 64 layers of 4096 heads. */
+    size_t f = (size_t)c->ffn_dim, kp4 = ((d > f ? d : f) + 3) / 4 + 1, tags = 0;
+    for (int i = 0; i < c->n_tagsets; i++)
+        tags += m->n_tags[i];
+    double floats = (double)T * (double)(20 * d + 2 * f + cd + 8 + kp4 + tags) +
+                    (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
+                    (double)(L + 16) * (double)(d / H + 7);
+    if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
+        return at_error_set(err, "running this model on %zu tokens at once needs %.0f MiB, "
+                            "more than attntag allows (%d MiB): max_len %zu, heads %zu and "
+                            "layers %d ask too much", T, floats * sizeof(float) / (1 << 20),
+                            AT_STATE_MAX_MB, L, H, c->layers);
     at_state *s = calloc(1, sizeof *s);
     if (!s)
         return at_error_set(err, "out of memory for the run state");

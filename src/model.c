@@ -681,6 +681,12 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
     at_strmap_free(&m->vocab_map);
     if (at_strmap_build(&m->vocab_map, (const char *const *)m->vocab, m->n_vocab, err))
         return at_error_set(err, "%s: vocabulary: %.900s", where, err->msg);
+    for (int i = 0; i < c->n_tagsets; i++) { /* two classes of one name: which is meant? */
+        at_strmap tags;
+        if (at_strmap_build(&tags, (const char *const *)m->tags[i], m->n_tags[i], err))
+            return at_error_set(err, "%s: tag set \"%s\": %.900s", where, c->tagset[i], err->msg);
+        at_strmap_free(&tags);
+    }
     if (c->lexicon_bits == 0 && m->n_lex)
         return at_error_set(err, "%s: a lexicon is present but lexicon_bits is 0", where);
     bind(m);

@@ -206,13 +206,46 @@ static int read_vertical(at_reader *r, at_sentence *s, at_error *err)
     return rc < 0 ? -1 : s->n > 0;
 }
 
+/* check_id: the ID of a word line, range or empty node follows the ones
+ * before it in the sentence, as CoNLL-U has them: words 1, 2, 3...; a range
+ * a-b just before word a, with b > a, not overlapping the range before; an
+ * empty node i.k after word i (or 0.k first), k counting up. *range_end
+ * keeps the last range's end, checked against the words at the sentence's
+ * end; *empty the last empty node's (i, k). */
+static int check_id(const at_reader *r, const char *id, at_conllu_id kind, size_t words,
+                    size_t *range_end, size_t *range_line, size_t empty[2], at_error *err)
+{
+    char *end;
+    size_t a = strtoul(id, &end, 10), b = *end ? strtoul(end + 1, NULL, 10) : 0;
+    if (kind == AT_ID_WORD && a != words + 1)
+        return at_error_set(err, "%s:%zu: word ID %s, expected %zu (IDs count 1, 2, 3... in "
+                            "each sentence)", r->name, r->line_no, id, words + 1);
+    if (kind == AT_ID_RANGE && (a != words + 1 || b <= a || a <= *range_end))
+        return at_error_set(err, "%s:%zu: range %s, expected %zu-N with N > %zu, not "
+                            "overlapping the range before", r->name, r->line_no, id, words + 1,
+                            words + 1);
+    if (kind == AT_ID_RANGE) {
+        *range_end = b;
+        *range_line = r->line_no;
+    }
+    if (kind == AT_ID_EMPTY) {
+        if (a != words || (empty[0] == a && b <= empty[1]) || (empty[0] != a && b != 1))
+            return at_error_set(err, "%s:%zu: empty node %s, expected %zu.%zu", r->name,
+                                r->line_no, id, words, empty[0] == words ? empty[1] + 1 : 1);
+        empty[0] = a;
+        empty[1] = b;
+    }
+    return 0;
+}
+
 static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
 {
     int rc;
+    size_t range_end = 0, range_line = 0, empty[2] = {SIZE_MAX, 0};
     while ((rc = next_line(r, err)) == 1) {
         if (r->len == 0) {
             if (s->n_lines)
-                return 1;
+                break;
             continue;
         }
         if (!s->n_lines)
@@ -225,11 +258,19 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
             int nc = at_conllu_split(copy, col);
             at_conllu_id kind = nc == AT_CONLLU_COLS ? at_conllu_id_kind(col[0]) : AT_ID_BAD;
             if (nc != AT_CONLLU_COLS || kind == AT_ID_BAD || col[1][0] == '\0') {
+                if (nc != AT_CONLLU_COLS)
+                    at_error_set(err, "%s:%zu: expected 10 tab-separated CoNLL-U columns, "
+                                 "found %d", r->name, r->line_no, nc);
+                else
+                    at_error_set(err, "%s:%zu: expected a word ID (1, 2-3 or 1.1) and a FORM, "
+                                 "found ID \"%.40s\" and FORM \"%.40s\"", r->name, r->line_no,
+                                 col[0], col[1]);
                 free(copy);
-                return at_error_set(err, nc != AT_CONLLU_COLS
-                                    ? "%s:%zu: expected 10 tab-separated CoNLL-U columns, found %d"
-                                    : "%s:%zu: expected a word ID (1, 2-3 or 1.1) and a FORM, "
-                                      "column count %d", r->name, r->line_no, nc);
+                return -1;
+            }
+            if (check_id(r, col[0], kind, s->n, &range_end, &range_line, empty, err)) {
+                free(copy);
+                return -1;
             }
             if (kind == AT_ID_WORD) {
                 tok = (long)s->n;
@@ -243,6 +284,9 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
         if (add_line(s, r->buf, r->len, tok, err))
             return -1;
     }
+    if (rc >= 0 && range_end > s->n)
+        return at_error_set(err, "%s:%zu: the range ends at word %zu, but the sentence ends at "
+                            "word %zu", r->name, range_line, range_end, s->n);
     return rc < 0 ? -1 : s->n_lines > 0;
 }
 

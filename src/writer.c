@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,7 +178,7 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
             return -1;
         break;
     }
-    if (ferror(out))
-        return at_error_set(err, "write error on output");
+    if (ferror(out)) /* errno: from the write that failed, as stdio keeps no other record */
+        return at_error_set(err, "write error on output: %s", strerror(errno));
     return 0;
 }
