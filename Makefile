@@ -89,6 +89,48 @@ check:
 test: $(BUILD)/run_tests $(BUILD)/attntag
 	$(BUILD)/run_tests
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/cli_test.py
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/bad_inputs.py
+
+# Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per
+# parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
+# and UndefinedBehaviorSanitizer; `make fuzz` runs each for FUZZ_TIME seconds
+# on its seed corpus tests/fuzz/NAME/, keeping what it finds in build/fuzz/.
+# kernels.c and attention.c are built by $(CC), uninstrumented: their helpers
+# pass 64-byte vectors, which clang refuses in the any-x86-64 clone (they are
+# numeric loops over validated sizes, run by `make check` under GCC's sanitizers).
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 600
+FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_PLAIN = kernels attention
+FUZZ_OBJ = $(patsubst src/%.c,build/fuzz/%.o,$(filter-out $(FUZZ_PLAIN:%=src/%.c),$(LIB_SRC))) \
+	$(FUZZ_PLAIN:%=build/fuzz/plain_%.o) build/fuzz/cli_train.o build/fuzz/cli_common.o
+
+build/fuzz/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/plain_%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(OPT) -ffp-contract=fast -fno-trapping-math -fno-math-errno \
+		-fvect-cost-model=dynamic -Wno-psabi -c $< -o $@
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
+
+.SECONDARY: $(FUZZ_OBJ)
+fuzz-build: $(FUZZERS:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@for f in $(FUZZERS); do \
+		mkdir -p build/fuzz/found-$$f build/fuzz/corpus-$$f; \
+		echo "fuzz_$$f: $(FUZZ_TIME) s"; \
+		build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=build/fuzz/found-$$f/ \
+			build/fuzz/corpus-$$f tests/fuzz/$$f 2>&1 | \
+			grep -E '^(stat::|#[0-9]+[[:space:]]+DONE|==[0-9]+==|SUMMARY|artifact_prefix|Test unit)' || true; \
+		test -z "$$(ls build/fuzz/found-$$f)" || { echo "fuzz_$$f: findings in build/fuzz/found-$$f"; exit 1; }; \
+	done
 
 install: attntag
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)

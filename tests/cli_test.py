@@ -739,6 +739,60 @@ def output_paths_checked_before_work():
     assert leftovers(d, []) == []
 
 
+
+@test
+def killed_writer_leaves_the_old_file():
+    d = scratch("kill")
+    big = os.path.join(ROOT, "models", "en-ewt.safetensors")
+    want = os.path.join(d, "want.json")
+    assert run(["convert", big, want])[0] == 0
+    with open(want, "rb") as f:
+        new = f.read()
+    out = os.path.join(d, "model.json")
+    mid_write = 0
+    for attempt in range(20):
+        with open(out, "wb") as f:
+            f.write(b"OLD")
+        for name in os.listdir(d):
+            if ".tmp" in name:
+                os.unlink(os.path.join(d, name))
+        p = subprocess.Popen([BIN, "convert", big, out], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        # kill as soon as the temporary file appears: mid-write (42 MB of JSON)
+        while p.poll() is None and not any(".tmp" in n for n in os.listdir(d)):
+            pass
+        p.kill()  # SIGKILL: no handler runs
+        p.wait()
+        with open(out, "rb") as f:
+            got = f.read()
+        assert got in (b"OLD", new), f"attempt {attempt}: {len(got)} bytes under the final name"
+        if got == b"OLD" and any(".tmp" in n for n in os.listdir(d)):
+            mid_write += 1  # killed while the temporary was being written
+        if mid_write >= 3:
+            break
+    assert mid_write >= 1, "no kill landed while the model was being written"
+
+
+@test
+def tag_output_errors_are_reported():
+    rc, out, err = run(["-m", REF, "-f", "json", "--probs"], b"The cat sat .\n" * 20000)
+    assert rc == 0, err
+    # standard output closed early, as by `| head -1`: no message
+    p = subprocess.Popen(f"'{BIN}' -m '{REF}' | head -c 1 > /dev/null", shell=True,
+                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, e = p.communicate(b"The cat sat .\n" * 200000, timeout=120)
+    assert e == b"", e
+    if os.geteuid() == 0:  # a full device, made in a scratch directory
+        import stat
+        d = scratch("full-out")
+        full = os.path.join(d, "full")
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        with open(full, "wb") as f:
+            r = subprocess.run([BIN, "-m", REF], input=b"The cat sat .\n" * 1000, stdout=f,
+                               stderr=subprocess.PIPE)
+        assert r.returncode == 2 and b"No space left on device" in r.stderr, r.stderr
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
