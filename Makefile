@@ -40,7 +40,7 @@ LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
-.PHONY: all check test install uninstall clean model bench
+.PHONY: all check test install uninstall clean model bench fuzz fuzz-build
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
