@@ -12,12 +12,12 @@
 #include "optim.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { MAX_THREADS = 64 };
 
@@ -473,8 +473,47 @@ static int log_epoch(FILE *log, const trainer *tr, const at_train_progress *p)
     fprintf(log, "}, \"dev_unknown\": %.6f, \"seconds\": %.1f, \"tokens_per_s\": %.0f, "
             "\"best\": %s}\n", p->dev_unk_acc, p->seconds, p->tokens_per_s,
             p->improved ? "true" : "false");
-    fflush(log);
-    return ferror(log) ? -1 : 0;
+    return fflush(log) == 0 && !ferror(log) ? 0 : -1;
+}
+
+/* The log is kept in memory and the file rewritten whole after each epoch,
+ * through at_write_atomic: a run killed mid-write leaves the log as it was
+ * after the epoch before, never half a line. A resumed run continues the
+ * log it finds. */
+typedef struct {
+    FILE *fp; /* open_memstream of buf */
+    char *buf;
+    size_t len;
+} run_log;
+
+static int log_open(run_log *lg, const char *path, int resume, at_error *err)
+{
+    memset(lg, 0, sizeof *lg);
+    if (!(lg->fp = open_memstream(&lg->buf, &lg->len)))
+        return at_error_set(err, "out of memory for the log");
+    char *old = NULL;
+    size_t n = 0;
+    if (resume && access(path, F_OK) == 0) {
+        if (at_read_file(path, &old, &n, err))
+            return -1;
+        fwrite(old, 1, n, lg->fp);
+        free(old);
+    }
+    return at_output_check(path, err);
+}
+
+static int log_write(run_log *lg, const char *path, at_error *err)
+{
+    if (fflush(lg->fp) != 0)
+        return at_error_set(err, "%s: out of memory for the log", path);
+    return at_write_atomic(path, lg->buf, lg->len, err);
+}
+
+static void log_close(run_log *lg)
+{
+    if (lg->fp)
+        fclose(lg->fp);
+    free(lg->buf);
 }
 
 /* setup: corpora, model (new or from the checkpoint), workers, optimiser. */
@@ -665,10 +704,8 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
     memset(&tr, 0, sizeof tr);
     tr.o = &o;
     tr.threads = o.threads;
-    FILE *log = NULL;
-    int rc = 0;
-    if (o.log_path && !(log = fopen(o.log_path, o.resume_path ? "a" : "w")))
-        rc = at_error_set(err, "%s: cannot write: %s", o.log_path, strerror(errno));
+    run_log log = {0};
+    int rc = o.log_path ? log_open(&log, o.log_path, o.resume_path != NULL, err) : 0;
     if (rc == 0)
         rc = setup(&tr, cfg, &resumed, err);
     at_model_free(resumed);
@@ -749,8 +786,10 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         at_optim_swap_ema(&tr.opt);
         p.epoch_done = 1;
         p.seconds = now() - t0;
-        if (rc == 0 && log && log_epoch(log, &tr, &p))
-            rc = at_error_set(err, "%s: write error", o.log_path);
+        if (rc == 0 && o.log_path && log_epoch(log.fp, &tr, &p))
+            rc = at_error_set(err, "%s: out of memory for the log", o.log_path);
+        if (rc == 0 && o.log_path)
+            rc = log_write(&log, o.log_path, err);
         if (rc == 0 && o.progress)
             o.progress(&p, o.ctx);
         if (rc == 0 && tr.bad_epochs >= o.patience) {
@@ -768,8 +807,7 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         rc = checkpoint(&tr, o.checkpoint_path, err);
     if (rc == 0 && !stopped) /* finished: nothing is left to resume */
         remove(o.checkpoint_path);
-    if (log)
-        fclose(log);
+    log_close(&log);
     teardown(&tr);
     free(ck_default);
     free(train_path);

@@ -733,6 +733,9 @@ def output_paths_checked_before_work():
     rc, out, err = run(["train"] + TINY + ["-o", os.path.join(d, "m.st"), "--checkpoint", missing,
                                            "--epochs", "50"])
     assert rc == 2 and "cannot create a file in" in err and "epoch" not in err, err
+    rc, out, err = run(["train"] + TINY + ["-o", os.path.join(d, "m.st"), "--log", missing,
+                                           "--epochs", "50"])
+    assert rc == 2 and "cannot create a file in" in err and "epoch" not in err, err
     model = tiny_model()
     expect(["eval", "-m", model, "--confusion", missing, os.path.join(FIX, "tiny_dev.conllu")], 2,
            "cannot create a file in")
