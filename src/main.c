@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void usage(FILE *out)
@@ -22,7 +23,7 @@ static void usage(FILE *out)
           out);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     if (argc >= 2) {
         const char *cmd = argv[1];
@@ -51,4 +52,18 @@ int main(int argc, char **argv)
         }
     }
     return cli_tag(argc, argv);
+}
+
+/* Whatever a command printed is checked once more when it ends: output to a
+ * full disk or device must not end in a silent success. */
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    errno = 0;
+    if ((fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) && rc == 0) {
+        fprintf(stderr, "attntag: write error on standard output%s%s\n", errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        return EXIT_DATA;
+    }
+    return rc; /* a command that failed has said why */
 }

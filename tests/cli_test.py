@@ -794,6 +794,12 @@ def tag_output_errors_are_reported():
             r = subprocess.run([BIN, "-m", REF], input=b"The cat sat .\n" * 1000, stdout=f,
                                stderr=subprocess.PIPE)
         assert r.returncode == 2 and b"No space left on device" in r.stderr, r.stderr
+        for args in (["info", REF], ["--version"], ["--help"], ["convert", "--help"],
+                     ["eval", "-m", tiny_model(), os.path.join(FIX, "tiny_dev.conllu")]):
+            with open(full, "wb") as f:
+                r = subprocess.run([BIN] + args, stdout=f, stderr=subprocess.PIPE)
+            assert r.returncode == 2 and r.stderr.count(b"No space left on device") == 1, \
+                (args, r.returncode, r.stderr)
 
 
 shutil.rmtree(TMP, ignore_errors=True)
