@@ -9,6 +9,7 @@
 set -eu
 BIN=${1:-./attntag}
 FIX=tests/fixtures
+MODEL=models/en-ewt.safetensors
 command -v valgrind > /dev/null || { echo "valgrind.sh: valgrind not installed" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -33,11 +34,11 @@ vgin() { input=$1; shift; runs=$((runs + 1))
 printf 'The cat sat on the mat .\nAttention is all you need .\n' > "$tmp/lines.txt"
 printf "Dr. Smith didn't go. He said \"I'm done\" -- then left.\n\n我们在北京。\n" > "$tmp/raw.txt"
 for fmt in wordtag tsv conllu json; do
-    vgin "$tmp/lines.txt" -f "$fmt"
+    vgin "$tmp/lines.txt" -m "$MODEL" -f "$fmt"
 done
-vgin "$tmp/lines.txt" -f json --probs --line-buffered
-vgin "$tmp/raw.txt" --tokenize -f conllu
-vgin "$FIX/sample.conllu" -i conllu
+vgin "$tmp/lines.txt" -m "$MODEL" -f json --probs --line-buffered
+vgin "$tmp/raw.txt" -m "$MODEL" --tokenize -f conllu
+vgin "$FIX/sample.conllu" -m "$MODEL" -i conllu
 vg train --train "$FIX/tiny_train.conllu" --dev "$FIX/tiny_dev.conllu" --dim 16 --heads 2 \
     --ffn 32 --char-buckets 256 --char-dim 8 --max-len 16 --min-count 1 --epochs 1 \
     --batch-tokens 400 -q -o "$tmp/tiny.safetensors"
@@ -47,5 +48,5 @@ vg convert "$FIX/ref_pre.json" "$tmp/ref.safetensors"
 vg convert --f16 "$tmp/ref.safetensors" "$tmp/ref.json"
 vg convert --int8 "$tmp/ref.safetensors" "$tmp/ref8.safetensors"
 vgin "$tmp/lines.txt" -m "$tmp/ref8.safetensors"
-vg info
+vg info "$MODEL"
 echo "valgrind: $runs runs, no errors, no definite leaks"
