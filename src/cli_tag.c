@@ -2,11 +2,13 @@
  * cli_tag.c - `attntag [tag]`: read sentences, tag them, write them.
  */
 #include "cli.h"
+#include "cli_batch.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void tag_help(void)
 {
@@ -36,6 +38,21 @@ static void tag_help(void)
           "      --line-buffered  tag and write each sentence as soon as it is read, and\n"
           "                       flush (for use as a coprocess); otherwise sentences are\n"
           "                       tagged in batches, with the same results\n"
+          "\n"
+          "Many files, one output each (batch mode):\n"
+          "  -o, --output-dir DIR write each FILE's output to DIR/FILE.EXT, EXT .tag, .tsv,\n"
+          "                       .conllu or .jsonl as --format says (DIR and the\n"
+          "                       directories under it are made)\n"
+          "      --suffix SUF     write each FILE's output beside it, as FILE + SUF\n"
+          "  -r, --recursive      tag the files in directories named, at any depth\n"
+          "      --files-from F   also tag the files named in F ('-': standard input),\n"
+          "                       one per line\n"
+          "  -0, --null           names in F end with NUL bytes (find -print0)\n"
+          "      --skip-existing  leave a file whose output is already there (to resume)\n"
+          "Each output is written to a temporary file and renamed into place when\n"
+          "complete. A file that cannot be read or tagged is reported and has no output;\n"
+          "the others are tagged, and the exit status is then 2.\n"
+          "\n"
           "  -h, --help           show this help\n"
           "  -V, --version        show the version\n"
           "\n"
@@ -59,6 +76,8 @@ typedef struct tag_job {
     size_t cap;
     int want_probs;
     at_write_opts wo;
+    FILE *out;               /* where the sentences go */
+    long long tokens;        /* tagged so far */
 } tag_job;
 
 static int ensure(tag_job *j, size_t n, at_error *err)
@@ -122,10 +141,11 @@ static int flush_batch(tag_job *j, at_error *err)
             if (j->want_probs)
                 probs[t] = j->probs[t] + j->off[i] * at_model_n_tags(j->m, t);
         }
-        if (at_write_sentence(stdout, j->m, &j->wo, &j->sent[i], tags,
+        if (at_write_sentence(j->out, j->m, &j->wo, &j->sent[i], tags,
                               j->want_probs ? probs : NULL, err))
             return -1;
     }
+    j->tokens += (long long)j->feats.n;
     j->n_sent = 0;
     at_feats_clear(&j->feats);
     return 0;
@@ -156,7 +176,7 @@ static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fm
             break;
         }
         if (line_buffered)
-            fflush(stdout);
+            fflush(j->out);
     }
     if (!sent)
         rc = at_error_set(err, "out of memory");
@@ -166,6 +186,91 @@ static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fm
         rc = -1;
     at_reader_free(r);
     return rc < 0 ? -1 : 0;
+}
+
+typedef struct batch_opts {
+    const char *outdir, *suffix, *files_from;
+    int recursive, nul, skip_existing;
+} batch_opts;
+
+/* tag_file: one input of a batch into its own output, which appears under
+ * its final name only when the whole file is tagged. */
+static int tag_file(tag_job *j, const char *in_path, const char *out_path, at_input_format fmt,
+                    at_error *err)
+{
+    FILE *in = fopen(in_path, "rb");
+    if (!in)
+        return at_error_set(err, "%s: cannot open: %s", in_path, strerror(errno));
+    at_output *o;
+    if (at_output_open(out_path, &o, err)) {
+        fclose(in);
+        return -1;
+    }
+    j->out = at_output_stream(o);
+    int rc = tag_stream(j, in, in_path, fmt, 0, err);
+    if (rc == 0 && ferror(in))
+        rc = at_error_set(err, "%s: read error", in_path);
+    fclose(in);
+    j->out = stdout;
+    if (rc) {
+        j->n_sent = 0; /* what was read of this file goes with its output */
+        at_feats_clear(&j->feats);
+        at_output_abort(o);
+        return -1;
+    }
+    return at_output_commit(o, err);
+}
+
+/* tag_batch: every file named into its own output; a file that fails is
+ * reported and the others are still tagged. */
+static int tag_batch(tag_job *j, const batch_opts *b, char **paths, int n_paths,
+                     at_input_format fmt, const char *ext)
+{
+    at_error err;
+    batch_list l = {0};
+    int rc = 0;
+    batch_list_skip(&l, b->outdir);
+    for (int i = 0; rc == 0 && i < n_paths; i++)
+        rc = batch_list_add(&l, paths[i], b->recursive, &err);
+    if (rc == 0 && b->files_from)
+        rc = batch_list_read(&l, b->files_from, b->nul, b->recursive, &err);
+    if (rc) {
+        batch_list_free(&l);
+        return cli_fail(&err);
+    }
+    batch_progress p;
+    batch_progress_start(&p, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        const batch_file *f = &l.f[i];
+        char *out = NULL;
+        int ok = 1;
+        if (f->error) {
+            at_error_set(&err, "%s: %s", f->path, f->error);
+            ok = 0;
+        } else if (!(out = batch_output(f->path, b->outdir, b->outdir ? ext : b->suffix, &err))) {
+            at_error_set(&err, "%s: %.900s", f->path, err.msg);
+            ok = 0;
+        } else if (b->skip_existing && access(out, F_OK) == 0) {
+            p.skipped++;
+        } else if (tag_file(j, f->path, out, fmt, &err)) {
+            ok = 0;
+        }
+        if (!ok) {
+            if (p.tty)
+                fputs("\r\033[K", stderr);
+            cli_fail(&err);
+            p.failed++;
+        }
+        free(out);
+        p.files++;
+        p.tokens = j->tokens;
+        p.bytes += f->size > 0 ? f->size : 0;
+        batch_progress_show(&p, 0);
+    }
+    batch_progress_end(&p);
+    size_t failed = p.failed;
+    batch_list_free(&l);
+    return failed ? EXIT_DATA : EXIT_OK;
 }
 
 static int parse_tagsets(const at_model *m, const char *list, at_write_opts *wo, at_error *err)
@@ -208,11 +313,15 @@ int cli_tag(int argc, char **argv)
         {"tagset", required_argument, NULL, 's'}, {"probs", no_argument, NULL, 'p'},
         {"top", required_argument, NULL, 'k'},    {"line-buffered", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+        {"output-dir", required_argument, NULL, 'o'}, {"suffix", required_argument, NULL, 'S'},
+        {"recursive", no_argument, NULL, 'r'},    {"files-from", required_argument, NULL, 'F'},
+        {"null", no_argument, NULL, '0'},         {"skip-existing", no_argument, NULL, 'E'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *tagsets = NULL;
+    batch_opts b = {0};
     int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:i:tf:s:hV", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'i':
@@ -247,6 +356,12 @@ int cli_tag(int argc, char **argv)
             break;
         }
         case 'l': line_buffered = 1; break;
+        case 'o': b.outdir = optarg; break;
+        case 'S': b.suffix = optarg; break;
+        case 'r': b.recursive = 1; break;
+        case 'F': b.files_from = optarg; break;
+        case '0': b.nul = 1; break;
+        case 'E': b.skip_existing = 1; break;
         case 'h': tag_help(); return EXIT_OK;
         case 'V': printf("attntag %s\n", ATTNTAG_VERSION); return EXIT_OK;
         default: return cli_usage_error("", "invalid option");
@@ -256,6 +371,20 @@ int cli_tag(int argc, char **argv)
         out_fmt = in_fmt == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
     if ((probs || top) && out_fmt != AT_OUT_JSON)
         return cli_usage_error("", "--probs and --top need --format json");
+    int batch = b.outdir || b.suffix;
+    if (b.outdir && b.suffix)
+        return cli_usage_error("", "--output-dir and --suffix: choose one");
+    if (b.suffix && !*b.suffix)
+        return cli_usage_error("", "--suffix: an empty suffix would write over the inputs");
+    if (!batch && (b.recursive || b.files_from || b.skip_existing))
+        return cli_usage_error("", "-r, --files-from and --skip-existing need --output-dir "
+                               "or --suffix");
+    if (b.nul && !b.files_from)
+        return cli_usage_error("", "-0 needs --files-from");
+    if (batch && line_buffered)
+        return cli_usage_error("", "--line-buffered is for a stream, not for batch mode");
+    if (batch && !b.files_from && optind == argc)
+        return cli_usage_error("", "batch mode needs files (or --files-from)");
 
     at_error err;
     tag_job j;
@@ -292,6 +421,14 @@ int cli_tag(int argc, char **argv)
     }
     if (line_buffered)
         setvbuf(stdout, NULL, _IOLBF, 0);
+    j.out = stdout;
+
+    if (batch) {
+        static const char *const ext[] = {".tag", ".tsv", ".conllu", ".jsonl"};
+        status = tag_batch(&j, &b, argv + optind, argc - optind, (at_input_format)in_fmt,
+                           ext[out_fmt]);
+        goto done;
+    }
 
     int n_files = argc - optind;
     for (int i = 0; status == EXIT_OK && i < (n_files ? n_files : 1); i++) {
@@ -309,6 +446,7 @@ int cli_tag(int argc, char **argv)
         if (!is_stdin)
             fclose(in);
     }
+done:
     if (fflush(stdout) != 0 && status == EXIT_OK) {
         at_error_set(&err, "write error on standard output: %s", strerror(errno));
         status = cli_fail(&err);

@@ -802,6 +802,132 @@ def tag_output_errors_are_reported():
                 (args, r.returncode, r.stderr)
 
 
+
+# --- batch mode: many files, one output each -----------------------------------------
+
+def make_corpus(d, n_files, lines_per_file):
+    """n_files files of sentences from the tiny corpus, in nested directories."""
+    words = []
+    with open(os.path.join(FIX, "tiny_train.conllu")) as f:
+        sent = []
+        for line in f:
+            if line.strip() == "":
+                if sent:
+                    words.append(" ".join(sent))
+                sent = []
+            elif line[0].isdigit() and "\t" in line and "-" not in line.split("\t")[0]:
+                sent.append(line.split("\t")[1])
+    paths = []
+    for i in range(n_files):
+        sub = os.path.join(d, "part%d" % (i % 3), "deeper" if i % 2 else "")
+        os.makedirs(sub, exist_ok=True)
+        p = os.path.join(sub, "doc%03d.txt" % i)
+        with open(p, "w") as f:
+            for k in range(lines_per_file):
+                f.write(words[(i * 7 + k) % len(words)] + "\n")
+        paths.append(p)
+    return sorted(paths)
+
+
+def single_stream(path, fmt):
+    rc, out, err = run(["-m", REF, "-f", fmt, path])
+    assert rc == 0, err
+    return out
+
+
+@test
+def batch_outputs_match_single_stream():
+    d = scratch("batch")
+    corpus = os.path.join(d, "corpus")
+    paths = make_corpus(corpus, 7, 30)
+    os.chdir(d)
+    try:
+        rc, _, err = run(["tag", "-m", REF, "-f", "tsv", "-r", "corpus", "-o", "out"])
+        assert rc == 0, err
+        assert "7 files tagged, 0 skipped, 0 failed" in err, err
+        for p in paths:
+            rel = os.path.relpath(p, d)
+            with open(os.path.join(d, "out", rel + ".tsv"), "rb") as f:
+                assert f.read() == single_stream(p, "tsv"), rel
+        # a list of names, NUL-separated as find -print0 writes it, and outputs beside the inputs
+        lst = b"".join(os.path.relpath(p, d).encode() + b"\0" for p in paths[:4])
+        rc, _, err = run(["tag", "-m", REF, "-f", "json", "--files-from", "-", "-0", "--suffix",
+                          ".out.json"], stdin=lst)
+        assert rc == 0, err
+        for p in paths[:4]:
+            with open(p + ".out.json", "rb") as f:
+                assert f.read() == single_stream(p, "json"), p
+        assert not os.path.exists(paths[4] + ".out.json")
+        # a second run with -r leaves the output directory out of its inputs
+        rc, _, err = run(["tag", "-m", REF, "-r", ".", "-o", "out2"])
+        rc, _, err = run(["tag", "-m", REF, "-r", ".", "-o", "out2"])
+        assert rc == 0 and not os.path.exists(os.path.join(d, "out2", "out2")), err
+    finally:
+        os.chdir(ROOT)
+
+
+@test
+def batch_reports_bad_files_and_tags_the_rest():
+    d = scratch("batch-bad")
+    paths = make_corpus(d, 3, 10)
+    bad = os.path.join(d, "bad.txt")
+    with open(bad, "wb") as f:
+        f.write(b"fine line\nbad \xff line\n")
+    gone = os.path.join(d, "gone.txt")
+    os.symlink("nowhere", gone)
+    out = os.path.join(d, "out")
+    rc, _, err = run(["tag", "-m", REF, "-o", out, paths[0], bad, gone, paths[1], d, paths[2]])
+    assert rc == 2, err
+    assert bad + ":2: invalid UTF-8" in err and gone + ": cannot open" in err, err
+    assert d + ": is a directory" in err and "3 files tagged, 0 skipped, 3 failed" in err, err
+    made = sorted(os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs)
+    assert made == sorted(out + p + ".tag" for p in paths), made  # nothing for the bad ones
+
+
+@test
+def batch_usage_errors():
+    expect(["tag", "-m", REF, "--suffix", "", "x"], 1, "empty suffix")
+    expect(["tag", "-m", REF, "-o", "o", "--suffix", ".t", "x"], 1, "choose one")
+    expect(["tag", "-m", REF, "-r", "x"], 1, "need --output-dir")
+    expect(["tag", "-m", REF, "-o", "o"], 1, "needs files")
+    expect(["tag", "-m", REF, "-o", "o", "-0", "x"], 1, "-0 needs --files-from")
+    os.makedirs(tmp("up/sub"), exist_ok=True)
+    with open(tmp("up/x.txt"), "w") as f:
+        f.write("The cat .\n")
+    rc, _, err = run(["tag", "-m", REF, "-o", tmp("o"), tmp("up/sub/../x.txt")])
+    assert rc == 2 and "outside the output directory" in err, err
+
+
+@test
+def batch_killed_then_resumed_gives_the_same_outputs():
+    import time
+    d = scratch("batch-kill")
+    paths = make_corpus(os.path.join(d, "in"), 60, 400)
+    whole = os.path.join(d, "whole")
+    rc, _, err = run(["tag", "-m", REF, "-f", "json", "--probs", "-r", os.path.join(d, "in"),
+                      "-o", whole])
+    assert rc == 0, err
+    want = {os.path.relpath(os.path.join(r, f), whole): open(os.path.join(r, f), "rb").read()
+            for r, _, fs in os.walk(whole) for f in fs}
+    out = os.path.join(d, "out")
+    args = [BIN, "tag", "-m", REF, "-f", "json", "--probs", "-r", os.path.join(d, "in"), "-o", out]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while p.poll() is None and sum(len(fs) for _, _, fs in os.walk(out)) < 5:
+        time.sleep(0.001)
+    p.kill()
+    p.wait()
+    done = {os.path.relpath(os.path.join(r, f), out) for r, _, fs in os.walk(out) for f in fs
+            if ".tmp" not in f}
+    assert 0 < len(done) < len(want), f"{len(done)} of {len(want)} done when killed"
+    for rel in done:  # whatever has its final name is whole
+        assert open(os.path.join(out, rel), "rb").read() == want[rel], rel
+    rc, _, err = run(args[1:] + ["--skip-existing"])
+    assert rc == 0 and f"{len(done)} skipped" in err, err
+    got = {os.path.relpath(os.path.join(r, f), out): open(os.path.join(r, f), "rb").read()
+           for r, _, fs in os.walk(out) for f in fs if ".tmp" not in f}
+    assert got == want
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -1,0 +1,276 @@
+/*
+ * cli_batch.c - batch mode of `attntag tag`: which files, where each output
+ * goes, and how far the batch has come.
+ */
+#include "cli_batch.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+static int push(batch_list *l, const char *path, long long size, char *error, at_error *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        batch_file *f = realloc(l->f, cap * sizeof *f);
+        if (!f) {
+            free(error);
+            return at_error_set(err, "out of memory for the list of files");
+        }
+        l->f = f;
+        l->cap = cap;
+    }
+    char *p = strdup(path);
+    if (!p) {
+        free(error);
+        return at_error_set(err, "out of memory for the list of files");
+    }
+    l->f[l->n++] = (batch_file){p, size, error};
+    if (size > 0)
+        l->bytes += size;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* walk: the files under dir, in name order, depth first. */
+static int walk(batch_list *l, const char *dir, int depth, at_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return push(l, dir, -1, dup_printf("cannot read the directory: %s", strerror(errno)),
+                    err);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) {
+                rc = at_error_set(err, "out of memory for the list of files");
+                break;
+            }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            rc = at_error_set(err, "out of memory for the list of files");
+        else
+            n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    size_t dl = strlen(dir);
+    for (size_t i = 0; i < n; i++) {
+        char *p = rc ? NULL : dup_printf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
+                                         names[i]);
+        struct stat st;
+        if (rc == 0 && !p)
+            rc = at_error_set(err, "out of memory for the list of files");
+        else if (rc == 0 && stat(p, &st) != 0)
+            rc = push(l, p, -1, dup_printf("cannot open: %s", strerror(errno)), err);
+        else if (rc == 0 && S_ISDIR(st.st_mode) && l->skip_dir &&
+                 (unsigned long long)st.st_dev == l->skip_dev &&
+                 (unsigned long long)st.st_ino == l->skip_ino)
+            ; /* the output directory */
+        else if (rc == 0 && S_ISDIR(st.st_mode))
+            rc = depth >= 256 ? push(l, p, -1, strdup("directories nested too deep"), err)
+                              : walk(l, p, depth + 1, err);
+        else if (rc == 0 && S_ISREG(st.st_mode))
+            rc = push(l, p, (long long)st.st_size, NULL, err);
+        free(p);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+void batch_list_skip(batch_list *l, const char *dir)
+{
+    struct stat st;
+    l->skip_dir = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    if (l->skip_dir) {
+        l->skip_dev = (unsigned long long)st.st_dev;
+        l->skip_ino = (unsigned long long)st.st_ino;
+    }
+}
+
+int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err)
+{
+    struct stat st;
+    if (strcmp(path, "-") == 0)
+        return push(l, path, -1, strdup("standard input has no name to write an output under"),
+                    err);
+    if (stat(path, &st) != 0)
+        return push(l, path, -1, dup_printf("cannot open: %s", strerror(errno)), err);
+    if (S_ISDIR(st.st_mode))
+        return recursive ? walk(l, path, 0, err)
+                         : push(l, path, -1, strdup("is a directory (-r tags the files in it)"),
+                                err);
+    return push(l, path, S_ISREG(st.st_mode) ? (long long)st.st_size : -1, NULL, err);
+}
+
+int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_error *err)
+{
+    int is_stdin = strcmp(list, "-") == 0;
+    FILE *fp = is_stdin ? stdin : fopen(list, "rb");
+    if (!fp)
+        return at_error_set(err, "%s: cannot open: %s", list, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while (rc == 0 && (len = getdelim(&line, &cap, nul ? '\0' : '\n', fp)) > 0) {
+        if (line[len - 1] == (nul ? '\0' : '\n'))
+            line[--len] = '\0';
+        if (len == 0)
+            continue;
+        if (strlen(line) != (size_t)len) /* a NUL inside a newline-separated name */
+            rc = at_error_set(err, "%s: a path holds a NUL byte (use -0 for find -print0)",
+                              is_stdin ? "<stdin>" : list);
+        else
+            rc = batch_list_add(l, line, recursive, err);
+    }
+    if (rc == 0 && ferror(fp))
+        rc = at_error_set(err, "%s: read error", is_stdin ? "<stdin>" : list);
+    free(line);
+    if (!is_stdin)
+        fclose(fp);
+    return rc;
+}
+
+void batch_list_free(batch_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->f[i].path);
+        free(l->f[i].error);
+    }
+    free(l->f);
+    memset(l, 0, sizeof *l);
+}
+
+/* make_parents: the directories above path, as mkdir -p makes them. */
+static int make_parents(char *path, at_error *err)
+{
+    for (char *s = strchr(path + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = '\0';
+        int rc = mkdir(path, 0777);
+        int e = errno;
+        struct stat st;
+        int ok = rc == 0 || (e == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+        if (!ok)
+            at_error_set(err, "cannot make the directory %s: %s", path,
+                         e == EEXIST ? "a file of that name is there" : strerror(e));
+        *s = '/';
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+char *batch_output(const char *input, const char *outdir, const char *suffix, at_error *err)
+{
+    char *out;
+    if (outdir) {
+        const char *rel = input;
+        while (*rel == '/' || (rel[0] == '.' && rel[1] == '/'))
+            rel += *rel == '/' ? 1 : 2;
+        for (const char *p = rel; *p; p++)
+            if (p[0] == '.' && p[1] == '.' && (p == rel || p[-1] == '/') &&
+                (p[2] == '/' || p[2] == '\0')) {
+                at_error_set(err, "a path with \"..\" would put its output outside the "
+                             "output directory");
+                return NULL;
+            }
+        size_t ol = strlen(outdir);
+        out = dup_printf("%s%s%s%s", outdir, ol && outdir[ol - 1] == '/' ? "" : "/", rel,
+                         suffix);
+        if (out && make_parents(out, err)) {
+            free(out);
+            return NULL;
+        }
+    } else {
+        out = dup_printf("%s%s", input, suffix);
+    }
+    if (!out) {
+        at_error_set(err, "out of memory");
+        return NULL;
+    }
+    struct stat si, so;
+    if (strcmp(out, input) == 0 || (stat(input, &si) == 0 && stat(out, &so) == 0 &&
+                                     si.st_dev == so.st_dev && si.st_ino == so.st_ino)) {
+        at_error_set(err, "the output would be the input itself (%s)", out);
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void batch_progress_start(batch_progress *p, const batch_list *l)
+{
+    memset(p, 0, sizeof *p);
+    p->tty = isatty(STDERR_FILENO);
+    p->t0 = p->last = now();
+    p->total_files = l->n;
+    p->total_bytes = l->bytes;
+}
+
+void batch_progress_show(batch_progress *p, int force)
+{
+    double t = now();
+    if (!p->tty || (!force && t - p->last < 0.2))
+        return;
+    p->last = t;
+    double secs = t - p->t0, rate = secs > 0 ? (double)p->tokens / secs : 0;
+    char eta[32] = "";
+    if (p->bytes > 0 && p->total_bytes > p->bytes) {
+        long left = (long)(secs * (double)(p->total_bytes - p->bytes) / (double)p->bytes);
+        snprintf(eta, sizeof eta, ", ETA %ldm%02lds", left / 60, left % 60);
+    }
+    fprintf(stderr, "\r\033[Kfiles %zu/%zu, %lld tokens, %.0f tokens/s%s", p->files,
+            p->total_files, p->tokens, rate, eta);
+}
+
+void batch_progress_end(batch_progress *p)
+{
+    double secs = now() - p->t0;
+    if (p->tty)
+        fputs("\r\033[K", stderr);
+    fprintf(stderr, "attntag: %zu files tagged, %zu skipped, %zu failed; %lld tokens in %.1f s\n",
+            p->files - p->failed - p->skipped, p->skipped, p->failed, p->tokens, secs);
+}

@@ -1,0 +1,56 @@
+/*
+ * cli_batch.h - batch mode of `attntag tag`: the list of input files (from
+ * the command line, directories walked with -r, or --files-from), the output
+ * path of each, and the progress line.
+ */
+#ifndef ATTNTAG_CLI_BATCH_H
+#define ATTNTAG_CLI_BATCH_H
+
+#include "attntag.h"
+
+typedef struct batch_file {
+    char *path;
+    long long size;  /* bytes, for the progress line's ETA; -1 if unknown */
+    char *error;     /* why it cannot be tagged (a directory without -r...), or NULL */
+} batch_file;
+
+typedef struct batch_list {
+    batch_file *f;
+    size_t n, cap;
+    long long bytes; /* total of the known sizes */
+    int skip_dir;    /* a directory that walks leave out (the output directory) */
+    unsigned long long skip_dev, skip_ino;
+} batch_list;
+
+/* batch_list_skip: walks with -r leave dir out, if it exists: outputs of an
+ * earlier run are not inputs. */
+void batch_list_skip(batch_list *l, const char *dir);
+
+/* batch_list_add: path as named on the command line or in a list: a file,
+ * or with recursive a directory whose files (sorted by name, at any depth)
+ * are added. A path that cannot be used is added with its error. */
+int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err);
+/* batch_list_read: the paths of a list file ("-": standard input), one per
+ * line, or separated by NUL bytes when nul. */
+int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_error *err);
+void batch_list_free(batch_list *l);
+
+/* batch_output: where the output of input goes: outdir/input + ext (input's
+ * path relative, "/" and "./" removed; ".." refused) or, without outdir,
+ * input + suffix beside it. Parent directories under outdir are made.
+ * Refuses an output that is the input. malloc'd. */
+char *batch_output(const char *input, const char *outdir, const char *suffix, at_error *err);
+
+/* The progress line on standard error (a terminal only), at most five times
+ * a second, and the summary at the end. */
+typedef struct batch_progress {
+    int tty;
+    double t0, last;
+    size_t files, total_files, failed, skipped;
+    long long tokens, bytes, total_bytes;
+} batch_progress;
+void batch_progress_start(batch_progress *p, const batch_list *l);
+void batch_progress_show(batch_progress *p, int force);
+void batch_progress_end(batch_progress *p);
+
+#endif
