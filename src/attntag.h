@@ -383,6 +383,32 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
                       const at_sentence *s, uint32_t *const *tags, float *const *probs,
                       at_error *err);
 
+/* Tagging a stream on many threads (pipeline.c) ------------------------------ */
+
+/* Sentences are read in batches of about this many tokens. */
+#define AT_BATCH_TOKENS 256
+#define AT_MAX_THREADS 256
+
+typedef struct at_tagger_opts {
+    at_input_format in;
+    at_write_opts wo;
+    int threads;          /* 1 to AT_MAX_THREADS: batches tagged at once */
+    int line_buffered;    /* each sentence tagged and written (flushed) as soon as read */
+} at_tagger_opts;
+
+/* at_tagger: the run states and buffers of one stream, reused from stream to
+ * stream; the model is shared, read only, by its threads (and by other
+ * taggers: a model serves any number of threads). */
+typedef struct at_tagger at_tagger;
+int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, at_error *err);
+/* at_tagger_run: read in (named name in messages) to its end, tag, and write
+ * to out in input order: the same bytes for any number of threads. On a bad
+ * sentence, the ones before it are written and -1 is returned with err.
+ * *tokens grows by the tokens written. */
+int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long *tokens,
+                  at_error *err);
+void at_tagger_free(at_tagger *t);
+
 /* Checksums ---------------------------------------------------------------- */
 uint32_t at_crc32(uint32_t crc, const void *data, size_t len);
 /* at_crc32c: CRC-32C (Castagnoli), in hardware where the processor has it;

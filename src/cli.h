@@ -19,6 +19,10 @@ int cli_eval(int argc, char **argv);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_fail: print "attntag: <error>"; returns EXIT_DATA. */
 int cli_fail(const at_error *err);
+/* cli_default_threads: one per core the process may run on (at most
+ * AT_MAX_THREADS); cli_threads: a --threads value, or -1 if not 1 to AT_MAX_THREADS. */
+int cli_default_threads(void);
+int cli_threads(const char *arg);
 /* cli_load_model: -m PATH, else $ATTNTAG_MODEL, else the bundled model. */
 int cli_load_model(const char *path, at_model **m, at_error *err);
 

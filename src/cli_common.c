@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -68,4 +69,18 @@ int cli_load_model(const char *path, at_model **m, at_error *err)
             return at_model_load(cand[i], AT_FILE_AUTO, m, err);
     return at_error_set(err, "no model: give -m MODEL or set ATTNTAG_MODEL (the bundled model "
                         "was not found at %s)", cand[n_cand - 1]);
+}
+
+int cli_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > AT_MAX_THREADS ? AT_MAX_THREADS : (int)n;
+}
+
+int cli_threads(const char *arg)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    return errno || end == arg || *end || n < 1 || n > AT_MAX_THREADS ? -1 : (int)n;
 }

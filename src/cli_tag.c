@@ -35,6 +35,8 @@ static void tag_help(void)
           "                       the first for wordtag and tsv, all for conllu and json)\n"
           "      --probs          json: the probability of each chosen tag\n"
           "      --top K          json: the K most probable tags of each token\n"
+          "  -j, --threads N      tag on N threads (default: one per core); the output is\n"
+          "                       the same for any N\n"
           "      --line-buffered  tag and write each sentence as soon as it is read, and\n"
           "                       flush (for use as a coprocess); otherwise sentences are\n"
           "                       tagged in batches, with the same results\n"
@@ -60,134 +62,6 @@ static void tag_help(void)
           stdout);
 }
 
-/* Sentences are read until about a batch of tokens is there (the run state's
- * capacity), tagged together, then written in order. */
-enum { BATCH_TOKENS = 256 };
-
-typedef struct tag_job {
-    const at_model *m;
-    at_state *st;
-    at_feats feats;          /* the batch's tokens, sentence after sentence */
-    at_sentence *sent;       /* [n_sent] the batch's sentences, as read */
-    size_t n_sent, sent_cap;
-    size_t *off;             /* [n_sent + 1] each sentence's first token in feats */
-    uint32_t *tags[AT_MAX_TAGSETS];
-    float *probs[AT_MAX_TAGSETS];
-    size_t cap;
-    int want_probs;
-    at_write_opts wo;
-    FILE *out;               /* where the sentences go */
-    long long tokens;        /* tagged so far */
-} tag_job;
-
-static int ensure(tag_job *j, size_t n, at_error *err)
-{
-    if (n <= j->cap)
-        return 0;
-    size_t cap = j->cap ? j->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    for (int t = 0; t < at_model_config(j->m)->n_tagsets; t++) {
-        uint32_t *tg = realloc(j->tags[t], cap * sizeof *tg);
-        if (tg)
-            j->tags[t] = tg;
-        float *p = j->want_probs ? realloc(j->probs[t], cap * at_model_n_tags(j->m, t) *
-                                                            sizeof *p)
-                                 : NULL;
-        if (p)
-            j->probs[t] = p;
-        if (!tg || (j->want_probs && !p))
-            return at_error_set(err, "out of memory for a sentence of %zu tokens", n);
-    }
-    j->cap = cap;
-    return 0;
-}
-
-/* next_slot: a cleared sentence at the end of the batch (NULL: out of memory). */
-static at_sentence *next_slot(tag_job *j)
-{
-    if (j->n_sent == j->sent_cap) {
-        size_t cap = j->sent_cap ? 2 * j->sent_cap : 64;
-        at_sentence *ns = realloc(j->sent, cap * sizeof *ns);
-        size_t *no = realloc(j->off, (cap + 1) * sizeof *no);
-        if (ns)
-            j->sent = ns;
-        if (no)
-            j->off = no;
-        if (!ns || !no)
-            return NULL;
-        for (size_t i = j->sent_cap; i < cap; i++)
-            at_sentence_init(&j->sent[i]);
-        j->sent_cap = cap;
-    }
-    at_sentence_clear(&j->sent[j->n_sent]);
-    return &j->sent[j->n_sent];
-}
-
-/* flush_batch: tag the sentences read so far and write them. */
-static int flush_batch(tag_job *j, at_error *err)
-{
-    if (j->n_sent == 0)
-        return 0;
-    if (ensure(j, j->feats.n, err) ||
-        at_tag_batch(j->m, j->st, &j->feats, j->off, j->n_sent, j->tags,
-                     j->want_probs ? j->probs : NULL, err))
-        return -1;
-    for (size_t i = 0; i < j->n_sent; i++) {
-        uint32_t *tags[AT_MAX_TAGSETS] = {0};
-        float *probs[AT_MAX_TAGSETS] = {0};
-        for (int t = 0; t < at_model_config(j->m)->n_tagsets; t++) {
-            tags[t] = j->tags[t] + j->off[i];
-            if (j->want_probs)
-                probs[t] = j->probs[t] + j->off[i] * at_model_n_tags(j->m, t);
-        }
-        if (at_write_sentence(j->out, j->m, &j->wo, &j->sent[i], tags,
-                              j->want_probs ? probs : NULL, err))
-            return -1;
-    }
-    j->tokens += (long long)j->feats.n;
-    j->n_sent = 0;
-    at_feats_clear(&j->feats);
-    return 0;
-}
-
-static int tag_stream(tag_job *j, FILE *in, const char *name, at_input_format fmt,
-                      int line_buffered, at_error *err)
-{
-    at_reader *r;
-    if (at_reader_new(in, name, fmt, &r, err))
-        return -1;
-    int rc = 0;
-    at_sentence *sent;
-    while ((sent = next_slot(j)) && (rc = at_reader_next(r, sent, err)) == 1) {
-        j->off[j->n_sent] = j->feats.n;
-        for (size_t i = 0; rc == 1 && i < sent->n; i++)
-            if (at_feats_add(j->m, &j->feats, sent->tok[i], sent->tok_len[i], err)) {
-                at_error_set(err, "%s:%zu: %.900s", name, sent->first_line, err->msg);
-                j->feats.n = j->off[j->n_sent]; /* drop the bad sentence's tokens */
-                rc = -1;
-            }
-        if (rc < 0)
-            break;
-        j->off[++j->n_sent] = j->feats.n;
-        /* a coprocess waits for each answer: no batching then */
-        if ((line_buffered || j->feats.n >= BATCH_TOKENS) && flush_batch(j, err)) {
-            rc = -2; /* the batch is lost: nothing more to write */
-            break;
-        }
-        if (line_buffered)
-            fflush(j->out);
-    }
-    if (!sent)
-        rc = at_error_set(err, "out of memory");
-    /* the sentences read before a bad one are still tagged and written */
-    at_error flush_err;
-    if (rc != -2 && flush_batch(j, rc < 0 ? &flush_err : err) && rc == 0)
-        rc = -1;
-    at_reader_free(r);
-    return rc < 0 ? -1 : 0;
-}
-
 typedef struct batch_opts {
     const char *outdir, *suffix, *files_from;
     int recursive, nul, skip_existing;
@@ -195,7 +69,7 @@ typedef struct batch_opts {
 
 /* tag_file: one input of a batch into its own output, which appears under
  * its final name only when the whole file is tagged. */
-static int tag_file(tag_job *j, const char *in_path, const char *out_path, at_input_format fmt,
+static int tag_file(at_tagger *t, const char *in_path, const char *out_path, long long *tokens,
                     at_error *err)
 {
     FILE *in = fopen(in_path, "rb");
@@ -206,25 +80,23 @@ static int tag_file(tag_job *j, const char *in_path, const char *out_path, at_in
         fclose(in);
         return -1;
     }
-    j->out = at_output_stream(o);
-    int rc = tag_stream(j, in, in_path, fmt, 0, err);
+    long long n = 0;
+    int rc = at_tagger_run(t, in, in_path, at_output_stream(o), &n, err);
     if (rc == 0 && ferror(in))
         rc = at_error_set(err, "%s: read error", in_path);
     fclose(in);
-    j->out = stdout;
     if (rc) {
-        j->n_sent = 0; /* what was read of this file goes with its output */
-        at_feats_clear(&j->feats);
         at_output_abort(o);
         return -1;
     }
+    *tokens += n;
     return at_output_commit(o, err);
 }
 
 /* tag_batch: every file named into its own output; a file that fails is
  * reported and the others are still tagged. */
-static int tag_batch(tag_job *j, const batch_opts *b, char **paths, int n_paths,
-                     at_input_format fmt, const char *ext)
+static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_paths,
+                     const char *ext)
 {
     at_error err;
     batch_list l = {0};
@@ -252,7 +124,7 @@ static int tag_batch(tag_job *j, const batch_opts *b, char **paths, int n_paths,
             ok = 0;
         } else if (b->skip_existing && access(out, F_OK) == 0) {
             p.skipped++;
-        } else if (tag_file(j, f->path, out, fmt, &err)) {
+        } else if (tag_file(t, f->path, out, &p.tokens, &err)) {
             ok = 0;
         }
         if (!ok) {
@@ -263,7 +135,6 @@ static int tag_batch(tag_job *j, const batch_opts *b, char **paths, int n_paths,
         }
         free(out);
         p.files++;
-        p.tokens = j->tokens;
         p.bytes += f->size > 0 ? f->size : 0;
         batch_progress_show(&p, 0);
     }
@@ -316,12 +187,14 @@ int cli_tag(int argc, char **argv)
         {"output-dir", required_argument, NULL, 'o'}, {"suffix", required_argument, NULL, 'S'},
         {"recursive", no_argument, NULL, 'r'},    {"files-from", required_argument, NULL, 'F'},
         {"null", no_argument, NULL, '0'},         {"skip-existing", no_argument, NULL, 'E'},
+        {"threads", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *tagsets = NULL;
     batch_opts b = {0};
     int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
+    int threads = cli_default_threads();
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0j:", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'i':
@@ -362,6 +235,11 @@ int cli_tag(int argc, char **argv)
         case 'F': b.files_from = optarg; break;
         case '0': b.nul = 1; break;
         case 'E': b.skip_existing = 1; break;
+        case 'j':
+            if ((threads = cli_threads(optarg)) < 1)
+                return cli_usage_error("", "--threads: expected a number from 1 to %d, got '%s'",
+                                       AT_MAX_THREADS, optarg);
+            break;
         case 'h': tag_help(); return EXIT_OK;
         case 'V': printf("attntag %s\n", ATTNTAG_VERSION); return EXIT_OK;
         default: return cli_usage_error("", "invalid option");
@@ -387,50 +265,51 @@ int cli_tag(int argc, char **argv)
         return cli_usage_error("", "batch mode needs files (or --files-from)");
 
     at_error err;
-    tag_job j;
-    memset(&j, 0, sizeof j);
-    at_feats_init(&j.feats);
+    at_tagger_opts to;
+    memset(&to, 0, sizeof to);
+    to.in = (at_input_format)in_fmt;
+    to.threads = line_buffered ? 1 : threads;
+    to.line_buffered = line_buffered;
+    at_write_opts *wo = &to.wo;
+    wo->format = (at_output_format)out_fmt;
+    wo->probs = probs;
+    wo->top = top;
     int status = EXIT_OK;
     at_model *m = NULL;
     if (cli_load_model(model_path, &m, &err))
         return cli_fail(&err);
-    j.m = m;
-    j.want_probs = probs || top;
-    j.wo.format = (at_output_format)out_fmt;
-    j.wo.probs = probs;
-    j.wo.top = top;
     const char *deflt = out_fmt == AT_OUT_CONLLU || out_fmt == AT_OUT_JSON ? "all" : NULL;
     if (out_fmt == AT_OUT_CONLLU && !tagsets) { /* the tag sets CoNLL-U has columns for */
         for (int i = 0; i < at_model_config(m)->n_tagsets; i++)
             if (!strcmp(at_model_config(m)->tagset[i], "upos") ||
                 !strcmp(at_model_config(m)->tagset[i], "xpos"))
-                j.wo.sel[j.wo.n_sel++] = i;
+                wo->sel[wo->n_sel++] = i;
     } else if (tagsets || deflt) {
-        if (parse_tagsets(m, tagsets ? tagsets : deflt, &j.wo, &err)) {
+        if (parse_tagsets(m, tagsets ? tagsets : deflt, wo, &err)) {
             at_model_free(m);
             return cli_usage_error("", "%s", err.msg);
         }
     } else {
-        j.wo.n_sel = 1;
+        wo->n_sel = 1;
     }
-    if (j.wo.n_sel == 0 || at_state_new_batch(m, BATCH_TOKENS, &j.st, &err)) {
-        if (j.wo.n_sel == 0)
+    at_tagger *t = NULL;
+    if (wo->n_sel == 0 || at_tagger_new(m, &to, &t, &err)) {
+        if (wo->n_sel == 0)
             at_error_set(&err, "the model has no upos or xpos tag set for CoNLL-U output");
         at_model_free(m);
         return cli_fail(&err);
     }
     if (line_buffered)
         setvbuf(stdout, NULL, _IOLBF, 0);
-    j.out = stdout;
 
     if (batch) {
         static const char *const ext[] = {".tag", ".tsv", ".conllu", ".jsonl"};
-        status = tag_batch(&j, &b, argv + optind, argc - optind, (at_input_format)in_fmt,
-                           ext[out_fmt]);
+        status = tag_batch(t, &b, argv + optind, argc - optind, ext[out_fmt]);
         goto done;
     }
 
     int n_files = argc - optind;
+    long long tokens = 0;
     for (int i = 0; status == EXIT_OK && i < (n_files ? n_files : 1); i++) {
         const char *path = n_files ? argv[optind + i] : "-";
         int is_stdin = strcmp(path, "-") == 0;
@@ -440,8 +319,7 @@ int cli_tag(int argc, char **argv)
             status = cli_fail(&err);
             break;
         }
-        if (tag_stream(&j, in, is_stdin ? "<stdin>" : path, (at_input_format)in_fmt,
-                       line_buffered, &err))
+        if (at_tagger_run(t, in, is_stdin ? "<stdin>" : path, stdout, &tokens, &err))
             status = cli_fail(&err);
         if (!is_stdin)
             fclose(in);
@@ -451,16 +329,7 @@ done:
         at_error_set(&err, "write error on standard output: %s", strerror(errno));
         status = cli_fail(&err);
     }
-    for (int t = 0; t < AT_MAX_TAGSETS; t++) {
-        free(j.tags[t]);
-        free(j.probs[t]);
-    }
-    at_feats_free(&j.feats);
-    for (size_t i = 0; i < j.sent_cap; i++)
-        at_sentence_free(&j.sent[i]);
-    free(j.sent);
-    free(j.off);
-    at_state_free(j.st);
+    at_tagger_free(t);
     at_model_free(m);
     return status;
 }

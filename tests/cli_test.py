@@ -928,6 +928,29 @@ def batch_killed_then_resumed_gives_the_same_outputs():
     assert got == want
 
 
+
+@test
+def threads_give_the_same_bytes():
+    d = scratch("threads")
+    paths = make_corpus(d, 4, 300)
+    text = b"".join(open(p, "rb").read() for p in paths)
+    for fmt in (["-f", "json", "--probs"], ["-f", "tsv", "-s", "all"], ["-f", "wordtag"]):
+        outs = set()
+        for n in ("1", "2", "3", "7"):
+            rc, out, err = run(["-m", REF, "--threads", n] + fmt, text)
+            assert rc == 0, err
+            outs.add(out)
+        assert len(outs) == 1, fmt
+    # a bad line late in the input: the same sentences before it, the same message
+    bad = text + b"bad \xff line\n" + text[:2000]
+    results = {run(["-m", REF, "-j", n], bad) for n in ("1", "2", "5")}
+    assert len(results) == 1, [r[2] for r in results]
+    rc, out, err = results.pop()
+    assert rc == 2 and out.count(b"\n") == text.count(b"\n") and "invalid UTF-8" in err
+    expect(["-m", REF, "--threads", "0"], 1, "--threads: expected a number from 1 to 256")
+    expect(["-m", REF, "-j", "x"], 1, "--threads")
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
