@@ -3,10 +3,12 @@
  * finding the model (-m, then $ATTNTAG_MODEL, then the bundled model next to
  * the binary or in the install's data directory).
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +75,9 @@ int cli_load_model(const char *path, at_model **m, at_error *err)
 
 int cli_default_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set; /* the cores this process may run on (taskset, cgroups' cpusets) */
+    long n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                          : sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > AT_MAX_THREADS ? AT_MAX_THREADS : (int)n;
 }
 
