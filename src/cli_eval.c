@@ -30,6 +30,8 @@ static void eval_help(void)
           "      --confusion FILE   write the full confusion matrices as CSV\n"
           "                         (tagset,gold,predicted,count)\n"
           "      --top N            confusions to list per tag set (default 10)\n"
+          "  -j, --threads N        tag on N threads (default: one per core it may use);\n"
+          "                         the scores are the same for any N\n"
           "  -h, --help             show this help\n"
           "\n"
           "Exit status: 0 scored, 1 usage error, 2 bad input or model, or files whose\n"
@@ -39,40 +41,79 @@ static void eval_help(void)
 
 typedef struct scoring {
     const at_model *m;
-    at_state *st;
     at_feats f;
     int n;                            /* tag sets scored */
     char name[AT_MAX_TAGSETS][AT_MAX_NAME];
     int gold_col[AT_MAX_TAGSETS];     /* 0-based column in GOLD */
     int model_ts[AT_MAX_TAGSETS];     /* model tag set, when tagging */
-    uint32_t *tags[AT_MAX_TAGSETS];
-    size_t cap;
     double seconds;                   /* spent tagging */
     at_eval *ev;
 } scoring;
-
-static int grow(scoring *sc, size_t n, at_error *err)
-{
-    if (n <= sc->cap)
-        return 0;
-    size_t cap = sc->cap ? sc->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    for (int t = 0; t < AT_MAX_TAGSETS; t++) {
-        uint32_t *p = realloc(sc->tags[t], cap * sizeof *p);
-        if (!p)
-            return at_error_set(err, "out of memory");
-        sc->tags[t] = p;
-    }
-    sc->cap = cap;
-    return 0;
-}
 
 static double clock_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* tag_gold: the model's tags of GOLD's tokens, as the predictions of
+ * --pred would be (token<TAB>tag per line, tag sets in the order scored),
+ * in a temporary file: tagged in batches on threads threads, like `attntag
+ * -i conllu -f tsv`. *gold is rewound for scoring; a pipe is first copied
+ * to a temporary file (*gold then becomes the copy). NULL on error. */
+static FILE *tag_gold(scoring *sc, FILE **goldp, const char *gold_path, int threads,
+                      at_error *err)
+{
+    if (fseek(*goldp, 0, SEEK_CUR) != 0) { /* not seekable: read twice from a copy */
+        FILE *copy = tmpfile();
+        char buf[1 << 16];
+        size_t n;
+        while (copy && (n = fread(buf, 1, sizeof buf, *goldp)) > 0)
+            if (fwrite(buf, 1, n, copy) != n) {
+                fclose(copy);
+                copy = NULL;
+            }
+        if (!copy || ferror(*goldp) || fflush(copy) != 0 || fseek(copy, 0, SEEK_SET) != 0) {
+            at_error_set(err, "%s: cannot copy it to a temporary file: %s", gold_path,
+                         strerror(errno));
+            if (copy)
+                fclose(copy);
+            return NULL;
+        }
+        fclose(*goldp);
+        *goldp = copy;
+    }
+    FILE *gold = *goldp;
+    at_tagger_opts o;
+    memset(&o, 0, sizeof o);
+    o.in = AT_IN_CONLLU;
+    o.threads = threads;
+    o.wo.format = AT_OUT_TSV;
+    o.wo.n_sel = sc->n;
+    for (int t = 0; t < sc->n; t++)
+        o.wo.sel[t] = sc->model_ts[t];
+    FILE *pred = tmpfile();
+    at_tagger *tg = NULL;
+    long long tokens = 0;
+    if (!pred) {
+        at_error_set(err, "cannot make a temporary file for the tags: %s", strerror(errno));
+        return NULL;
+    }
+    double t0 = clock_now();
+    int rc = at_tagger_new(sc->m, &o, &tg, err) ||
+             at_tagger_run(tg, gold, gold_path, pred, &tokens, err);
+    sc->seconds = clock_now() - t0;
+    at_tagger_free(tg);
+    if (rc == 0 && (fflush(pred) != 0 || ferror(pred)))
+        rc = at_error_set(err, "cannot write the tags to a temporary file: %s", strerror(errno));
+    if (rc || fseek(pred, 0, SEEK_SET) != 0 || fseek(gold, 0, SEEK_SET) != 0) {
+        if (rc == 0)
+            at_error_set(err, "%s: cannot read it again: %s", gold_path, strerror(errno));
+        fclose(pred);
+        return NULL;
+    }
+    return pred;
 }
 
 /* pred_tokens: the predicted sentence's tokens and tags (column k of tag set k). */
@@ -87,21 +128,11 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
                           const at_sentence *p, const char *pred_name, int pred_conllu,
                           size_t sent_no, at_error *err)
 {
-    uint32_t *tv[AT_MAX_TAGSETS] = {0};
     at_feats_clear(&sc->f);
     for (size_t i = 0; i < g->n; i++)
         if (at_feats_add(sc->m, &sc->f, g->tok[i], g->tok_len[i], err))
             return at_error_set(err, "%s:%zu: %.900s", gold_name, g->first_line, err->msg);
-    if (!p) {
-        if (grow(sc, g->n, err))
-            return -1;
-        for (int t = 0; t < sc->n; t++)
-            tv[sc->model_ts[t]] = sc->tags[t];
-        double t0 = clock_now();
-        if (at_tag(sc->m, sc->st, &sc->f, tv, NULL, err))
-            return -1;
-        sc->seconds += clock_now() - t0;
-    } else if (p->n != g->n) {
+    if (p->n != g->n) {
         return at_error_set(err, "%s:%zu: sentence %zu has %zu tokens, %s:%zu has %zu: the files "
                             "do not line up", pred_name, p->first_line, sent_no, p->n, gold_name,
                             g->first_line, g->n);
@@ -118,7 +149,7 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
         char *pcopy = NULL, *pcol[AT_CONLLU_COLS + AT_MAX_TAGSETS];
         int npc = 0;
         size_t pline = 0;
-        if (p) {
+        {
             if (pred_conllu) {
                 while (p->line_tok[pl] < 0)
                     pl++;
@@ -146,20 +177,15 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
             }
         }
         for (int t = 0; t < sc->n; t++) {
-            const char *pred;
-            if (!p) {
-                pred = at_model_tag(sc->m, sc->model_ts[t], sc->tags[t][i]);
-            } else {
-                int c = pred_conllu ? sc->gold_col[t] : 1 + t;
-                if (c >= npc) {
-                    at_error_set(err, "%s:%zu: no %s tag (column %d)", pred_name, pline,
-                                 sc->name[t], c + 1);
-                    free(pcopy);
-                    free(copy);
-                    return -1;
-                }
-                pred = pcol[c];
+            int c = pred_conllu ? sc->gold_col[t] : 1 + t;
+            if (c >= npc) {
+                at_error_set(err, "%s:%zu: no %s tag (column %d)", pred_name, pline, sc->name[t],
+                             c + 1);
+                free(pcopy);
+                free(copy);
+                return -1;
             }
+            const char *pred = pcol[c];
             if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pred, sc->f.word[i] != 0, err)) {
                 free(pcopy);
                 free(copy);
@@ -353,11 +379,12 @@ int cli_eval(int argc, char **argv)
         {"model", required_argument, NULL, 'm'}, {"pred", required_argument, NULL, O_PRED},
         {"tagsets", required_argument, NULL, O_TAGSETS}, {"json", no_argument, NULL, O_JSON},
         {"confusion", required_argument, NULL, O_CONF}, {"top", required_argument, NULL, O_TOP},
-        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        {"threads", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *pred_path = NULL, *tagsets = NULL, *conf_path = NULL;
-    int json = 0, top = 10, c;
+    int json = 0, top = 10, threads = cli_default_threads(), c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "m:j:h", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model_path = optarg; break;
         case O_PRED: pred_path = optarg; break;
@@ -372,12 +399,18 @@ int cli_eval(int argc, char **argv)
             top = (int)v;
             break;
         }
+        case 'j':
+            if ((threads = cli_threads(optarg)) < 1)
+                return cli_usage_error("eval ", "--threads: expected a number from 1 to %d, got "
+                                       "'%s'", AT_MAX_THREADS, optarg);
+            break;
         case 'h': eval_help(); return EXIT_OK;
         default: return cli_usage_error("eval ", "invalid option");
         }
     }
     if (argc - optind != 1)
         return cli_usage_error("eval ", "eval takes one gold CoNLL-U file");
+    const char *argv_pred = pred_path;
     const char *gold_path = argv[optind];
     at_error err;
     at_model *m;
@@ -432,14 +465,16 @@ int cli_eval(int argc, char **argv)
         at_error_set(&err, "%s: cannot open: %s", gold_path, strerror(errno));
     else if (pred_path && !(pf = fopen(pred_path, "rb")))
         at_error_set(&err, "%s: cannot open: %s", pred_path, strerror(errno));
-    if (!gf || (pred_path && !pf) || !(sc.ev = at_eval_new(sc.n, names)) ||
-        (!pred_path && at_state_new(m, &sc.st, &err)) ||
+    if (gf && !pred_path && (pf = tag_gold(&sc, &gf, gold_path, threads, &err)))
+        pred_path = "(the model's tags)";
+    if (!gf || !pf || !(sc.ev = at_eval_new(sc.n, names)) ||
         at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, &err) ||
         (pf && at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr,
                              &err))) {
         status = cli_fail(&err);
         goto out;
     }
+    int tagged = !argv_pred;
     at_sentence gs, ps;
     at_sentence_init(&gs);
     at_sentence_init(&ps);
@@ -447,7 +482,7 @@ int cli_eval(int argc, char **argv)
     int rc;
     while ((rc = at_reader_next(gr, &gs, &err)) == 1) {
         sent_no++;
-        if (pr) {
+        if (!tagged || gs.n) { /* the model's tags have no sentence for one without words */
             int prc = at_reader_next(pr, &ps, &err);
             if (prc == 0)
                 at_error_set(&err, "%s: ends before sentence %zu of %s (line %zu): the files do "
@@ -457,13 +492,13 @@ int cli_eval(int argc, char **argv)
                 break;
             }
         }
-        if (gs.n && score_sentence(&sc, &gs, gold_path, pr ? &ps : NULL, pred_path, pred_conllu,
-                                   sent_no, &err)) {
+        if (gs.n && score_sentence(&sc, &gs, gold_path, &ps, pred_path, pred_conllu, sent_no,
+                                   &err)) {
             rc = -1;
             break;
         }
     }
-    if (rc == 0 && pr && at_reader_next(pr, &ps, &err) == 1) {
+    if (rc == 0 && at_reader_next(pr, &ps, &err) == 1) {
         at_error_set(&err, "%s:%zu: more sentences than %s has: the files do not line up",
                      pred_path, ps.first_line, gold_path);
         rc = -1;
@@ -485,10 +520,7 @@ out:
         fclose(gf);
     if (pf)
         fclose(pf);
-    for (int t = 0; t < AT_MAX_TAGSETS; t++)
-        free(sc.tags[t]);
     at_feats_free(&sc.f);
-    at_state_free(sc.st);
     at_eval_free(sc.ev);
     at_model_free(m);
     return status;

@@ -947,6 +947,22 @@ def threads_give_the_same_bytes():
     assert len(results) == 1, [r[2] for r in results]
     rc, out, err = results.pop()
     assert rc == 2 and out.count(b"\n") == text.count(b"\n") and "invalid UTF-8" in err
+    gold = os.path.join(FIX, "tiny_dev.conllu")
+    scores = set()
+    for n in ("1", "2", "4"):
+        rc, out, err = run(["eval", "-m", tiny_model(), "--json", "-j", n, gold])
+        assert rc == 0, err
+        d = json.loads(out)
+        d.pop("seconds"), d.pop("tokens_per_s")
+        scores.add(json.dumps(d, sort_keys=True))
+    assert len(scores) == 1
+    with open(gold, "rb") as f:  # a pipe, read twice through a copy
+        rc, out, err = run(["eval", "-m", tiny_model(), "--json", "/dev/stdin"], f.read())
+    d = json.loads(out)
+    d.pop("seconds"), d.pop("tokens_per_s"), d.pop("gold")
+    want = json.loads(scores.pop())
+    want.pop("gold")
+    assert rc == 0 and d == want, err
     expect(["-m", REF, "--threads", "0"], 1, "--threads: expected a number from 1 to 256")
     expect(["-m", REF, "-j", "x"], 1, "--threads")
 
