@@ -967,6 +967,44 @@ def threads_give_the_same_bytes():
     expect(["-m", REF, "-j", "x"], 1, "--threads")
 
 
+
+# --- past one machine: GNU parallel and Dask --------------------------------------------
+
+@test
+def gnu_parallel_pipe_gives_the_same_bytes():
+    if not shutil.which("parallel"):  # Debian's parallel; tools/install-deps installs it
+        print("SKIP gnu_parallel_pipe_gives_the_same_bytes: GNU parallel not installed")
+        return
+    d = scratch("parallel")
+    paths = make_corpus(d, 5, 200)
+    corpus = b"".join(open(p, "rb").read() for p in paths)
+    rc, want, err = run(["-m", REF, "-f", "tsv"], corpus)
+    assert rc == 0, err
+    # blocks of about 4 kB cut at line ends, one attntag per block, output in input order
+    p = subprocess.run(["parallel", "--pipe", "-k", "--block", "4k", BIN, "-m", REF, "-f", "tsv"],
+                       input=corpus, capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == want
+
+
+@test
+def dask_script_matches_one_process():
+    py = "/usr/bin/python3"  # Debian's, with python3-dask and python3-distributed
+    if subprocess.run([py, "-c", "import dask.bag, distributed"], capture_output=True).returncode:
+        print("SKIP dask_script_matches_one_process: python3-dask or python3-distributed missing")
+        return
+    d = scratch("dask")
+    paths = make_corpus(os.path.join(d, "in"), 6, 50)
+    out = os.path.join(d, "out")
+    p = subprocess.run([py, os.path.join(ROOT, "tools", "dask-tag.py"), os.path.join(d, "in"), out,
+                        "--workers", "2", "--attntag", BIN, "--", "-m", REF, "-f", "json"],
+                       capture_output=True, timeout=300)
+    assert p.returncode == 0 and b"6 files tagged, 0 failed, on 2 workers" in p.stderr, p.stderr
+    for path in paths:
+        with open(os.path.join(out, os.path.relpath(path, d) + ".jsonl"), "rb") as f:
+            assert f.read() == single_stream(path, "json"), path
+
+
 shutil.rmtree(TMP, ignore_errors=True)
 print(f"cli: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
