@@ -5,6 +5,9 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR = $(PREFIX)/bin
+LIBDIR = $(PREFIX)/lib
+INCLUDEDIR = $(PREFIX)/include
+PKGCONFIGDIR = $(LIBDIR)/pkgconfig
 DATADIR = $(PREFIX)/share/attntag
 MANDIR = $(PREFIX)/share/man/man1
 MODEL_NAME = en-ewt.safetensors
@@ -37,6 +40,10 @@ CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_inf
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
 
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+PIC_OBJ = $(LIB_SRC:src/%.c=build/pic/%.o)
+VERSION = $(shell sed -n 's/^\#define ATTNTAG_VERSION "\(.*\)"/\1/p' src/attntag.h)
+SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
+SHLIB = libattntag.so.$(VERSION)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
@@ -47,16 +54,22 @@ $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
 
+# The shared library's objects: position-independent, never sanitised.
+build/pic/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) -fPIC -MMD -MP -c $< -o $@
+
 # The numeric inner loops (kernels, the optimiser): multiply-adds may fuse
 # (FMA) where the processor has it, and element-wise loops are vectorised even
 # when a scalar tail remains and their branches must become selects (nothing
 # here reads floating-point exception flags or errno); the vector helpers
 # (vec16.h) are always inlined, so the ABI note does not apply.
-$(BUILD)/kernels.o $(BUILD)/gemm.o $(BUILD)/attention.o $(BUILD)/optim.o: HOT_FLAGS = -ffp-contract=fast -fno-trapping-math \
-	-fno-math-errno -fvect-cost-model=dynamic -Wno-psabi
+HOT_OBJ = $(foreach d,$(BUILD) build/pic,$(d)/kernels.o $(d)/gemm.o $(d)/attention.o $(d)/optim.o)
+$(HOT_OBJ): HOT_FLAGS = -ffp-contract=fast -fno-trapping-math -fno-math-errno \
+	-fvect-cost-model=dynamic -Wno-psabi
 # The matrix products fuse exactly where their code says so (intrinsics), so
 # that every path computes the same float operations (see gemm.c).
-$(BUILD)/gemm.o: HOT_FLAGS += -ffp-contract=off
+$(BUILD)/gemm.o build/pic/gemm.o: HOT_FLAGS += -ffp-contract=off
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -69,6 +82,9 @@ $(BUILD)/libattntag.a: $(LIB_OBJ)
 
 libattntag.a: $(BUILD)/libattntag.a
 	cp $< $@
+
+build/pic/$(SHLIB): $(PIC_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libattntag.so.$(SOMAJOR) -o $@ $^ $(LIBS)
 
 $(BUILD)/attntag: $(CLI_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libattntag.a $(LIBS)
@@ -132,15 +148,29 @@ fuzz: fuzz-build
 		test -z "$$(ls build/fuzz/found-$$f)" || { echo "fuzz_$$f: findings in build/fuzz/found-$$f"; exit 1; }; \
 	done
 
-install: attntag
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
+# The program, its model and man page; the library (static, and shared with
+# its soname), its header and a pkg-config file, so that a C program builds
+# with `cc prog.c $$(pkg-config --cflags --libs attntag)`.
+install: attntag libattntag.a build/pic/$(SHLIB)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR) \
+		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 attntag $(DESTDIR)$(BINDIR)/attntag
 	install -m 644 models/$(MODEL_NAME) $(DESTDIR)$(DATADIR)/$(MODEL_NAME)
 	install -m 644 man/attntag.1 $(DESTDIR)$(MANDIR)/attntag.1
+	install -m 644 libattntag.a $(DESTDIR)$(LIBDIR)/libattntag.a
+	install -m 755 build/pic/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/libattntag.so.$(SOMAJOR)
+	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/libattntag.so
+	install -m 644 src/attntag.h $(DESTDIR)$(INCLUDEDIR)/attntag.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' attntag.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/attntag.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/attntag $(DESTDIR)$(DATADIR)/$(MODEL_NAME) \
-		$(DESTDIR)$(MANDIR)/attntag.1
+		$(DESTDIR)$(MANDIR)/attntag.1 $(DESTDIR)$(LIBDIR)/libattntag.a \
+		$(DESTDIR)$(LIBDIR)/$(SHLIB) $(DESTDIR)$(LIBDIR)/libattntag.so.$(SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libattntag.so $(DESTDIR)$(INCLUDEDIR)/attntag.h \
+		$(DESTDIR)$(PKGCONFIGDIR)/attntag.pc
 
 # The bundled model, from UD English EWT (CC BY-SA 4.0), which is not copied
 # into the repository: EWT_DIR says where it is. Settings: models/en-ewt.train.json;
@@ -167,4 +197,4 @@ bench: attntag
 clean:
 	rm -rf build attntag libattntag.a
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d)

@@ -482,6 +482,23 @@ def installed_binary_finds_its_model():
     assert os.path.exists(os.path.join(dest, "opt", "at", "share", "man", "man1", "attntag.1"))
     rc, out, err = run([], b"Hello world .\n", binary=binary)
     assert rc == 0 and len(out.split()) == 3, err
+    # the library, its header and pkg-config file: the example builds and runs against them
+    lib = os.path.join(dest, "opt", "at", "lib")
+    assert os.path.islink(os.path.join(lib, "libattntag.so.0"))
+    pc = dict(env, PKG_CONFIG_SYSROOT_DIR=dest, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "attntag"], env=pc, check=True,
+                           capture_output=True, text=True).stdout.split()
+    prog = tmp("tag_two_threads")
+    subprocess.run(["cc", os.path.join(ROOT, "examples", "tag_two_threads.c")] + flags +
+                   ["-o", prog], check=True)
+    model = os.path.join(dest, "opt", "at", "share", "attntag", "en-ewt.safetensors")
+    p = subprocess.run([prog, model], capture_output=True, env=dict(env, LD_LIBRARY_PATH=lib))
+    assert p.returncode == 0, p.stderr
+    rc, want, err = run(["-m", model], b"The quick brown fox jumps over the lazy dog .\n"
+                        b"I saw her duck .\n", binary=binary)
+    assert p.stdout == want, (p.stdout, want)
+    assert "libattntag.so.0" in subprocess.run(["ldd", prog], capture_output=True, text=True,
+                                               env=dict(env, LD_LIBRARY_PATH=lib)).stdout
 
 
 # --- training -------------------------------------------------------------------------
