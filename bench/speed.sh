@@ -5,7 +5,7 @@
 # model's multiply-adds per token against the core's measured peak (bench/
 # peak.c), the same input as one line of a million tokens and as 200,000
 # short sentences, and whether every kernel path gives the reference path's
-# tags on EWT dev.
+# tags on EWT dev, and one thread against two.
 #
 # usage: bench/speed.sh [MODEL]     (run from the repository root after `make`)
 # EWT_DIR overrides where the UD English EWT treebank is looked for.
@@ -111,6 +111,28 @@ awk 'NF <= 6 { s[n++] = $0 } END { for (i = 0; i < 200000; i++) print s[i % n] }
     "$tmp/test.txt" > "$tmp/short.txt"
 echo "one line of $(wc -w < "$tmp/long.txt") tokens: $(rate "$tmp/long.txt") tokens/s"
 echo "$(wc -l < "$tmp/short.txt") sentences of at most 6 tokens ($(wc -w < "$tmp/short.txt") tokens): $(rate "$tmp/short.txt") tokens/s"
+
+# Threads: the same input (EWT test eight times over) on one core and on two
+# (--threads 2, cores 0 and 1), median of RUNS runs each; the outputs must
+# be the same bytes.
+for i in 1 2 3 4 5 6 7 8; do cat "$tmp/test.txt"; done > "$tmp/test8.txt"
+n8=$(wc -w < "$tmp/test8.txt")
+for th in 1 2; do
+    cores=$([ "$th" = 1 ] && echo 0 || echo 0,1)
+    : > "$tmp/threads$th"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        t0=$(now)
+        taskset -c "$cores" "$BIN" -m "$MODEL" --threads "$th" < "$tmp/test8.txt" > "$tmp/out$th.txt"
+        t1=$(now)
+        echo "$t0 $t1" | awk '{ print $2 - $1 }' >> "$tmp/threads$th"
+        i=$((i + 1))
+    done
+done
+cmp -s "$tmp/out1.txt" "$tmp/out2.txt" || { echo "speed.sh: 1 and 2 threads differ" >&2; exit 1; }
+s1=$(median < "$tmp/threads1")
+s2=$(median < "$tmp/threads2")
+echo "$n8 $s1 $s2" | awk '{ printf "threads (%d tokens, median of runs): 1 thread %.0f tokens/s, 2 threads %.0f tokens/s: %.2fx; the same bytes\n", $1, $1 / $2, $1 / $3, $2 / $3 }'
 
 # Every kernel path against the plain one, on EWT dev (gold tokens).
 DEV="$EWT_DIR/en_ewt-ud-dev.conllu"

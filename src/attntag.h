@@ -331,6 +331,8 @@ typedef struct at_sentence {
     char **tok;          /* [n] token strings (NUL-terminated, valid UTF-8) */
     size_t *tok_len;     /* [n] */
     size_t first_line;   /* 1-based line number where the sentence starts */
+    int cont;            /* lines input: a piece of a line longer than AT_MAX_LINE,
+                          * which the next sentence goes on with */
     /* CoNLL-U only: */
     size_t n_lines, lines_cap;
     char **line;         /* every line of the block, without its newline */
@@ -355,6 +357,12 @@ typedef struct at_reader at_reader;
 int at_reader_new(FILE *fp, const char *name, at_input_format fmt, at_reader **out, at_error *err);
 /* at_reader_next: 1 = a sentence was read, 0 = end of input, -1 = error. */
 int at_reader_next(at_reader *r, at_sentence *s, at_error *err);
+/* A line of lines input longer than this many bytes is read in pieces, cut
+ * at white space, each tagged as a sentence (s->cont set on all but the
+ * last), so that any line takes bounded memory. */
+#define AT_MAX_LINE (1 << 16)
+/* at_reader_long_lines: how many lines were read in pieces so far. */
+size_t at_reader_long_lines(const at_reader *r);
 void at_reader_free(at_reader *r);
 
 /* Raw text tokenisation: sentence splitting and UD/Penn-style tokens. */
@@ -407,6 +415,9 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
  * *tokens grows by the tokens written. */
 int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long *tokens,
                   at_error *err);
+/* at_tagger_long_lines: lines of the last stream longer than AT_MAX_LINE,
+ * tagged in pieces. */
+size_t at_tagger_long_lines(const at_tagger *t);
 void at_tagger_free(at_tagger *t);
 
 /* Checksums ---------------------------------------------------------------- */

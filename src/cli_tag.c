@@ -62,6 +62,16 @@ static void tag_help(void)
           stdout);
 }
 
+/* long_lines_note: said once per input that has lines past AT_MAX_LINE. */
+static void long_lines_note(const at_tagger *t, const char *name)
+{
+    size_t n = at_tagger_long_lines(t);
+    if (n)
+        fprintf(stderr, "attntag: %s: %zu line%s longer than %d bytes tagged in pieces cut at "
+                "white space (tags near the cuts may differ)\n", name, n, n == 1 ? "" : "s",
+                AT_MAX_LINE);
+}
+
 typedef struct batch_opts {
     const char *outdir, *suffix, *files_from;
     int recursive, nul, skip_existing;
@@ -82,6 +92,7 @@ static int tag_file(at_tagger *t, const char *in_path, const char *out_path, lon
     }
     long long n = 0;
     int rc = at_tagger_run(t, in, in_path, at_output_stream(o), &n, err);
+    long_lines_note(t, in_path);
     if (rc == 0 && ferror(in))
         rc = at_error_set(err, "%s: read error", in_path);
     fclose(in);
@@ -321,6 +332,7 @@ int cli_tag(int argc, char **argv)
         }
         if (at_tagger_run(t, in, is_stdin ? "<stdin>" : path, stdout, &tokens, &err))
             status = cli_fail(&err);
+        long_lines_note(t, is_stdin ? "<stdin>" : path);
         if (!is_stdin)
             fclose(in);
     }

@@ -37,6 +37,7 @@ struct at_tagger {
     at_tagger_opts o;
     int want_probs;
     const char *name; /* of the input being read, for messages */
+    size_t long_lines; /* of the last stream, read in pieces */
     int n_slots;
     slot *slot;
 };
@@ -68,6 +69,11 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
     }
     *out = t;
     return 0;
+}
+
+size_t at_tagger_long_lines(const at_tagger *t)
+{
+    return t->long_lines;
 }
 
 void at_tagger_free(at_tagger *t)
@@ -270,6 +276,7 @@ int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long
             s->len = 0;
         }
     }
+    t->long_lines = at_reader_long_lines(r);
     at_reader_free(r);
     if (rc == 0 && read_rc < 0) { /* the sentences before a bad line are written */
         *err = read_err;

@@ -12,6 +12,7 @@
  */
 #include "attntag.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,9 @@ struct at_reader {
     char *buf;          /* the current line, NUL-terminated, without newline */
     size_t buf_cap;
     size_t len;
+    int more;           /* buf holds a piece of a long line, which goes on */
+    size_t rest, rest_len; /* its rest, at buf + rest, starts the next piece */
+    size_t long_lines;  /* lines read in pieces */
     /* raw text: the current paragraph and its sentences */
     char *para;
     size_t para_len, para_cap, para_line;
@@ -43,6 +47,7 @@ void at_sentence_clear(at_sentence *s)
         free(s->line[i]);
     s->n = 0;
     s->n_lines = 0;
+    s->cont = 0;
 }
 
 void at_sentence_free(at_sentence *s)
@@ -120,6 +125,11 @@ int at_reader_new(FILE *fp, const char *name, at_input_format fmt, at_reader **o
     return 0;
 }
 
+size_t at_reader_long_lines(const at_reader *r)
+{
+    return r->long_lines;
+}
+
 void at_reader_free(at_reader *r)
 {
     if (!r)
@@ -131,46 +141,107 @@ void at_reader_free(at_reader *r)
     free(r);
 }
 
-/* next_line: 1 = a line is in r->buf, 0 = end of input, -1 = error. */
-static int next_line(at_reader *r, at_error *err)
-{
-    ssize_t n = getline(&r->buf, &r->buf_cap, r->fp);
-    if (n < 0) {
-        if (ferror(r->fp))
-            return at_error_set(err, "%s:%zu: read error", r->name, r->line_no + 1);
-        return 0;
-    }
-    r->line_no++;
-    size_t len = (size_t)n;
-    if (len && r->buf[len - 1] == '\n')
-        len--;
-    if (len && r->buf[len - 1] == '\r')
-        len--;
-    r->buf[len] = '\0';
-    char *p = r->buf;
-    if (r->line_no == 1 && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
-        memmove(p, p + 3, len - 2);
-        len -= 3;
-    }
-    size_t bad;
-    if (at_utf8_check(p, len, &bad))
-        return at_error_set(err, "%s:%zu: %s at byte %zu of the line (expected UTF-8 text)",
-                            r->name, r->line_no, p[bad] ? "invalid UTF-8" : "NUL byte", bad + 1);
-    r->len = len;
-    return 1;
-}
-
+/* is_space: the white space that separates tokens on a line. */
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
 }
 
+/* next_line: 1 = a line is in r->buf, 0 = end of input, -1 = error. A line
+ * longer than max bytes comes in pieces of at most max bytes, each cut after
+ * its last white space (within a token only if it has none), with r->more
+ * set while the line goes on: reading a line of any length takes bounded
+ * memory. */
+static int next_line(at_reader *r, size_t max, at_error *err)
+{
+    int piece = r->more, got = piece;
+    size_t len = 0;
+    if (r->rest_len) { /* the rest of the last piece starts this one */
+        memmove(r->buf, r->buf + r->rest, r->rest_len);
+        len = r->rest_len;
+        r->rest_len = 0;
+    }
+    r->more = 0;
+    /* a character at a time (stdio buffers them): a pipe's line is returned
+     * as soon as it is complete, as a coprocess needs */
+    int c = 0;
+    while (len < max && (c = getc_unlocked(r->fp)) != EOF && c != '\n') {
+        if (len + 2 > r->buf_cap) {
+            size_t cap = r->buf_cap ? 2 * r->buf_cap : 256;
+            char *nb = realloc(r->buf, cap);
+            if (!nb)
+                return at_error_set(err, "%s:%zu: out of memory for a line", r->name,
+                                    r->line_no + 1);
+            r->buf = nb;
+            r->buf_cap = cap;
+        }
+        r->buf[len++] = (char)c;
+        got = 1;
+    }
+    if (c == EOF && ferror(r->fp))
+        return at_error_set(err, "%s:%zu: read error", r->name, r->line_no + 1);
+    if (c == '\n')
+        got = 1;
+    if (!got && len == 0)
+        return 0;
+    if (!r->buf) { /* an empty first line */
+        if (!(r->buf = malloc(256)))
+            return at_error_set(err, "out of memory");
+        r->buf_cap = 256;
+    }
+    if (len == max && c != '\n') { /* more of the line, unless the input ends here */
+        int next = getc_unlocked(r->fp);
+        if (next != EOF && next != '\n') {
+            ungetc(next, r->fp);
+            size_t cut = len;
+            while (cut > 0 && !is_space(r->buf[cut - 1]))
+                cut--;
+            if (cut == 0 && (next & 0xC0) == 0x80) { /* one token: cut before a character */
+                cut = len;
+                while (cut > 0 && ((unsigned char)r->buf[cut - 1] & 0xC0) == 0x80)
+                    cut--;
+                cut = cut > 0 ? cut - 1 : 0;
+            }
+            if (cut == 0)
+                cut = len;
+            r->rest = cut;
+            r->rest_len = len - cut;
+            len = cut;
+            r->more = 1;
+            r->long_lines += !piece;
+        }
+    }
+    if (!piece)
+        r->line_no++;
+    if (!r->more && len && r->buf[len - 1] == '\r')
+        len--;
+    char *p = r->buf;
+    if (r->line_no == 1 && !piece && len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        memmove(p, p + 3, len - 3);
+        len -= 3;
+        if (r->more)
+            r->rest -= 3;
+    }
+    size_t bad;
+    if (at_utf8_check(p, len, &bad))
+        return at_error_set(err, "%s:%zu: %s at byte %zu of the line (expected UTF-8 text)",
+                            r->name, r->line_no, p[bad] ? "invalid UTF-8" : "NUL byte", bad + 1);
+    if (r->more) { /* the rest moves to the front of buf next time: keep it */
+        r->len = len;
+        return 1;
+    }
+    p[len] = '\0';
+    r->len = len;
+    return 1;
+}
+
 static int read_lines(at_reader *r, at_sentence *s, at_error *err)
 {
-    int rc = next_line(r, err);
+    int rc = next_line(r, AT_MAX_LINE, err);
     if (rc <= 0)
         return rc;
     s->first_line = r->line_no;
+    s->cont = r->more; /* a piece of a long line: the next sentence goes on with it */
     const char *p = r->buf, *end = r->buf + r->len;
     while (p < end) {
         while (p < end && is_space(*p))
@@ -187,7 +258,7 @@ static int read_lines(at_reader *r, at_sentence *s, at_error *err)
 static int read_vertical(at_reader *r, at_sentence *s, at_error *err)
 {
     int rc;
-    while ((rc = next_line(r, err)) == 1) {
+    while ((rc = next_line(r, SIZE_MAX, err)) == 1) {
         const char *p = r->buf, *end = r->buf + r->len;
         while (p < end && is_space(*p))
             p++;
@@ -242,7 +313,7 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
 {
     int rc;
     size_t range_end = 0, range_line = 0, empty[2] = {SIZE_MAX, 0};
-    while ((rc = next_line(r, err)) == 1) {
+    while ((rc = next_line(r, SIZE_MAX, err)) == 1) {
         if (r->len == 0) {
             if (s->n_lines)
                 break;
@@ -296,7 +367,7 @@ static int read_paragraph(at_reader *r, at_error *err)
     int rc;
     r->para_len = 0;
     r->para_line = 0;
-    while ((rc = next_line(r, err)) == 1) {
+    while ((rc = next_line(r, SIZE_MAX, err)) == 1) {
         int blank = 1;
         for (size_t i = 0; i < r->len && blank; i++)
             blank = is_space(r->buf[i]);

@@ -31,7 +31,10 @@ static void write_wordtag(FILE *out, const at_model *m, const at_write_opts *o,
             fputs(tag_of(m, o->sel[k], tags, i), out);
         }
     }
-    fputc('\n', out);
+    if (!s->cont) /* a piece of a long line: the next piece goes on on this line */
+        fputc('\n', out);
+    else if (s->n)
+        fputc(' ', out);
 }
 
 static void write_tsv(FILE *out, const at_model *m, const at_write_opts *o,
@@ -45,7 +48,8 @@ static void write_tsv(FILE *out, const at_model *m, const at_write_opts *o,
         }
         fputc('\n', out);
     }
-    fputc('\n', out);
+    if (!s->cont)
+        fputc('\n', out);
 }
 
 /* conllu_column: 3 (UPOS) or 4 (XPOS) for a tag set of that name, else -1. */

@@ -220,6 +220,20 @@ def megabyte_line():
 
 
 @test
+def long_lines_are_tagged_in_pieces():
+    words = ["dog", "cats", "The", "runs", "."]
+    line = " ".join(words[i % 5] for i in range(60000)).encode()  # about 240 kB
+    rc, out, err = run(["-m", REF], line + b"\r\nThe dog .\n" + line)
+    assert rc == 0 and err.count("2 lines longer than 65536 bytes tagged in pieces") == 1, err
+    lines = out.split(b"\n")
+    assert len(lines) == 4 and lines[3] == b"", lines[3][:50]
+    for got, want in ((lines[0], line), (lines[1], b"The dog ."), (lines[2], line)):
+        assert [t.rsplit(b"_", 1)[0] for t in got.split(b" ")] == want.split(b" ")
+    rc, out, err = run(["-m", REF, "-f", "tsv"], line + b"\n")
+    assert rc == 0 and out.count(b"\n\n") == 1 and out.count(b"\n") == 60001, err
+
+
+@test
 def crlf_and_bom_are_plain_text():
     rc1, plain, _ = run(["-m", REF], b"The dog runs .\nTo Paris\n")
     rc2, crlf, _ = run(["-m", REF], b"\xef\xbb\xbfThe dog runs .\r\nTo Paris\r\n")

@@ -106,25 +106,76 @@ START_TEST(bad_text)
 }
 END_TEST
 
-START_TEST(megabyte_line)
+/* read_pieces: the sentences of one line of lines input, joined: the pieces
+ * of a long line are cut at white space (or before a character), each at
+ * most AT_MAX_LINE bytes, all but the last marked cont. Returns the tokens
+ * joined by spaces, or with join_tokens 0 simply concatenated. */
+static char *read_pieces(const char *text, size_t len, int join_tokens, size_t *pieces)
 {
-    size_t n = 1 << 20;
-    char *text = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        text[i] = i % 5 == 4 ? ' ' : 'a';
-    text[n] = '\n';
-    FILE *fp = fmemopen(text, n + 1, "r");
+    FILE *fp = fmemopen((void *)text, len, "r");
     at_reader *r;
     at_sentence s;
     at_error err;
     at_sentence_init(&s);
     ck_assert(at_reader_new(fp, "mem", AT_IN_LINES, &r, &err) == 0);
-    ck_assert_int_eq(at_reader_next(r, &s, &err), 1);
-    ck_assert_uint_eq(s.n, n / 5 + (n % 5 != 0));
+    char *all = calloc(2 * len + 1, 1);
+    size_t used = 0;
+    *pieces = 0;
+    int cont = 1;
+    while (cont) {
+        at_sentence_clear(&s);
+        ck_assert_int_eq(at_reader_next(r, &s, &err), 1);
+        ck_assert_uint_eq(s.first_line, 1);
+        size_t bytes = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            if (join_tokens && used)
+                all[used++] = ' ';
+            memcpy(all + used, s.tok[i], s.tok_len[i]);
+            used += s.tok_len[i];
+            bytes += s.tok_len[i] + 1;
+        }
+        ck_assert_uint_le(bytes, AT_MAX_LINE + 1);
+        cont = s.cont;
+        ++*pieces;
+    }
+    ck_assert_int_eq(at_reader_next(r, &s, &err), 0);
+    ck_assert_uint_eq(at_reader_long_lines(r), *pieces > 1);
     at_sentence_free(&s);
     at_reader_free(r);
     fclose(fp);
+    return all;
+}
+
+START_TEST(megabyte_line)
+{
+    size_t n = 1 << 20;
+    char *text = malloc(n + 1), *want = malloc(n + 1);
+    for (size_t i = 0; i < n; i++)
+        text[i] = i % 5 == 4 ? ' ' : 'a';
+    text[n] = '\n';
+    memcpy(want, text, n);
+    want[n] = '\0'; /* the tokens joined by one space: the line itself (no space at its ends) */
+    size_t pieces;
+    char *got = read_pieces(text, n + 1, 1, &pieces);
+    ck_assert_uint_ge(pieces, n / AT_MAX_LINE);
+    ck_assert_msg(strcmp(got, want) == 0, "the tokens of the pieces are not the line's");
+    free(got);
+    /* one token of two-byte characters: cut before a character, nothing lost */
+    for (size_t i = 0; i + 1 < n; i += 2)
+        memcpy(text + i, "\xc3\xa9", 2);
+    text[n] = '\n';
+    memcpy(want, text, n);
+    want[n] = '\0';
+    got = read_pieces(text, n + 1, 0, &pieces);
+    ck_assert_uint_ge(pieces, n / AT_MAX_LINE);
+    size_t diff = 0;
+    while (got[diff] && got[diff] == want[diff])
+        diff++;
+    ck_assert_msg(got[diff] == want[diff], "pieces differ from the line at byte %zu of %zu", diff,
+                  strlen(want));
+    free(got);
     free(text);
+    free(want);
 }
 END_TEST
 
