@@ -927,6 +927,17 @@ def batch_usage_errors():
         f.write("The cat .\n")
     rc, _, err = run(["tag", "-m", REF, "-o", tmp("o"), tmp("up/sub/../x.txt")])
     assert rc == 2 and "outside the output directory" in err, err
+    # an output that is the input itself (through a link) is refused, the input kept
+    os.makedirs(tmp("self"), exist_ok=True)
+    src = tmp("self/in.txt")
+    with open(src, "w") as f:
+        f.write("The cat .\n")
+    if os.path.lexists(src + ".out"):
+        os.unlink(src + ".out")
+    os.symlink("in.txt", src + ".out")
+    rc, _, err = run(["tag", "-m", REF, "--suffix", ".out", src])
+    assert rc == 2 and "the output would be the input itself" in err, err
+    assert open(src).read() == "The cat .\n"
 
 
 @test
