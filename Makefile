@@ -124,12 +124,12 @@ FUZZ_OBJ = $(patsubst src/%.c,build/fuzz/%.o,$(filter-out $(FUZZ_PLAIN:%=src/%.c
 
 build/fuzz/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/plain_%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(OPT) -ffp-contract=fast -fno-trapping-math -fno-math-errno \
-		-fvect-cost-model=dynamic -Wno-psabi -c $< -o $@
+		-fvect-cost-model=dynamic -Wno-psabi -MMD -MP -c $< -o $@
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)
@@ -197,4 +197,4 @@ bench: attntag
 clean:
 	rm -rf build attntag libattntag.a
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
