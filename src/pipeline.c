@@ -12,15 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A thread's share: four run-state batches, so that starting and joining
- * threads costs little against the work (two threads: 1.34x one with one
- * batch per share, 1.8x with four). */
+/* A thread's share: four run-state batches, so that handing shares over
+ * costs little against the work. */
 enum { SLOT_TOKENS = 4 * AT_BATCH_TOKENS };
 
 /* One share in flight, with everything its thread needs. */
 typedef struct slot {
     const at_tagger *tg;
-    at_state *st;
+    at_state *st;          /* the run state of the thread running it */
     at_feats feats;        /* the batch's tokens, sentence after sentence */
     at_sentence *sent;     /* [n_sent] as read */
     size_t n_sent, sent_cap;
@@ -47,6 +46,8 @@ struct at_tagger {
     /* threads > 1: workers, started once, take the shares in the order they
      * were filled (share i is in slot i % n_slots) */
     pthread_t *workers;
+    struct worker_arg { at_tagger *t; at_state *st; } *wa; /* each worker's own state,
+                           * which stays warm in its core's caches */
     int n_workers;
     pthread_mutex_t lock;
     pthread_cond_t ready;  /* a share was filled, or the workers are to stop */
@@ -59,7 +60,8 @@ static void *run(void *arg);
 
 static void *worker(void *arg)
 {
-    at_tagger *t = arg;
+    at_tagger *t = ((struct worker_arg *)arg)->t;
+    at_state *st = ((struct worker_arg *)arg)->st;
     pthread_mutex_lock(&t->lock);
     for (;;) {
         while (!t->stop && t->taken == t->filled)
@@ -68,6 +70,7 @@ static void *worker(void *arg)
             break;
         slot *s = &t->slot[t->taken++ % (size_t)t->n_slots];
         pthread_mutex_unlock(&t->lock);
+        s->st = st;
         run(s);
         pthread_mutex_lock(&t->lock);
         s->state = DONE;
@@ -101,18 +104,26 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
     for (int i = 0; i < t->n_slots; i++) {
         t->slot[i].tg = t;
         at_feats_init(&t->slot[i].feats);
-        if (at_state_new_batch(m, AT_BATCH_TOKENS, &t->slot[i].st, err)) {
-            at_tagger_free(t);
-            return -1;
-        }
+    }
+    if (o->threads == 1 && at_state_new_batch(m, AT_BATCH_TOKENS, &t->slot[0].st, err)) {
+        at_tagger_free(t);
+        return -1;
     }
     if (o->threads > 1) {
-        if (!(t->workers = calloc((size_t)o->threads, sizeof *t->workers))) {
+        if (!(t->workers = calloc((size_t)o->threads, sizeof *t->workers)) ||
+            !(t->wa = calloc((size_t)o->threads, sizeof *t->wa))) {
             at_tagger_free(t);
             return at_error_set(err, "out of memory");
         }
+        for (int i = 0; i < o->threads; i++) {
+            t->wa[i].t = t;
+            if (at_state_new_batch(m, AT_BATCH_TOKENS, &t->wa[i].st, err)) {
+                at_tagger_free(t);
+                return -1;
+            }
+        }
         for (; t->n_workers < o->threads; t->n_workers++)
-            if (pthread_create(&t->workers[t->n_workers], NULL, worker, t) != 0) {
+            if (pthread_create(&t->workers[t->n_workers], NULL, worker, &t->wa[t->n_workers])) {
                 at_tagger_free(t);
                 return at_error_set(err, "cannot start a thread");
             }
@@ -137,12 +148,16 @@ void at_tagger_free(at_tagger *t)
     for (int i = 0; i < t->n_workers; i++)
         pthread_join(t->workers[i], NULL);
     free(t->workers);
+    for (int i = 0; t->wa && i < t->o.threads; i++)
+        at_state_free(t->wa[i].st);
+    free(t->wa);
     pthread_mutex_destroy(&t->lock);
     pthread_cond_destroy(&t->ready);
     pthread_cond_destroy(&t->done);
     for (int i = 0; i < t->n_slots; i++) {
         slot *s = &t->slot[i];
-        at_state_free(s->st);
+        if (t->o.threads == 1)
+            at_state_free(s->st);
         at_feats_free(&s->feats);
         for (size_t k = 0; k < s->sent_cap; k++)
             at_sentence_free(&s->sent[k]);
