@@ -147,7 +147,7 @@ static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_path
         free(out);
         p.files++;
         p.bytes += f->size > 0 ? f->size : 0;
-        batch_progress_show(&p, 0);
+        batch_progress_show(&p, i + 1 == l.n); /* the last state always shown */
     }
     batch_progress_end(&p);
     size_t failed = p.failed;

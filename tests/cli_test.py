@@ -916,6 +916,35 @@ def batch_reports_bad_files_and_tags_the_rest():
 
 
 @test
+def batch_progress_on_a_terminal_only():
+    import pty
+    import select
+    d = scratch("progress")
+    paths = make_corpus(d, 3, 20)
+    master, slave = pty.openpty()  # standard error a terminal, as a user's
+    p = subprocess.Popen([BIN, "tag", "-m", REF, "-o", os.path.join(d, "out")] + paths,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    seen = b""
+    while True:
+        r, _, _ = select.select([master], [], [], 60)
+        try:
+            chunk = os.read(master, 4096) if r else b""
+        except OSError:  # the other end closed
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    p.wait()
+    os.close(master)
+    assert p.returncode == 0, seen
+    assert b"files 3/3" in seen and b"tokens/s" in seen, seen
+    assert b"3 files tagged, 0 skipped, 0 failed" in seen, seen
+    rc, _, err = run(["tag", "-m", REF, "-o", os.path.join(d, "out2")] + paths)  # not a terminal
+    assert rc == 0 and "files 3/3" not in err and "3 files tagged" in err, err
+
+
+@test
 def batch_usage_errors():
     expect(["tag", "-m", REF, "--suffix", "", "x"], 1, "empty suffix")
     expect(["tag", "-m", REF, "-o", "o", "--suffix", ".t", "x"], 1, "choose one")
