@@ -1,7 +1,7 @@
 /* fuzz_raw.c - raw text: the tokenizer and sentence splitter on the bytes as
  * they are (when valid UTF-8, as its callers check first), and the raw-text
  * reader, which finds paragraphs and checks the encoding itself. */
-#include "attntag.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -16,17 +16,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     __builtin_trap();
         at_tokens_free(&t);
     }
-    FILE *fp = size ? fmemopen((void *)data, size, "rb") : NULL;
-    at_reader *r;
-    if (fp && at_reader_new(fp, "fuzz", AT_IN_RAW, &r, &err) == 0) {
-        at_sentence s;
-        at_sentence_init(&s);
-        while (at_reader_next(r, &s, &err) == 1)
-            ;
-        at_sentence_free(&s);
-        at_reader_free(r);
-    }
-    if (fp)
-        fclose(fp);
+    fuzz_read_all(data, size, AT_IN_RAW);
     return 0;
 }
