@@ -56,7 +56,7 @@ struct at_tagger {
     int stop;
 };
 
-static void *run(void *arg);
+static void run(slot *s);
 
 static void *worker(void *arg)
 {
@@ -218,9 +218,8 @@ static int ensure(slot *s, size_t n, at_error *err)
 
 /* run: the batch's features, tags and output text. On a bad sentence, the
  * ones before it are still tagged and formatted, and rc says why it stopped. */
-static void *run(void *arg)
+static void run(slot *s)
 {
-    slot *s = arg;
     const at_tagger *t = s->tg;
     const at_model *m = t->m;
     at_feats_clear(&s->feats);
@@ -264,7 +263,6 @@ static void *run(void *arg)
         s->err = err;
     }
     s->tokens = good ? s->off[good] : 0;
-    return NULL;
 }
 
 /* wait_done: until s's share is done (or s holds none). */

@@ -226,11 +226,8 @@ static int next_line(at_reader *r, size_t max, at_error *err)
     if (at_utf8_check(p, len, &bad))
         return at_error_set(err, "%s:%zu: %s at byte %zu of the line (expected UTF-8 text)",
                             r->name, r->line_no, p[bad] ? "invalid UTF-8" : "NUL byte", bad + 1);
-    if (r->more) { /* the rest moves to the front of buf next time: keep it */
-        r->len = len;
-        return 1;
-    }
-    p[len] = '\0';
+    if (!r->more) /* else buf[len] starts the rest, which the next piece takes */
+        p[len] = '\0';
     r->len = len;
     return 1;
 }
