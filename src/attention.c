@@ -191,7 +191,8 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
 
 void at_attention_forward(const at_config *c, const at_layer_w *w, const at_packed *P,
                           int window, const at_chunk *chunks, size_t n_chunks, size_t rows,
-                          at_layer_act *a, float *kt, at_qbuf *qb, float p_drop, uint64_t *rng)
+                          at_layer_act *a, const float *res, float *out, float *kt,
+                          at_qbuf *qb, float p_drop, uint64_t *rng)
 {
     size_t d = (size_t)c->dim, H = (size_t)c->heads, dh = d / H;
     long R = c->rel_pos;
@@ -210,7 +211,7 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
                          a->weights + chunks[ch].wo + t * n * n, a->ctx + r0 + t * dh, kt,
                          p_drop > 0 ? a->drop_w + t * n * n : NULL, p_drop, rng);
     }
-    at_gemm(a->ctx, rows, &P[AT_PK_O], w->bo, a->att, qb);
+    at_gemm_add(a->ctx, rows, &P[AT_PK_O], w->bo, res, out, qb);
 }
 
 /* Backward, in reverse order of the forward steps. gw's pointers are the

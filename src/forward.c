@@ -102,7 +102,6 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
             }
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
-    s->proj = at_state_alloc(s, T * d, &fail);
     s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 5), &fail);
     size_t kp = ((d > (size_t)c->ffn_dim ? d : (size_t)c->ffn_dim) + 3) / 4 * 4;
     s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
@@ -260,8 +259,7 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
         }
     }
     if (c->char_buckets) {
-        at_gemm(s->cmean, n, &P->char_proj, NULL, s->proj, &s->qb); /* [n, d] */
-        at_add(s->x0, s->proj, n * d, s->x0);
+        at_gemm_add(s->cmean, n, &P->char_proj, NULL, s->x0, s->x0, &s->qb); /* [n, d] */
     }
     for (size_t ch = 0; ch < s->n_chunks; ch++) {
         const at_chunk *k = &s->chunk[ch];
@@ -295,16 +293,20 @@ static void block(at_state *s, const at_layer_w *w, const at_packed *P, int wind
                      a->mean1, a->rstd1);
     else
         memcpy(a->h1, a->x_in, n * d * sizeof *a->h1);
-    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a, s->kt, &s->qb,
+    /* x_in + att, the residual added as the product is stored, unless the
+     * attention output is dropped out first */
+    float *sum1 = pre ? a->x_mid : a->sum1;
+    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
+                         p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1, s->kt, &s->qb,
                          s->training ? s->p_att : 0.0f, &s->rng);
-    if (p_res > 0)
+    if (p_res > 0) {
         dropout(a->att, a->drop_att, n * d, p_res, &s->rng);
+        at_add(a->x_in, a->att, n * d, sum1);
+    }
     if (pre) {
-        at_add(a->x_in, a->att, n * d, a->x_mid);
         at_layernorm(a->x_mid, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, a->h2,
                      a->mean2, a->rstd2);
     } else {
-        at_add(a->x_in, a->att, n * d, a->sum1);
         at_layernorm(a->sum1, n, d, w->attn_norm_w, w->attn_norm_b, c->ln_eps, a->x_mid,
                      a->mean1, a->rstd1);
         memcpy(a->h2, a->x_mid, n * d * sizeof *a->h2);
@@ -315,17 +317,16 @@ static void block(at_state *s, const at_layer_w *w, const at_packed *P, int wind
         at_relu(a->up, n * f, a->act);
     else
         at_gelu(a->up, n * f, a->act);
-    at_gemm(a->act, n, &P[AT_PK_DOWN], w->down_b, a->ffn, &s->qb); /* [n, d] */
-    if (p_res > 0)
+    float *sum2 = pre ? x_out : a->sum2; /* x_mid + ffn, as sum1 above */
+    at_gemm_add(a->act, n, &P[AT_PK_DOWN], w->down_b, p_res > 0 ? NULL : a->x_mid,
+                p_res > 0 ? a->ffn : sum2, &s->qb); /* [n, d] */
+    if (p_res > 0) {
         dropout(a->ffn, a->drop_ffn, n * d, p_res, &s->rng);
-
-    if (pre) {
-        at_add(a->x_mid, a->ffn, n * d, x_out);
-    } else {
-        at_add(a->x_mid, a->ffn, n * d, a->sum2);
+        at_add(a->x_mid, a->ffn, n * d, sum2);
+    }
+    if (!pre)
         at_layernorm(a->sum2, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, x_out, a->mean2,
                      a->rstd2);
-    }
 }
 
 int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const at_chunk *chunks,

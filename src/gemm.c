@@ -123,7 +123,7 @@ static inline float dequant(int32_t acc, int32_t colsum, float sx, float sw, flo
 }
 
 static void gemm8_plain(const uint8_t *u, const float *sx, size_t n, const at_packed *W,
-                        const float *b, float *y)
+                        const float *b, const float *res, float *y)
 {
     size_t kp = W->kp, out = W->out;
     for (size_t i = 0; i < n; i++)
@@ -133,14 +133,15 @@ static void gemm8_plain(const uint8_t *u, const float *sx, size_t n, const at_pa
             for (size_t k = 0; k < kp; k += 4)
                 for (size_t e = 0; e < 4; e++)
                     acc += (int32_t)u[i * kp + k + e] * w[k * PANEL + e];
-            y[i * out + o] = dequant(acc, W->colsum[o], sx[i], W->scale[o], b ? b[o] : 0.0f);
+            float v = dequant(acc, W->colsum[o], sx[i], W->scale[o], b ? b[o] : 0.0f);
+            y[i * out + o] = res ? res[i * out + o] + v : v;
         }
 }
 
 /* ---- plain x86-64: R rows by one panel, element-wise (SSE2 vectorises it) */
 
 INLINE void tile_plain(const float *x, size_t in, const float *p, const float *b, size_t cols,
-                       float *y, size_t out, int R)
+                       const float *res, float *y, size_t out, int R)
 {
     float acc[4][PANEL] = {{0}};
     for (size_t k = 0; k < in; k++)
@@ -152,11 +153,14 @@ INLINE void tile_plain(const float *x, size_t in, const float *p, const float *b
         }
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
-        for (size_t j = 0; j < cols; j++)
-            y[r * out + j] = acc[r][j] + (b ? b[j] : 0.0f);
+        for (size_t j = 0; j < cols; j++) {
+            float v = acc[r][j] + (b ? b[j] : 0.0f);
+            y[r * out + j] = res ? res[r * out + j] + v : v;
+        }
 }
 
-static void gemm_plain(const float *x, size_t n, const at_packed *W, const float *b, float *y)
+static void gemm_plain(const float *x, size_t n, const at_packed *W, const float *b,
+                       const float *res, float *y)
 {
     size_t in = W->in, out = W->out;
     for (size_t i = 0; i < n; i += 4) {
@@ -165,12 +169,12 @@ static void gemm_plain(const float *x, size_t n, const at_packed *W, const float
             size_t cols = out - o < PANEL ? out - o : PANEL;
             const float *p = W->p + o * in, *bo = b ? b + o : NULL;
             float *yo = y + i * out + o;
-            const float *xi = x + i * in;
+            const float *xi = x + i * in, *ro = res ? res + i * out + o : NULL;
             switch (R) {
-            case 4: tile_plain(xi, in, p, bo, cols, yo, out, 4); break;
-            case 3: tile_plain(xi, in, p, bo, cols, yo, out, 3); break;
-            case 2: tile_plain(xi, in, p, bo, cols, yo, out, 2); break;
-            default: tile_plain(xi, in, p, bo, cols, yo, out, 1); break;
+            case 4: tile_plain(xi, in, p, bo, cols, ro, yo, out, 4); break;
+            case 3: tile_plain(xi, in, p, bo, cols, ro, yo, out, 3); break;
+            case 2: tile_plain(xi, in, p, bo, cols, ro, yo, out, 2); break;
+            default: tile_plain(xi, in, p, bo, cols, ro, yo, out, 1); break;
             }
         }
     }
@@ -180,7 +184,7 @@ static void gemm_plain(const float *x, size_t n, const at_packed *W, const float
 /* ---- AVX2 + FMA: up to 6 rows by one panel (two 8-float halves) */
 
 TAVX2 INLINE void tile_avx2(const float *x, size_t in, const float *p, const float *b,
-                            size_t cols, float *y, size_t out, int R)
+                            size_t cols, const float *res, float *y, size_t out, int R)
 {
     __m256 lo[6], hi[6];
     #pragma GCC unroll 8
@@ -202,6 +206,12 @@ TAVX2 INLINE void tile_avx2(const float *x, size_t in, const float *p, const flo
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
         __m256 y0 = _mm256_add_ps(lo[r], b0), y1 = _mm256_add_ps(hi[r], b1);
+        if (res) {
+            float t[PANEL] = {0};
+            memcpy(t, res + r * out, cols * sizeof *t);
+            y0 = _mm256_add_ps(_mm256_loadu_ps(t), y0);
+            y1 = _mm256_add_ps(_mm256_loadu_ps(t + 8), y1);
+        }
         if (cols == PANEL) {
             _mm256_storeu_ps(y + r * out, y0);
             _mm256_storeu_ps(y + r * out + 8, y1);
@@ -215,7 +225,7 @@ TAVX2 INLINE void tile_avx2(const float *x, size_t in, const float *p, const flo
 }
 
 TAVX2 static void gemm_avx2(const float *x, size_t n, const at_packed *W, const float *b,
-                            float *y)
+                            const float *res, float *y)
 {
     size_t in = W->in, out = W->out;
     for (size_t i = 0; i < n; i += 6) {
@@ -224,14 +234,15 @@ TAVX2 static void gemm_avx2(const float *x, size_t n, const at_packed *W, const 
             size_t cols = out - o < PANEL ? out - o : PANEL;
             const float *p = W->p + o * in, *bo = b ? b + o : NULL;
             float *yo = y + i * out + o;
+            const float *ro = res ? res + i * out + o : NULL;
             const float *xi = x + i * in;
             switch (R) {
-            case 6: tile_avx2(xi, in, p, bo, cols, yo, out, 6); break;
-            case 5: tile_avx2(xi, in, p, bo, cols, yo, out, 5); break;
-            case 4: tile_avx2(xi, in, p, bo, cols, yo, out, 4); break;
-            case 3: tile_avx2(xi, in, p, bo, cols, yo, out, 3); break;
-            case 2: tile_avx2(xi, in, p, bo, cols, yo, out, 2); break;
-            default: tile_avx2(xi, in, p, bo, cols, yo, out, 1); break;
+            case 6: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 6); break;
+            case 5: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 5); break;
+            case 4: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 4); break;
+            case 3: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 3); break;
+            case 2: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 2); break;
+            default: tile_avx2(xi, in, p, bo, cols, ro, yo, out, 1); break;
             }
         }
     }
@@ -240,7 +251,7 @@ TAVX2 static void gemm_avx2(const float *x, size_t n, const at_packed *W, const 
 /* ---- AVX-512: up to 8 rows by two panels (32 outputs) */
 
 T512 INLINE void tile_512(const float *x, size_t in, const float *p0, const float *b,
-                          size_t cols, float *y, size_t out, int R, int two)
+                          size_t cols, const float *res, float *y, size_t out, int R, int two)
 {
     __m512 a0[8], a1[8];
     const float *p1 = p0 + in * PANEL;
@@ -264,23 +275,30 @@ T512 INLINE void tile_512(const float *x, size_t in, const float *p0, const floa
     __m512 b1 = b && two ? _mm512_maskz_loadu_ps(m1, b + PANEL) : _mm512_setzero_ps();
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-        _mm512_mask_storeu_ps(y + r * out, m0, _mm512_add_ps(a0[r], b0));
-        if (two)
-            _mm512_mask_storeu_ps(y + r * out + PANEL, m1, _mm512_add_ps(a1[r], b1));
+        __m512 y0 = _mm512_add_ps(a0[r], b0);
+        if (res)
+            y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, res + r * out), y0);
+        _mm512_mask_storeu_ps(y + r * out, m0, y0);
+        if (two) {
+            __m512 y1 = _mm512_add_ps(a1[r], b1);
+            if (res)
+                y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, res + r * out + PANEL), y1);
+            _mm512_mask_storeu_ps(y + r * out + PANEL, m1, y1);
+        }
     }
 }
 
 T512 INLINE void rows_512(const float *x, size_t in, const float *p, const float *b,
-                          size_t cols, float *y, size_t out, int R)
+                          size_t cols, const float *res, float *y, size_t out, int R)
 {
     if (cols > PANEL)
-        tile_512(x, in, p, b, cols, y, out, R, 1);
+        tile_512(x, in, p, b, cols, res, y, out, R, 1);
     else
-        tile_512(x, in, p, b, cols, y, out, R, 0);
+        tile_512(x, in, p, b, cols, res, y, out, R, 0);
 }
 
 T512 static void gemm_512(const float *x, size_t n, const at_packed *W, const float *b,
-                          float *y)
+                          const float *res, float *y)
 {
     size_t in = W->in, out = W->out;
     for (size_t i = 0; i < n; i += 8) {
@@ -289,16 +307,17 @@ T512 static void gemm_512(const float *x, size_t n, const at_packed *W, const fl
             size_t cols = out - o < 2 * PANEL ? out - o : 2 * PANEL;
             const float *p = W->p + o * in, *bo = b ? b + o : NULL;
             float *yo = y + i * out + o;
+            const float *ro = res ? res + i * out + o : NULL;
             const float *xi = x + i * in;
             switch (R) {
-            case 8: rows_512(xi, in, p, bo, cols, yo, out, 8); break;
-            case 7: rows_512(xi, in, p, bo, cols, yo, out, 7); break;
-            case 6: rows_512(xi, in, p, bo, cols, yo, out, 6); break;
-            case 5: rows_512(xi, in, p, bo, cols, yo, out, 5); break;
-            case 4: rows_512(xi, in, p, bo, cols, yo, out, 4); break;
-            case 3: rows_512(xi, in, p, bo, cols, yo, out, 3); break;
-            case 2: rows_512(xi, in, p, bo, cols, yo, out, 2); break;
-            default: rows_512(xi, in, p, bo, cols, yo, out, 1); break;
+            case 8: rows_512(xi, in, p, bo, cols, ro, yo, out, 8); break;
+            case 7: rows_512(xi, in, p, bo, cols, ro, yo, out, 7); break;
+            case 6: rows_512(xi, in, p, bo, cols, ro, yo, out, 6); break;
+            case 5: rows_512(xi, in, p, bo, cols, ro, yo, out, 5); break;
+            case 4: rows_512(xi, in, p, bo, cols, ro, yo, out, 4); break;
+            case 3: rows_512(xi, in, p, bo, cols, ro, yo, out, 3); break;
+            case 2: rows_512(xi, in, p, bo, cols, ro, yo, out, 2); break;
+            default: rows_512(xi, in, p, bo, cols, ro, yo, out, 1); break;
             }
         }
     }
@@ -384,7 +403,7 @@ TAVX2 INLINE void tile8_avx2(const uint8_t *u, size_t kp, const int8_t *q, int32
 }
 
 TAVX2 static void gemm8_avx2(const uint8_t *u, const float *sx, size_t n, const at_packed *W,
-                             const float *b, float *y)
+                             const float *b, const float *res, float *y)
 {
     size_t kp = W->kp, out = W->out;
     int32_t acc[4 * PANEL];
@@ -400,10 +419,12 @@ TAVX2 static void gemm8_avx2(const uint8_t *u, const float *sx, size_t n, const 
             }
             size_t cols = out - o < PANEL ? out - o : PANEL;
             for (int r = 0; r < R; r++)
-                for (size_t j = 0; j < cols; j++)
-                    y[(i + r) * out + o + j] = dequant(acc[r * PANEL + j], W->colsum[o + j],
-                                                       sx[i + r], W->scale[o + j],
-                                                       b ? b[o + j] : 0.0f);
+                for (size_t j = 0; j < cols; j++) {
+                    size_t at = (i + r) * out + o + j;
+                    float v = dequant(acc[r * PANEL + j], W->colsum[o + j], sx[i + r],
+                                      W->scale[o + j], b ? b[o + j] : 0.0f);
+                    y[at] = res ? res[at] + v : v;
+                }
         }
     }
 }
@@ -413,8 +434,8 @@ TAVX2 static void gemm8_avx2(const uint8_t *u, const float *sx, size_t n, const 
 #define TVNNI __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512vnni,avx2,fma")))
 
 TVNNI INLINE void tile8_vnni(const uint8_t *u, size_t kp, const int8_t *q0, const at_packed *W,
-                             size_t o, const float *sx, const float *b, size_t cols, float *y,
-                             size_t out, int R, int two)
+                             size_t o, const float *sx, const float *b, size_t cols,
+                             const float *res, float *y, size_t out, int R, int two)
 {
     __m512i a0[8], a1[8];
     const int8_t *q1 = q0 + kp * PANEL;
@@ -447,29 +468,33 @@ TVNNI INLINE void tile8_vnni(const uint8_t *u, size_t kp, const int8_t *q0, cons
     for (int r = 0; r < R; r++) {
         __m512 s = _mm512_set1_ps(sx[r]);
         __m512 t0 = _mm512_cvtepi32_ps(_mm512_sub_epi32(a0[r], cs0));
-        _mm512_mask_storeu_ps(y + r * out, m0,
-                              _mm512_add_ps(_mm512_mul_ps(t0, _mm512_mul_ps(s, sw0)), b0));
+        __m512 y0 = _mm512_add_ps(_mm512_mul_ps(t0, _mm512_mul_ps(s, sw0)), b0);
+        if (res)
+            y0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, res + r * out), y0);
+        _mm512_mask_storeu_ps(y + r * out, m0, y0);
         if (two) {
             __m512 t1 = _mm512_cvtepi32_ps(_mm512_sub_epi32(a1[r], cs1));
-            _mm512_mask_storeu_ps(y + r * out + PANEL, m1,
-                                  _mm512_add_ps(_mm512_mul_ps(t1, _mm512_mul_ps(s, sw1)), b1));
+            __m512 y1 = _mm512_add_ps(_mm512_mul_ps(t1, _mm512_mul_ps(s, sw1)), b1);
+            if (res)
+                y1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, res + r * out + PANEL), y1);
+            _mm512_mask_storeu_ps(y + r * out + PANEL, m1, y1);
         }
     }
 }
 
 TVNNI INLINE void rows8_vnni(const uint8_t *u, size_t kp, const at_packed *W, size_t o,
-                             const float *sx, const float *b, size_t cols, float *y, size_t out,
-                             int R)
+                             const float *sx, const float *b, size_t cols, const float *res,
+                             float *y, size_t out, int R)
 {
     const int8_t *q = W->q + o * kp;
     if (cols > PANEL)
-        tile8_vnni(u, kp, q, W, o, sx, b, cols, y, out, R, 1);
+        tile8_vnni(u, kp, q, W, o, sx, b, cols, res, y, out, R, 1);
     else
-        tile8_vnni(u, kp, q, W, o, sx, b, cols, y, out, R, 0);
+        tile8_vnni(u, kp, q, W, o, sx, b, cols, res, y, out, R, 0);
 }
 
 TVNNI static void gemm8_vnni(const uint8_t *u, const float *sx, size_t n, const at_packed *W,
-                             const float *b, float *y)
+                             const float *b, const float *res, float *y)
 {
     size_t kp = W->kp, out = W->out;
     for (size_t i = 0; i < n; i += 8) {
@@ -478,15 +503,16 @@ TVNNI static void gemm8_vnni(const uint8_t *u, const float *sx, size_t n, const 
             size_t cols = out - o < 2 * PANEL ? out - o : 2 * PANEL;
             const uint8_t *ui = u + i * kp;
             float *yo = y + i * out + o;
+            const float *ro = res ? res + i * out + o : NULL;
             switch (R) {
-            case 8: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 8); break;
-            case 7: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 7); break;
-            case 6: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 6); break;
-            case 5: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 5); break;
-            case 4: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 4); break;
-            case 3: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 3); break;
-            case 2: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 2); break;
-            default: rows8_vnni(ui, kp, W, o, sx + i, b, cols, yo, out, 1); break;
+            case 8: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 8); break;
+            case 7: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 7); break;
+            case 6: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 6); break;
+            case 5: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 5); break;
+            case 4: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 4); break;
+            case 3: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 3); break;
+            case 2: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 2); break;
+            default: rows8_vnni(ui, kp, W, o, sx + i, b, cols, ro, yo, out, 1); break;
             }
         }
     }
@@ -522,9 +548,10 @@ T512 static void quantize_512(const float *x, size_t n, size_t in, size_t kp, ui
 
 /* ---- choosing the path */
 
-typedef void gemm_fn(const float *, size_t, const at_packed *, const float *, float *);
+typedef void gemm_fn(const float *, size_t, const at_packed *, const float *, const float *,
+                     float *);
 typedef void gemm8_fn(const uint8_t *, const float *, size_t, const at_packed *, const float *,
-                      float *);
+                      const float *, float *);
 typedef void quantize_fn(const float *, size_t, size_t, size_t, uint8_t *, float *);
 
 static const struct path {
@@ -610,7 +637,7 @@ void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const f
         if (!W[i]->out)
             continue;
         if (!W[i]->q) {
-            paths[current].gemm(x, n, W[i], b[i], y[i]);
+            paths[current].gemm(x, n, W[i], b[i], NULL, y[i]);
             continue;
         }
         /* the bytes of x serve every 8-bit product of the same width */
@@ -618,20 +645,26 @@ void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const f
             paths[current].quantize(x, n, W[i]->in, W[i]->kp, qb->u, qb->scale);
             quantized = i + 1;
         }
-        paths[current].gemm8(qb->u, qb->scale, n, W[i], b[i], y[i]);
+        paths[current].gemm8(qb->u, qb->scale, n, W[i], b[i], NULL, y[i]);
     }
 }
 
-void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
-             at_qbuf *qb)
+void at_gemm_add(const float *x, size_t n, const at_packed *W, const float *b,
+                 const float *res, float *y, at_qbuf *qb)
 {
     pthread_once(&chosen, choose);
     if (!n || !W->out)
         return;
     if (!W->q) {
-        paths[current].gemm(x, n, W, b, y);
+        paths[current].gemm(x, n, W, b, res, y);
         return;
     }
     paths[current].quantize(x, n, W->in, W->kp, qb->u, qb->scale);
-    paths[current].gemm8(qb->u, qb->scale, n, W, b, y);
+    paths[current].gemm8(qb->u, qb->scale, n, W, b, res, y);
+}
+
+void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
+             at_qbuf *qb)
+{
+    at_gemm_add(x, n, W, b, NULL, y, qb);
 }

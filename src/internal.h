@@ -169,7 +169,6 @@ struct at_state {
     size_t n;             /* tokens in the last forward */
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
-    float *proj;          /* [cap, d] scratch: the n-grams' projection */
     float *kt;            /* [d / heads + 5, max_len rounded up to 16] scratch: one
                              head's keys, transposed, two rows of scores, the bias
                              and the padding masks */

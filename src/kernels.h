@@ -45,6 +45,10 @@ void at_packed_free(at_packed *P);
  * to bytes first, in qb. */
 void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
              at_qbuf *qb);
+/* at_gemm_add: y = res + (x · W^T + b), each sum rounded as at_add rounds it
+ * after at_gemm (y may be res). */
+void at_gemm_add(const float *x, size_t n, const at_packed *W, const float *b,
+                 const float *res, float *y, at_qbuf *qb);
 /* at_gemm_shared: y[i] = x · W[i]^T + b[i] for `count` matrices on the same
  * x, which the 8-bit products take to bytes once. */
 void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const float *const *b,

@@ -157,6 +157,55 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
 }
 END_TEST
 
+/* at_gemm_add, float and 8-bit, on every path: res + the product, each sum
+ * rounded once, as at_gemm and then an addition give it; also in place. */
+START_TEST(gemm_add_is_the_product_then_the_sum)
+{
+    const char *start = at_kernels_name();
+    unsigned seed = 13;
+    int tested = 0;
+    for (int pi = 0; pi < N_PATHS; pi++) {
+        if (at_kernels_use(PATHS[pi]))
+            continue;
+        tested++;
+        for (int eight = 0; eight < 2; eight++)
+            for (size_t a = 0; a < sizeof NS / sizeof *NS; a++)
+                for (size_t b = 0; b < sizeof OUTS / sizeof *OUTS; b++)
+                    for (size_t c = 0; c < sizeof INS / sizeof *INS; c++) {
+                        size_t n = NS[a], out = OUTS[b], in = INS[c], kp = (in + 3) / 4 * 4;
+                        float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W);
+                        float *bias = malloc(out * sizeof *bias);
+                        float *y = malloc(n * out * sizeof *y), *z = malloc(n * out * sizeof *z);
+                        float *res = malloc(n * out * sizeof *res);
+                        uint8_t *u = malloc(n * kp);
+                        float *sc = malloc(n * sizeof *sc);
+                        at_qbuf qb = {u, sc};
+                        fill(x, n * in, &seed);
+                        fill(W, out * in, &seed);
+                        fill(bias, out, &seed);
+                        fill(res, n * out, &seed);
+                        at_packed P;
+                        ck_assert_int_eq((eight ? at_pack_int8 : at_pack)(W, out, in, &P), 0);
+                        at_gemm(x, n, &P, bias, y, &qb);
+                        at_gemm_add(x, n, &P, bias, res, z, &qb);
+                        for (size_t i = 0; i < n * out; i++) {
+                            volatile float want = res[i] + y[i];
+                            ck_assert_msg(z[i] == want, "%s %s: n %zu out %zu in %zu: [%zu] "
+                                          "%.9g, want %.9g", PATHS[pi], eight ? "8-bit" : "float",
+                                          n, out, in, i, z[i], (double)want);
+                        }
+                        at_gemm_add(x, n, &P, bias, res, res, &qb); /* y = res */
+                        ck_assert(memcmp(res, z, n * out * sizeof *z) == 0);
+                        at_packed_free(&P);
+                        free(x), free(W), free(bias), free(y), free(res), free(z), free(u),
+                            free(sc);
+                    }
+    }
+    ck_assert_int_ge(tested, 1);
+    at_kernels_use(start);
+}
+END_TEST
+
 /* Tags and probabilities of sentences tagged together, in batches of every
  * size the state allows, equal those of each sentence alone, to the bit. */
 static void check_batches(at_model *m)
@@ -245,6 +294,7 @@ Suite *gemm_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, float_paths_match_double_loops);
     tcase_add_test(tc, int8_paths_agree_to_the_bit_and_match_the_arithmetic);
+    tcase_add_test(tc, gemm_add_is_the_product_then_the_sum);
     tcase_add_test(tc, batches_change_nothing);
     suite_add_tcase(s, tc);
     return s;
