@@ -17,8 +17,9 @@ static void convert_help(void)
           "      --to FORMAT   write 'safetensors' or 'json' whatever OUT is called\n"
           "      --f16         store the weights as 16-bit floats (half the size)\n"
           "      --int8        mark the model to be run in 8-bit integers: the blocks'\n"
-          "                    matrix products, with weights rounded per output when\n"
-          "                    loaded (about twice as fast, tags nearly all the same)\n"
+          "                    and classifiers' matrix products, with weights rounded\n"
+          "                    per output when loaded (about twice as fast, tags\n"
+          "                    nearly all the same)\n"
           "      --no-int8     run it in 32-bit floats again\n"
           "  -h, --help        show this help\n",
           stdout);

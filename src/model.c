@@ -594,10 +594,10 @@ static int repack(const at_model *m, at_packs *P)
         return -1;
     if (c->char_buckets)
         fail |= at_pack(w->char_proj, d, (size_t)c->char_dim, &P->char_proj);
+    int (*pack)(const float *, size_t, size_t, at_packed *) =
+        c->int8 && !m->writable ? at_pack_int8 : at_pack;
     for (int l = 0; l < c->layers; l++) {
         at_packed *p = P->layer[l];
-        int (*pack)(const float *, size_t, size_t, at_packed *) =
-            c->int8 && !m->writable ? at_pack_int8 : at_pack;
         fail |= pack(matrix(m, l, "attn.q", tmp), d, d, &p[AT_PK_Q]);
         fail |= pack(matrix(m, l, "attn.k", tmp), d, d, &p[AT_PK_K]);
         fail |= pack(matrix(m, l, "attn.v", tmp), d, d, &p[AT_PK_V]);
@@ -606,7 +606,7 @@ static int repack(const at_model *m, at_packs *P)
         fail |= pack(matrix(m, l, "ffn.down", tmp), d, f, &p[AT_PK_DOWN]);
     }
     for (int t = 0; t < c->n_tagsets; t++)
-        fail |= at_pack(w->head_w[t], m->n_tags[t], d, &P->head[t]);
+        fail |= pack(w->head_w[t], m->n_tags[t], d, &P->head[t]);
     free(tmp);
     if (fail) {
         packs_free(P);
