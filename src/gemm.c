@@ -534,14 +534,31 @@ T512 static void quantize_512(const float *x, size_t n, size_t in, size_t kp, ui
         float inv = amax > 0 ? 127.0f / amax : 0.0f;
         scale[i] = amax / 127.0f;
         __m512 vinv = _mm512_set1_ps(inv);
-        __m512i lo = _mm512_set1_epi32(-127), hi = _mm512_set1_epi32(127);
-        __m512i off = _mm512_set1_epi32(128);
-        for (size_t k = 0; k < in; k += 16) {
+        /* |x| <= amax and inv is 127 / amax rounded, so |x inv| < 127.5: every
+         * value rounds into [-127, 127] and the packing never saturates. Four
+         * vectors are packed to bytes at once (the packs interleave 128-bit
+         * lanes; the permutation puts them back in order), then moved to
+         * [1, 255] by flipping the sign bit (+128). */
+        const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7,
+                                                11, 15);
+        const __m512i flip = _mm512_set1_epi8((char)0x80);
+        size_t k = 0;
+        for (; k + 64 <= in; k += 64) {
+            __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xi + k), vinv));
+            __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xi + k + 16), vinv));
+            __m512i q2 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xi + k + 32), vinv));
+            __m512i q3 = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xi + k + 48), vinv));
+            __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(q0, q1), _mm512_packs_epi32(q2, q3));
+            b = _mm512_xor_si512(_mm512_permutexvar_epi32(order, b), flip);
+            _mm512_storeu_si512((void *)(u + i * kp + k), b);
+        }
+        for (; k < in; k += 16) {
             __m512i q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xi + k), vinv));
-            q = _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(q, lo), hi), off);
+            q = _mm512_add_epi32(q, _mm512_set1_epi32(128));
             _mm_storeu_si128((__m128i *)(void *)(u + i * kp + k), _mm512_cvtepi32_epi8(q));
         }
-        memset(u + i * kp + in, 128, kp - in);
+        if (kp > in)
+            memset(u + i * kp + in, 128, kp - in);
     }
 }
 #endif
