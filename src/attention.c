@@ -64,6 +64,15 @@ INLINE at_v16 softmax16(at_v16 row)
     return ex * (1.0f / at_sum16(ex));
 }
 
+/* near: where the block of sixteen keys around query i starts, when the
+ * window fits in it (the other keys' weights are 0): any chunk length then
+ * costs one block of scores per query. */
+INLINE size_t near(size_t i, int window, size_t np)
+{
+    size_t j0 = i > (size_t)window ? i - (size_t)window : 0;
+    return j0 < np - 16 ? j0 : np - 16;
+}
+
 /* context: o[0..dh) = sum over keys j in [lo, hi) of wi[j] (times the
  * dropout mask di[j]) v_j, with even and odd keys in two chains. */
 INLINE void context(const float *wi, const float *di, const float *v, size_t d, size_t dh,
@@ -103,8 +112,9 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
  * [dh + 5, np] scratch, np = n rounded up to 16. The scores of a query are
  * computed for 16 keys at a time from the keys transposed, the position bias
  * read from a row made once per head, and the context kept in registers. A
- * chunk of up to 16 tokens (most sentences) has its softmax in one vector;
- * rows are taken two at a time, so that their dependent steps overlap. */
+ * chunk of up to 16 tokens (most sentences), and a window of at most 7 keys
+ * each side in a chunk of any length, has its softmax in one vector; rows are
+ * taken two at a time, so that their dependent steps overlap. */
 HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
                              size_t n, int window, const float *rel, long R, float scale,
                              float *weights, float *ctx, float *kt, float *drop, float p_drop,
@@ -141,6 +151,7 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
     }
     for (size_t j = 0; j < np; j++)
         pad[j] = j < n ? 0.0f : -INFINITY;
+    bool small = window > 0 && 2 * (size_t)window < 16;
     size_t i = 0;
     if (!drop)
         for (; i + 2 <= n; i += 2) {
@@ -153,6 +164,13 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
                 at_v16 w1 = softmax16(scores16(q1, kt, np, dh, 0, i + 1, scale, bias, pad));
                 at_store16(weights + i * n, w0, n);
                 at_store16(weights + (i + 1) * n, w1, n);
+            } else if (small) {
+                size_t a0 = near(i, window, np), a1 = near(i + 1, window, np);
+                at_v16 w0 = softmax16(scores16(q0, kt, np, dh, a0, i, scale, bias, pad));
+                at_v16 w1 = softmax16(scores16(q1, kt, np, dh, a1, i + 1, scale, bias, pad));
+                memset(weights + i * n, 0, 2 * n * sizeof *weights);
+                at_store16(weights + i * n + a0, w0, n - a0);
+                at_store16(weights + (i + 1) * n + a1, w1, n - a1);
             } else {
                 for (size_t j0 = 0; j0 < np; j0 += 16) {
                     at_store16(sc + j0, scores16(q0, kt, np, dh, j0, i, scale, bias, pad), 16);
@@ -174,6 +192,11 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
         if (np == 16) {
             at_store16(wi, softmax16(scores16(q + i * d, kt, np, dh, 0, i, scale, bias, pad)),
                        n);
+        } else if (small) {
+            size_t a = near(i, window, np);
+            memset(wi, 0, n * sizeof *wi);
+            at_store16(wi + a, softmax16(scores16(q + i * d, kt, np, dh, a, i, scale, bias, pad)),
+                       n - a);
         } else {
             for (size_t j0 = 0; j0 < np; j0 += 16)
                 at_store16(sc + j0, scores16(q + i * d, kt, np, dh, j0, i, scale, bias, pad),

@@ -206,6 +206,99 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
 }
 END_TEST
 
+/* Attention weights of chunks longer than one block of sixteen keys, for
+ * windows of 1, 3 and 7 keys each side and for the whole chunk, against
+ * softmax(q k / sqrt(dh) + position bias) worked out here in double from the
+ * run state's q and k: a window is zero outside, whatever the chunk's length. */
+START_TEST(attention_of_long_chunks_matches_double_loops)
+{
+    at_config c;
+    at_config_default(&c);
+    c.dim = 32;
+    c.heads = 2;
+    c.layers = 4;
+    c.ffn_dim = 16;
+    c.max_len = 80;
+    int windows[] = {1, 3, 7, 0};
+    for (int l = 0; l < 4; l++)
+        c.window[l] = windows[l];
+    c.rel_pos = 4;
+    c.char_buckets = 32;
+    c.char_dim = 4;
+    c.n_tagsets = 1;
+    const char *vocab[] = {"<unk>", "the", "dog", "runs"}, *t0[] = {"A", "B"};
+    const char *const *tags[] = {t0};
+    size_t nt[] = {2};
+    at_model *m;
+    at_error err;
+    ck_assert(at_model_new(&c, vocab, 4, tags, nt, &m, &err) == 0);
+    unsigned seed = 5;
+    for (size_t i = 0; i < at_model_n_tensors(m); i++) {
+        at_tensor_info ti;
+        at_model_tensor_info(m, i, &ti);
+        size_t n;
+        float *w = at_model_tensor_f32(m, ti.name, &n);
+        for (size_t k = 0; k < n; k++)
+            w[k] += (float)(rand_r(&seed) % 2001 - 1000) / 500.0f;
+    }
+    static const size_t lengths[] = {5, 16, 17, 30, 33, 47, 64, 80};
+    size_t d = 32, H = 2, dh = d / H;
+    for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
+        size_t n = lengths[li];
+        at_feats f;
+        at_feats_init(&f);
+        for (size_t i = 0; i < n; i++) {
+            const char *w = vocab[1 + (i * 7 + i / 3) % 3];
+            ck_assert(at_feats_add(m, &f, w, strlen(w), &err) == 0);
+        }
+        at_state *s;
+        ck_assert(at_state_new(m, &s, &err) == 0);
+        ck_assert(at_state_set_training(s, 0, 0, 0, &err) == 0); /* every layer's q, k kept */
+        ck_assert_msg(at_forward(m, s, &f, 0, n, &err) == 0, "%s", err.msg);
+        for (int l = 0; l < c.layers; l++) {
+            const at_layer_act *a = &s->layer[l];
+            const float *rel = m->w.layer[l].rel_bias;
+            for (size_t t = 0; t < H; t++) {
+                const float *wt = at_state_attention(s, l) + t * n * n;
+                for (size_t i = 0; i < n; i++) {
+                    /* the float scores' rounding grows with their terms' size */
+                    double sc[80], mx = -INFINITY, z = 0, mag = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        long dist = (long)j - (long)i;
+                        if (c.window[l] && labs(dist) > c.window[l]) {
+                            sc[j] = -INFINITY;
+                            continue;
+                        }
+                        double dot = 0, abs = 0;
+                        for (size_t e = 0; e < dh; e++) {
+                            double p = (double)a->q[i * d + t * dh + e] * a->k[j * d + t * dh + e];
+                            dot += p;
+                            abs += fabs(p);
+                        }
+                        mag = fmax(mag, abs);
+                        long cl = dist < -4 ? -4 : dist > 4 ? 4 : dist;
+                        sc[j] = dot / sqrt((double)dh) + rel[t * 9 + (size_t)(cl + 4)];
+                        mx = fmax(mx, sc[j]);
+                    }
+                    for (size_t j = 0; j < n; j++)
+                        z += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+                    for (size_t j = 0; j < n; j++) {
+                        double want = sc[j] == -INFINITY ? 0 : exp(sc[j] - mx) / z;
+                        float got = wt[i * n + j];
+                        ck_assert_msg(want == 0 ? got == 0 : fabs(got - want) <= 1e-6 * (1 + mag),
+                                      "n %zu layer %d head %zu: weight[%zu][%zu] %.9g, want "
+                                      "%.9g", n, l, t, i, j, (double)got, want);
+                    }
+                }
+            }
+        }
+        at_state_free(s);
+        at_feats_free(&f);
+    }
+    at_model_free(m);
+}
+END_TEST
+
 /* Tags and probabilities of sentences tagged together, in batches of every
  * size the state allows, equal those of each sentence alone, to the bit. */
 static void check_batches(at_model *m)
@@ -296,6 +389,7 @@ Suite *gemm_suite(void)
     tcase_add_test(tc, int8_paths_agree_to_the_bit_and_match_the_arithmetic);
     tcase_add_test(tc, gemm_add_is_the_product_then_the_sum);
     tcase_add_test(tc, batches_change_nothing);
+    tcase_add_test(tc, attention_of_long_chunks_matches_double_loops);
     suite_add_tcase(s, tc);
     return s;
 }
