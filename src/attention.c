@@ -73,6 +73,19 @@ INLINE size_t near(size_t i, int window, size_t np)
     return j0 < np - 16 ? j0 : np - 16;
 }
 
+/* softmax32: the weights of a row of 17 to 32 scores, r0 then r1, in place:
+ * the same operations as at_softmax on them in memory. */
+INLINE void softmax32(at_v16 *r0, at_v16 *r1)
+{
+    const at_v16 zero = {0};
+    float mx = at_hmax16(at_max16(*r0, *r1));
+    at_v16 e0 = at_select16(*r0 == -INFINITY, zero, at_exp16(*r0 - mx));
+    at_v16 e1 = at_select16(*r1 == -INFINITY, zero, at_exp16(*r1 - mx));
+    float inv = 1.0f / at_sum16(e0 + e1);
+    *r0 = e0 * inv;
+    *r1 = e1 * inv;
+}
+
 /* context: o[0..dh) = sum over keys j in [lo, hi) of wi[j] (times the
  * dropout mask di[j]) v_j, with even and odd keys in two chains. */
 INLINE void context(const float *wi, const float *di, const float *v, size_t d, size_t dh,
@@ -171,6 +184,17 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
                 memset(weights + i * n, 0, 2 * n * sizeof *weights);
                 at_store16(weights + i * n + a0, w0, n - a0);
                 at_store16(weights + (i + 1) * n + a1, w1, n - a1);
+            } else if (np == 32) {
+                at_v16 r0 = scores16(q0, kt, np, dh, 0, i, scale, bias, pad);
+                at_v16 r1 = scores16(q0, kt, np, dh, 16, i, scale, bias, pad);
+                at_v16 s0 = scores16(q1, kt, np, dh, 0, i + 1, scale, bias, pad);
+                at_v16 s1 = scores16(q1, kt, np, dh, 16, i + 1, scale, bias, pad);
+                softmax32(&r0, &r1);
+                softmax32(&s0, &s1);
+                at_store16(weights + i * n, r0, 16);
+                at_store16(weights + i * n + 16, r1, n - 16);
+                at_store16(weights + (i + 1) * n, s0, 16);
+                at_store16(weights + (i + 1) * n + 16, s1, n - 16);
             } else {
                 for (size_t j0 = 0; j0 < np; j0 += 16) {
                     at_store16(sc + j0, scores16(q0, kt, np, dh, j0, i, scale, bias, pad), 16);
