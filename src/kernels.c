@@ -206,6 +206,26 @@ HOT void at_softmax(float *x, size_t n)
         at_store16(x + k, at_load16(x + k, n - k, 0.0f) * inv, n - k);
 }
 
+HOT size_t at_argmax(const float *x, size_t n)
+{
+    if (n == 0 || x[0] != x[0])
+        return 0;
+    /* the largest value, NaN lanes left out; then its first place (no
+     * branch per element that the processor would mispredict) */
+    const at_v16 zero = {0}, none = zero - INFINITY;
+    at_v16 m = none;
+    for (size_t k = 0; k < n; k += 16) {
+        at_v16 v = at_load16(x + k, n - k, -INFINITY);
+        v = at_select16(v == v, v, none);
+        m = at_max16(m, v);
+    }
+    float mx = at_hmax16(m);
+    for (size_t k = 0; k < n; k++)
+        if (x[k] == mx)
+            return k;
+    return 0;
+}
+
 void at_relu(const float *x, size_t n, float *y)
 {
     for (size_t i = 0; i < n; i++)

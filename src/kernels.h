@@ -64,6 +64,9 @@ void at_layernorm(const float *x, size_t n, size_t d, const float *w, const floa
 void at_layernorm_backward(const float *x, size_t n, size_t d, const float *w,
                            const float *mean, const float *rstd, const float *dy, float *dw,
                            float *db, float *dx);
+/* The first index of the largest of x[0..n), as `if (x[k] > x[best]) best = k`
+ * from best = 0 finds it (NaN is never larger; 0 for n = 0). */
+size_t at_argmax(const float *x, size_t n);
 /* x[0..n) <- softmax(x); -INFINITY entries get weight 0. */
 void at_softmax(float *x, size_t n);
 float at_dot(const float *a, const float *b, size_t n);

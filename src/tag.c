@@ -31,12 +31,8 @@ static void take(const at_model *m, at_state *s, const owned *o, size_t row,
         size_t T = m->n_tags[t];
         for (size_t i = o->own_from; i < o->own_to; i++) {
             const float *lg = s->logits[t] + (row + i - o->k.start) * T;
-            size_t best = 0;
-            for (size_t k = 1; k < T; k++)
-                if (lg[k] > lg[best])
-                    best = k;
             if (tags && tags[t])
-                tags[t][i] = (uint32_t)best;
+                tags[t][i] = (uint32_t)at_argmax(lg, T);
             if (probs && probs[t]) {
                 memcpy(probs[t] + i * T, lg, T * sizeof *lg);
                 at_softmax(probs[t] + i * T, T);

@@ -83,6 +83,30 @@ START_TEST(layernorm_paths_match_double_loops)
 }
 END_TEST
 
+/* at_argmax against the loop it stands for, with ties, infinities and NaN,
+ * for lengths around the 16-lane steps. */
+START_TEST(argmax_is_the_first_largest)
+{
+    unsigned seed = 23;
+    float x[70];
+    for (int trial = 0; trial < 3000; trial++) {
+        size_t n = 1 + (size_t)(rand_r(&seed) % 70);
+        for (size_t k = 0; k < n; k++) {
+            int r = rand_r(&seed) % 20;
+            x[k] = r == 0 ? NAN : r == 1 ? -INFINITY : r == 2 && trial % 7 == 0 ? INFINITY
+                 : (float)(rand_r(&seed) % 5); /* small integers: many ties */
+        }
+        size_t want = 0;
+        for (size_t k = 1; k < n; k++)
+            if (x[k] > x[want])
+                want = k;
+        ck_assert_msg(at_argmax(x, n) == want, "trial %d, n %zu: %zu, want %zu", trial, n,
+                      at_argmax(x, n), want);
+    }
+    ck_assert_uint_eq(at_argmax(x, 0), 0);
+}
+END_TEST
+
 START_TEST(linear_and_layernorm)
 {
     /* x = [[1, 2], [3, 4]], W = [[1, 0], [1, 1], [0, -1]], b = [0, 1, 2] */
@@ -282,6 +306,7 @@ Suite *kernels_suite(void)
     TCase *tc = tcase_create("maths");
     tcase_add_test(tc, softmax_values);
     tcase_add_test(tc, linear_and_layernorm);
+    tcase_add_test(tc, argmax_is_the_first_largest);
     tcase_add_test(tc, layernorm_paths_match_double_loops);
     tcase_add_test(tc, linear_tiles_match_plain_products);
     tcase_add_test(tc, activations);
