@@ -122,16 +122,17 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
 
 /* head_forward: head t of one chunk of n tokens: q, k, v, ctx are [n, d] with
  * the head's slice at column 0 (rows d apart); weights [n, n]; kt
- * [dh + 5, np] scratch, np = n rounded up to 16. The scores of a query are
- * computed for 16 keys at a time from the keys transposed, the position bias
- * read from a row made once per head, and the context kept in registers. A
+ * [dh + 2, np] scratch, np = n rounded up to 16; bias: the head's position
+ * bias (-inf outside the window) of key j for query i at Lp + j - i; pad: 0
+ * before Lp, -inf from it. The scores of a query are computed for 16 keys at
+ * a time from the keys transposed, and the context kept in registers. A
  * chunk of up to 16 tokens (most sentences), and a window of at most 7 keys
  * each side in a chunk of any length, has its softmax in one vector; rows are
  * taken two at a time, so that their dependent steps overlap. */
 HOT static void head_forward(const float *q, const float *k, const float *v, size_t d, size_t dh,
-                             size_t n, int window, const float *rel, long R, float scale,
-                             float *weights, float *ctx, float *kt, float *drop, float p_drop,
-                             uint64_t *rng)
+                             size_t n, int window, const float *bias_row, const float *pad_row,
+                             size_t Lp, float scale, float *weights, float *ctx, float *kt,
+                             float *drop, float p_drop, uint64_t *rng)
 {
     size_t np = (n + 15) / 16 * 16;
     if (dh % 16 == 0) { /* 16 x 16 blocks in registers: whole-vector stores */
@@ -153,17 +154,10 @@ HOT static void head_forward(const float *q, const float *k, const float *v, siz
                 kt[e * np + j] = 0.0f;
         }
     }
-    float *sc = kt + dh * np;      /* [np] one row of scores */
-    float *bias = sc + np;         /* [2 np] bias[np + j - i] for key j and query i */
-    float *sc2 = bias + 2 * np;    /* [np] a second row of scores */
-    float *pad = sc2 + np;         /* [np] 0 for the chunk's keys, -inf past them */
-    for (size_t t = 0; t < 2 * np; t++) {
-        long dist = (long)t - (long)np; /* j - i */
-        bias[t] = window > 0 && (dist > window || dist < -window) ? -INFINITY
-                  : rel ? rel[clip(dist, R) + R] : 0.0f;
-    }
-    for (size_t j = 0; j < np; j++)
-        pad[j] = j < n ? 0.0f : -INFINITY;
+    float *sc = kt + dh * np;                   /* [np] one row of scores */
+    float *sc2 = sc + np;                       /* [np] a second row of scores */
+    const float *bias = bias_row + Lp - np;     /* bias[np + j - i]: key j, query i */
+    const float *pad = pad_row + Lp - n;        /* [np] 0 for the chunk's keys, then -inf */
     bool small = window > 0 && 2 * (size_t)window < 16;
     size_t i = 0;
     if (!drop)
@@ -250,11 +244,26 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
     float *qkv[3] = {a->q, a->k, a->v}; /* each [rows, d] */
     at_gemm_shared(a->h1, rows, Wqkv, bqkv, qkv, 3, qb);
 
+    /* each head's position bias by distance, made once for every chunk */
+    size_t Lp = ((size_t)c->max_len + 15) / 16 * 16;
+    float *bias = kt + Lp * (dh + 2); /* [H, 2 Lp]: j - i at Lp + j - i */
+    float *pad = bias + H * 2 * Lp;   /* [2 Lp] */
+    for (size_t t = 0; t < H; t++) {
+        const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
+        for (size_t x = 0; x < 2 * Lp; x++) {
+            long dist = (long)x - (long)Lp;
+            bias[t * 2 * Lp + x] = window > 0 && (dist > window || dist < -window) ? -INFINITY
+                                   : rel ? rel[clip(dist, R) + R] : 0.0f;
+        }
+    }
+    for (size_t x = 0; x < 2 * Lp; x++)
+        pad[x] = x < Lp ? 0.0f : -INFINITY;
+
     for (size_t ch = 0; ch < n_chunks; ch++) { /* each chunk attends within itself */
         size_t n = chunks[ch].len, r0 = chunks[ch].row * d;
         for (size_t t = 0; t < H; t++)
             head_forward(a->q + r0 + t * dh, a->k + r0 + t * dh, a->v + r0 + t * dh, d, dh, n,
-                         window, R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL, R, scale,
+                         window, bias + t * 2 * Lp, pad, Lp, scale,
                          a->weights + chunks[ch].wo + t * n * n, a->ctx + r0 + t * dh, kt,
                          p_drop > 0 ? a->drop_w + t * n * n : NULL, p_drop, rng);
     }

@@ -77,7 +77,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
         tags += m->n_tags[i];
     double floats = (double)T * (double)(20 * d + 2 * f + cd + 8 + kp4 + tags) +
                     (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
-                    (double)(L + 16) * (double)(d / H + 7);
+                    (double)(L + 16) * (double)(d / H + 2 * H + 7);
     if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
         return at_error_set(err, "running this model on %zu tokens at once needs %.0f MiB, "
                             "more than attntag allows (%d MiB): max_len %zu, heads %zu and "
@@ -102,7 +102,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
             }
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
-    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 5), &fail);
+    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 2 + 2 * (H + 1)), &fail);
     size_t kp = ((d > (size_t)c->ffn_dim ? d : (size_t)c->ffn_dim) + 3) / 4 * 4;
     s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);

@@ -169,9 +169,9 @@ struct at_state {
     size_t n;             /* tokens in the last forward */
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
-    float *kt;            /* [d / heads + 5, max_len rounded up to 16] scratch: one
-                             head's keys, transposed, two rows of scores, the bias
-                             and the padding masks */
+    float *kt;            /* [d / heads + 2 + 2 (heads + 1), max_len rounded up to
+                             16] scratch: one head's keys, transposed, two rows of
+                             scores, each head's bias and the padding mask */
     at_qbuf qb;           /* [cap] rows as bytes for the 8-bit products */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
     float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
