@@ -47,7 +47,7 @@ SHLIB = libattntag.so.$(VERSION)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
-.PHONY: all check test install uninstall clean model bench fuzz fuzz-build
+.PHONY: all check test install uninstall clean data model bench fuzz fuzz-build
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -106,6 +106,8 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	$(BUILD)/run_tests
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/cli_test.py
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/bad_inputs.py
+	tests/examples.sh $(BUILD)/attntag
+	tests/data_fetch.sh $(BUILD)/attntag
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per
 # parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
@@ -172,15 +174,22 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/libattntag.so $(DESTDIR)$(INCLUDEDIR)/attntag.h \
 		$(DESTDIR)$(PKGCONFIGDIR)/attntag.pc
 
+# The UD treebanks, found (or downloaded with UD_DOWNLOAD=1) and linked under
+# data/ (data/fetch; data/README.md says what and under which licences).
+# UD_DIR names a directory to look in.
+data: attntag
+	data/fetch $(UD_DIR)
+
 # The bundled model, from UD English EWT (CC BY-SA 4.0), which is not copied
-# into the repository: EWT_DIR says where it is. Settings: models/en-ewt.train.json;
-# the lexicon comes from Debian's wordnet-base. The model is trained into
-# build/, marked to run with 8-bit products, and copied into models/ only
-# when training has finished.
-EWT_DIR ?= ../shared/data/ud-en-ewt
-model: $(BUILD)/attntag
+# into the repository: `make data` links it as data/ud-en-ewt (EWT_DIR names
+# another directory). Settings: models/en-ewt.train.json; the lexicon comes
+# from Debian's wordnet-base. The model is trained into build/, marked to run
+# with 8-bit products, and copied into models/ only when training has finished.
+EWT_DIR ?= data/ud-en-ewt
+model: $(BUILD)/attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 	@test -r $(EWT_DIR)/en_ewt-ud-train.conllu || \
-		{ echo "make model: $(EWT_DIR)/en_ewt-ud-train.conllu not found (set EWT_DIR)"; exit 2; }
+		{ echo "make model: $(EWT_DIR)/en_ewt-ud-train.conllu not found" \
+		       "(make data, or set EWT_DIR)"; exit 2; }
 	tools/wordnet-lexicon.sh > $(BUILD)/wordnet-lexicon.tsv
 	$(BUILD)/attntag train --config models/en-ewt.train.json \
 		--train $(EWT_DIR)/en_ewt-ud-train.conllu --dev $(EWT_DIR)/en_ewt-ud-dev.conllu \
@@ -191,8 +200,8 @@ model: $(BUILD)/attntag
 	$(BUILD)/attntag eval -m models/$(MODEL_NAME) $(EWT_DIR)/en_ewt-ud-dev.conllu | head -n 6
 
 # The comparison with other taggers (bench/run.sh; downloads and trains them once).
-bench: attntag
-	bench/run.sh
+bench: attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
+	EWT_DIR=$(EWT_DIR) bench/run.sh
 
 clean:
 	rm -rf build attntag libattntag.a

@@ -4,7 +4,7 @@ part-of-speech taggers on UD English EWT test with gold tokens, side by side,
 one thread each; writes docs/benchmarks.md and docs/benchmark.svg.
 
 Run it through bench/run.sh, which installs what it needs first. Environment:
-  EWT_DIR              the UD English EWT directory (../shared/data/ud-en-ewt)
+  EWT_DIR              the UD English EWT directory (data/ud-en-ewt: `make data`)
   ATTNTAG_BENCH_CACHE  trained peer models and installs (~/.cache/attntag-bench)
   TORCH_EPOCHS         epochs of the PyTorch reference (5)
   BENCH_RUNS           full tagging runs per tagger, median taken (3)
@@ -37,8 +37,7 @@ sys.dont_write_bytecode = True
 import score  # noqa: E402  (bench/score.py: the one scorer)
 
 PY = "/usr/bin/python3"
-EWT_DIR = os.path.abspath(os.environ.get("EWT_DIR") or os.path.join(REPO, "..", "shared", "data",
-                                                                     "ud-en-ewt"))
+EWT_DIR = os.path.abspath(os.environ.get("EWT_DIR") or os.path.join(REPO, "data", "ud-en-ewt"))
 TRAIN = os.path.join(EWT_DIR, "en_ewt-ud-train.conllu")
 TEST = os.path.join(EWT_DIR, "en_ewt-ud-test.conllu")
 CACHE = os.environ.get("ATTNTAG_BENCH_CACHE") or os.path.join(
@@ -329,7 +328,7 @@ def main():
     for p in (TRAIN, TEST):
         if not os.access(p, os.R_OK):
             die("%s not found: the benchmark needs UD English EWT (CC BY-SA 4.0); "
-                "set EWT_DIR to its directory" % p)
+                "run make data, or set EWT_DIR to its directory" % p)
     for p in (ATTNTAG, MODEL):
         if not os.path.exists(p):
             die("%s not found (run make first)" % p)

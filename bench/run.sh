@@ -9,8 +9,8 @@
 #
 # usage: bench/run.sh          (from anywhere; it works in the repository root)
 # Environment:
-#   EWT_DIR              UD English EWT directory (default ../shared/data/ud-en-ewt
-#                        from the repository root); the treebank is never copied
+#   EWT_DIR              UD English EWT directory (default data/ud-en-ewt, which
+#                        `make data` links); the treebank is never copied
 #   XDG_CACHE_HOME       the cache is $XDG_CACHE_HOME/attntag-bench (~/.cache/...)
 #   ATTNTAG_BENCH_CACHE  or name the cache directory itself
 #   TORCH_EPOCHS         epochs of the PyTorch reference (5)
@@ -26,7 +26,7 @@ BENCH_T0=$(date +%s.%N)
 export BENCH_T0
 cd "$(dirname "$0")/.."
 
-EWT_DIR=${EWT_DIR:-../shared/data/ud-en-ewt}
+EWT_DIR=${EWT_DIR:-data/ud-en-ewt}
 export EWT_DIR
 CACHE=${ATTNTAG_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/attntag-bench}
 export ATTNTAG_BENCH_CACHE="$CACHE"
@@ -44,7 +44,7 @@ fi
 for f in en_ewt-ud-train.conllu en_ewt-ud-test.conllu; do
     if [ ! -r "$EWT_DIR/$f" ]; then
         echo "bench/run.sh: $EWT_DIR/$f not found: the benchmark needs UD English EWT" \
-             "(CC BY-SA 4.0); set EWT_DIR to its directory" >&2
+             "(CC BY-SA 4.0); run make data, or set EWT_DIR to its directory" >&2
         exit 2
     fi
 done

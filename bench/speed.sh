@@ -12,11 +12,11 @@
 set -eu
 BIN=${ATTNTAG_BIN:-./attntag}
 MODEL=${1:-models/en-ewt.safetensors}
-EWT_DIR=${EWT_DIR:-../shared/data/ud-en-ewt}
+EWT_DIR=${EWT_DIR:-data/ud-en-ewt}
 TEST="$EWT_DIR/en_ewt-ud-test.conllu"
 RUNS=${RUNS:-5}
 if [ ! -r "$TEST" ]; then
-    echo "speed.sh: $TEST not found (set EWT_DIR to the UD English EWT directory)" >&2
+    echo "speed.sh: $TEST not found (make data, or set EWT_DIR to the UD English EWT directory)" >&2
     exit 2
 fi
 tmp=$(mktemp -d)
