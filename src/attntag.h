@@ -337,6 +337,13 @@ typedef struct at_sentence {
     size_t n_lines, lines_cap;
     char **line;         /* every line of the block, without its newline */
     long *line_tok;      /* [n_lines] token index of a word line, -1 otherwise */
+    /* Raw text only (else text_len 0): the sentence's text, line breaks and
+     * tabs made spaces, and where each token starts in it */
+    char *text;
+    size_t text_len, text_cap;
+    size_t *tok_off;     /* [n] */
+    size_t off_cap;
+    size_t number;       /* the sentence's place in its input, from 1 */
 } at_sentence;
 
 void at_sentence_init(at_sentence *s);

@@ -32,6 +32,7 @@ struct at_reader {
     size_t para_len, para_cap, para_line;
     at_tokens toks;
     size_t next_sent, next_tok;
+    size_t raw_sentences;     /* sentences read so far, for their numbers */
 };
 
 void at_sentence_init(at_sentence *s)
@@ -48,6 +49,8 @@ void at_sentence_clear(at_sentence *s)
     s->n = 0;
     s->n_lines = 0;
     s->cont = 0;
+    s->text_len = 0;
+    s->number = 0;
 }
 
 void at_sentence_free(at_sentence *s)
@@ -57,6 +60,8 @@ void at_sentence_free(at_sentence *s)
     free(s->tok_len);
     free(s->line);
     free(s->line_tok);
+    free(s->text);
+    free(s->tok_off);
     at_sentence_init(s);
 }
 
@@ -402,9 +407,36 @@ static int read_raw(at_reader *r, at_sentence *s, at_error *err)
             return at_error_set(err, "%s:%zu: %.900s", r->name, r->para_line, err->msg);
     }
     s->first_line = r->para_line;
-    size_t end = r->toks.sent_end[r->next_sent++];
+    s->number = ++r->raw_sentences;
+    size_t end = r->toks.sent_end[r->next_sent++], first = r->next_tok;
+    if (end == first)
+        return 1;
+    /* the text from the first token to the last, for CoNLL-U's # text */
+    size_t from = r->toks.tok[first].start;
+    size_t to = r->toks.tok[end - 1].start + r->toks.tok[end - 1].len;
+    if (to - from + 1 > s->text_cap) {
+        char *t = realloc(s->text, to - from + 1);
+        if (!t)
+            return at_error_set(err, "out of memory");
+        s->text = t;
+        s->text_cap = to - from + 1;
+    }
+    for (size_t i = from; i < to; i++) {
+        char c = r->para[i];
+        s->text[i - from] = c == '\n' || c == '\r' || c == '\t' ? ' ' : c;
+    }
+    s->text[to - from] = '\0';
+    s->text_len = to - from;
+    if (end - first > s->off_cap) {
+        size_t *o = realloc(s->tok_off, (end - first) * sizeof *o);
+        if (!o)
+            return at_error_set(err, "out of memory");
+        s->tok_off = o;
+        s->off_cap = end - first;
+    }
     for (; r->next_tok < end; r->next_tok++) {
         at_span sp = r->toks.tok[r->next_tok];
+        s->tok_off[r->next_tok - first] = sp.start - from;
         if (at_sentence_add_token(s, r->para + sp.start, sp.len, err))
             return -1;
     }

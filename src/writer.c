@@ -4,7 +4,10 @@
  *   tsv      token<TAB>tag[<TAB>tag...], a blank line after each sentence;
  *   conllu   CoNLL-U: with CoNLL-U input every byte is kept but the UPOS and
  *            XPOS columns of word lines (from tag sets named "upos"/"xpos");
- *            other input gets minimal word lines;
+ *            raw text gets # sent_id and # text, a multiword-token line
+ *            over a word and the clitics split from it, and SpaceAfter=No,
+ *            so that the words spell the text again; other input gets
+ *            minimal word lines;
  *   json     JSON Lines: tokens, tags, and optionally probabilities.
  */
 #include "internal.h"
@@ -59,20 +62,79 @@ static int conllu_column(const at_model *m, int ts)
     return strcmp(name, "upos") == 0 ? 3 : strcmp(name, "xpos") == 0 ? 4 : -1;
 }
 
+/* The raw-text token i ends where token i + 1 starts. */
+static int joined(const at_sentence *s, size_t i)
+{
+    return i + 1 < s->n && s->tok_off[i] + s->tok_len[i] == s->tok_off[i + 1];
+}
+
+static int same_nocase(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if ((*a | 0x20) != (*b | 0x20))
+            return 0;
+    return *a == *b;
+}
+
+/* clitic: token i + 1 was split from the word before it as UD English splits
+ * a contraction or possessive into a multiword token: n't, an apostrophe
+ * (' or U+2019) and letters ('s 'm 're 'll 've 'd), or can|not, gon|na,
+ * wan|na, got|ta written as one word. */
+static int clitic(const at_sentence *s, size_t i)
+{
+    if (!joined(s, i))
+        return 0;
+    const char *a = s->tok[i], *b = s->tok[i + 1];
+    const char *rest = b[0] == '\'' ? b + 1 : strncmp(b, "\xE2\x80\x99", 3) == 0 ? b + 3 : NULL;
+    if (rest && ((*rest | 0x20) >= 'a' && (*rest | 0x20) <= 'z'))
+        return 1;
+    if (same_nocase(b, "n't") || ((b[0] | 0x20) == 'n' && strncmp(b + 1, "\xE2\x80\x99", 3) == 0 &&
+                                  same_nocase(b + 4, "t")))
+        return 1;
+    return (same_nocase(a, "can") && same_nocase(b, "not")) ||
+           ((same_nocase(a, "gon") || same_nocase(a, "wan")) && same_nocase(b, "na")) ||
+           (same_nocase(a, "got") && same_nocase(b, "ta"));
+}
+
+static void write_word(FILE *out, const at_model *m, const at_write_opts *o, const at_sentence *s,
+                       uint32_t *const *tags, size_t i, const char *misc)
+{
+    const char *fill[AT_CONLLU_COLS];
+    for (int c = 0; c < AT_CONLLU_COLS; c++)
+        fill[c] = "_";
+    for (int k = 0; k < o->n_sel; k++)
+        fill[conllu_column(m, o->sel[k])] = tag_of(m, o->sel[k], tags, i);
+    fill[9] = misc;
+    fprintf(out, "%zu\t%s", i + 1, s->tok[i]);
+    for (int c = 2; c < AT_CONLLU_COLS; c++)
+        fprintf(out, "\t%s", fill[c]);
+    fputc('\n', out);
+}
+
 static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
                         const at_sentence *s, uint32_t *const *tags, at_error *err)
 {
-    const char *fill[AT_CONLLU_COLS] = {0};
-    if (s->n_lines == 0) { /* not CoNLL-U input: minimal word lines */
-        for (size_t i = 0; i < s->n; i++) {
-            for (int c = 0; c < AT_CONLLU_COLS; c++)
-                fill[c] = "_";
-            for (int k = 0; k < o->n_sel; k++)
-                fill[conllu_column(m, o->sel[k])] = tag_of(m, o->sel[k], tags, i);
-            fprintf(out, "%zu\t%s", i + 1, s->tok[i]);
-            for (int c = 2; c < AT_CONLLU_COLS; c++)
-                fprintf(out, "\t%s", fill[c]);
-            fputc('\n', out);
+    if (s->n_lines == 0 && s->text_len == 0) { /* tokens only: minimal word lines */
+        for (size_t i = 0; i < s->n; i++)
+            write_word(out, m, o, s, tags, i, "_");
+        fputc('\n', out);
+        return 0;
+    }
+    if (s->n_lines == 0) { /* raw text */
+        fprintf(out, "# sent_id = %zu\n# text = %s\n", s->number, s->text);
+        for (size_t i = 0; i < s->n;) {
+            size_t j = i; /* the multiword token i..j */
+            while (clitic(s, j))
+                j++;
+            const char *space = joined(s, j) ? "SpaceAfter=No" : "_";
+            if (j > i) {
+                size_t from = s->tok_off[i], to = s->tok_off[j] + s->tok_len[j];
+                fprintf(out, "%zu-%zu\t%.*s\t_\t_\t_\t_\t_\t_\t_\t%s\n", i + 1, j + 1,
+                        (int)(to - from), s->text + from, space);
+            }
+            for (size_t k = i; k <= j; k++)
+                write_word(out, m, o, s, tags, k, j > i ? "_" : space);
+            i = j + 1;
         }
         fputc('\n', out);
         return 0;

@@ -332,6 +332,58 @@ def raw_text_tokenized():
     assert words == [["I", "ca", "n't", "go", "."], ["Dr.", "Who", "came", "!"]], words
 
 
+def spell(block):
+    """The text a CoNLL-U sentence's tokens spell: a multiword token's form
+    stands for its words; a space after each token unless SpaceAfter=No."""
+    text, skip_to = "", 0
+    lines = [l.split("\t") for l in block.split("\n") if l and not l.startswith("#")]
+    for i, c in enumerate(lines):
+        if "." in c[0]:
+            continue
+        first, last = (int(x) for x in c[0].split("-")) if "-" in c[0] else (int(c[0]),) * 2
+        if first <= skip_to:
+            continue  # a word inside a multiword token
+        skip_to = last
+        text += c[1] + ("" if "SpaceAfter=No" in c[9] else " ")
+    return text.rstrip(" ")
+
+
+@test
+def raw_text_to_conllu_round_trips():
+    text = ("I don't know. She's here, isn't she?\nWe cannot stay: we're gonna\nmiss the "
+            "7:45 train.\n\nJohn\u2019s dog can not swim.\n")
+    src = tmp("story.txt")
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(text)
+    rc, out, err = run(["-m", REF, "-t", "-f", "conllu", src])
+    assert rc == 0, err
+    blocks = out.decode().strip("\n").split("\n\n")
+    assert len(blocks) == 4, out
+    texts = []
+    for n, b in enumerate(blocks, 1):
+        head = [l for l in b.split("\n") if l.startswith("#")]
+        assert head[0] == f"# sent_id = {n}", head
+        assert head[1].startswith("# text = "), head
+        texts.append(head[1][len("# text = "):])
+        assert spell(b) == texts[-1], (spell(b), texts[-1])
+    # the sentences' texts are the input's, line breaks as spaces
+    assert texts == ["I don't know.", "She's here, isn't she?",
+                     "We cannot stay: we're gonna miss the 7:45 train.",
+                     "John\u2019s dog can not swim."], texts
+    ranges = [l.split("\t")[:2] for b in blocks for l in b.split("\n") if "-" in l.split("\t")[0]]
+    assert ranges == [["2-3", "don't"], ["1-2", "She's"], ["5-6", "isn't"], ["2-3", "cannot"],
+                      ["6-7", "we're"], ["8-9", "gonna"], ["1-2", "John\u2019s"]], ranges
+    # "can not" written apart is two words, not a multiword token
+    assert "\n4\tcan\t" in blocks[3] and "\n5\tnot\t" in blocks[3], blocks[3]
+    # valid CoNLL-U for attntag's own reader, which checks the ranges, and
+    # tagged again to the same bytes
+    conllu = tmp("story.conllu")
+    with open(conllu, "wb") as f:
+        f.write(out)
+    rc, again, err = run(["-m", REF, "-i", "conllu", conllu])
+    assert rc == 0 and again == out, err
+
+
 @test
 def coprocess_line_buffered():
     p = subprocess.Popen([BIN, "-m", REF, "--line-buffered"], stdin=subprocess.PIPE,
