@@ -34,9 +34,9 @@ endif
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
 	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c src/gemm.c \
 	src/attention.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
-	src/writer.c src/pipeline.c
+	src/writer.c src/pipeline.c src/calibrate.c
 CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_info.c src/cli_train.c \
-	src/cli_eval.c src/cli_common.c
+	src/cli_eval.c src/cli_calibrate.c src/cli_common.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
 
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
@@ -196,6 +196,8 @@ model: $(BUILD)/attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 		--lexicon $(BUILD)/wordnet-lexicon.tsv --f16 --log $(BUILD)/en-ewt.jsonl \
 		-o $(BUILD)/$(MODEL_NAME)
 	$(BUILD)/attntag convert --int8 $(BUILD)/$(MODEL_NAME) $(BUILD)/int8-$(MODEL_NAME)
+	$(BUILD)/attntag calibrate -m $(BUILD)/int8-$(MODEL_NAME) \
+		--dev $(EWT_DIR)/en_ewt-ud-dev.conllu -o $(BUILD)/int8-$(MODEL_NAME)
 	cp $(BUILD)/int8-$(MODEL_NAME) models/$(MODEL_NAME)
 	$(BUILD)/attntag eval -m models/$(MODEL_NAME) $(EWT_DIR)/en_ewt-ud-dev.conllu | head -n 6
 

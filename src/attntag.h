@@ -57,6 +57,9 @@ typedef struct at_config {
                                     activations per token); training ignores it */
     int n_tagsets;
     char tagset[AT_MAX_TAGSETS][AT_MAX_NAME]; /* output heads, e.g. "upos", "xpos" */
+    double temperature[AT_MAX_TAGSETS]; /* per tag set: probabilities are softmax(logits
+                                           / T), fitted by `attntag calibrate`; 0 = 1,
+                                           not calibrated. Tags do not depend on it. */
 } at_config;
 
 /* at_config_default: a small, sensible model (the one `attntag train` starts from). */
@@ -156,6 +159,29 @@ const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
 /* at_model_set_int8: turn the config's int8 on or off (see at_config). */
 int at_model_set_int8(at_model *m, int on, at_error *err);
+/* at_model_set_temperature: the temperature of tag set ts (0: none; else
+ * 0.01 to 100), applied to the probabilities from then on. */
+int at_model_set_temperature(at_model *m, int ts, double temp, at_error *err);
+
+/* Calibration (calibrate.c) ------------------------------------------------ */
+
+/* at_fit_temperature: the T from 0.01 to 100 that minimises the mean negative
+ * log-likelihood of gold[i] under softmax(z[i] / T), z [n, k] logits or
+ * log-probabilities (the same up to a constant per row); rows whose gold is
+ * k or more are left out. *nll1 and *nll_t: that mean at T = 1 and at T. */
+int at_fit_temperature(const float *z, const uint32_t *gold, size_t n, size_t k, double *temp,
+                       double *nll1, double *nll_t, at_error *err);
+/* How often tags are right against their probability, in AT_CAL_BINS
+ * equal-width bins of the probability (zero-initialise). */
+enum { AT_CAL_BINS = 10 };
+typedef struct at_reliability {
+    size_t count[AT_CAL_BINS], correct[AT_CAL_BINS];
+    double prob[AT_CAL_BINS]; /* sum of the probabilities in the bin */
+} at_reliability;
+void at_reliability_add(at_reliability *r, double prob, int correct);
+/* at_reliability_error: the expected calibration error, sum over bins of
+ * |right - sum of probabilities| / all (0 to 1). */
+double at_reliability_error(const at_reliability *r);
 /* at_model_changed: say that weights were written through such pointers since
  * the last forward pass, which reads them in a packed copy made again on the
  * next pass. Not while a forward pass runs on the model. */

@@ -14,6 +14,7 @@ int cli_convert(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_calibrate(int argc, char **argv);
 
 /* cli_usage_error: print "attntag: msg" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -23,6 +24,12 @@ int cli_fail(const at_error *err);
  * AT_MAX_THREADS); cli_threads: a --threads value, or -1 if not 1 to AT_MAX_THREADS. */
 int cli_default_threads(void);
 int cli_threads(const char *arg);
+/* cli_tagsets: the tag sets to score against a gold CoNLL-U file: LIST as
+ * NAME:COLUMN pairs (1-based columns 3 to 10), or when LIST is NULL the
+ * config's upos (column 4) and xpos (column 5). names and cols (0-based)
+ * get *n entries; -1 (and a usage error printed) when LIST is malformed. */
+int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
+                char names[][AT_MAX_NAME], int *cols, int *n);
 /* cli_load_model: -m PATH, else $ATTNTAG_MODEL, else the bundled model. */
 int cli_load_model(const char *path, at_model **m, at_error *err);
 

@@ -88,3 +88,38 @@ int cli_threads(const char *arg)
     long n = strtol(arg, &end, 10);
     return errno || end == arg || *end || n < 1 || n > AT_MAX_THREADS ? -1 : (int)n;
 }
+
+int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
+                char names[][AT_MAX_NAME], int *cols, int *n)
+{
+    *n = 0;
+    if (!list) {
+        for (int t = 0; t < cfg->n_tagsets; t++)
+            if (!strcmp(cfg->tagset[t], "upos") || !strcmp(cfg->tagset[t], "xpos")) {
+                snprintf(names[*n], AT_MAX_NAME, "%s", cfg->tagset[t]);
+                cols[(*n)++] = cfg->tagset[t][0] == 'u' ? 3 : 4;
+            }
+        return 0;
+    }
+    char *copy = strdup(list), *save = NULL;
+    if (!copy) {
+        cli_usage_error(cmd, "out of memory");
+        return -1;
+    }
+    for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(it, ':'), *end = NULL;
+        long col = colon ? strtol(colon + 1, &end, 10) : 0;
+        if (!colon || colon == it || colon - it >= AT_MAX_NAME || col < 3 || col > 10 ||
+            *end != '\0' || *n == AT_MAX_TAGSETS) {
+            free(copy);
+            cli_usage_error(cmd, "--tagsets: expected NAME:COLUMN pairs, columns 3 to 10, got "
+                            "'%s'", list);
+            return -1;
+        }
+        *colon = '\0';
+        snprintf(names[*n], AT_MAX_NAME, "%s", it);
+        cols[(*n)++] = (int)col - 1;
+    }
+    free(copy);
+    return 0;
+}

@@ -15,7 +15,8 @@
 static void eval_help(void)
 {
     fputs("Usage: attntag eval [OPTION]... GOLD.conllu\n"
-          "Tag the words of GOLD with the model and score the tags against GOLD's, or\n"
+          "Tag the words of GOLD with the model and score the tags against GOLD's (with\n"
+          "the calibration error of their probabilities and a reliability table), or\n"
           "score the tags of another tagger's output with --pred.\n"
           "\n"
           "  -m, --model FILE       model (default: as for tagging); its vocabulary decides\n"
@@ -48,6 +49,8 @@ typedef struct scoring {
     int model_ts[AT_MAX_TAGSETS];     /* model tag set, when tagging */
     double seconds;                   /* spent tagging */
     at_eval *ev;
+    int with_probs;                   /* tagged here: each tag's probability follows */
+    at_reliability rel[AT_MAX_TAGSETS];
 } scoring;
 
 static double clock_now(void)
@@ -90,6 +93,8 @@ static FILE *tag_gold(scoring *sc, FILE **goldp, const char *gold_path, int thre
     o.in = AT_IN_CONLLU;
     o.threads = threads;
     o.wo.format = AT_OUT_TSV;
+    o.wo.probs = 1; /* after the tags: for the calibration error */
+    sc->with_probs = 1;
     o.wo.n_sel = sc->n;
     for (int t = 0; t < sc->n; t++)
         o.wo.sel[t] = sc->model_ts[t];
@@ -191,6 +196,9 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
                 free(copy);
                 return -1;
             }
+            if (sc->with_probs && 1 + sc->n + t < npc)
+                at_reliability_add(&sc->rel[t], strtod(pcol[1 + sc->n + t], NULL),
+                                   strcmp(pred, col[sc->gold_col[t]]) == 0);
         }
         free(pcopy);
         free(copy);
@@ -249,6 +257,18 @@ static void print_table(const scoring *sc, const char *gold, int top)
             printf("  %-10s %8.2f%% %8.2f%% %8.2f%% %9zu\n", at_eval_tag(sc->ev, t, k), 100 * pr,
                    100 * rc, 100 * f1, sup);
         }
+        if (sc->with_probs) {
+            const at_reliability *rl = &sc->rel[t];
+            printf("  calibration error %.2f%% (%d equal-width bins of the chosen tag's "
+                   "probability):\n", 100 * at_reliability_error(rl), AT_CAL_BINS);
+            printf("  %-11s %9s %9s %9s\n", "probability", "tokens", "mean", "right");
+            for (int b = 0; b < AT_CAL_BINS; b++)
+                if (rl->count[b])
+                    printf("  %4.2f-%-6.2f %9zu %8.2f%% %8.2f%%\n", (double)b / AT_CAL_BINS,
+                           (double)(b + 1) / AT_CAL_BINS, rl->count[b],
+                           100 * rl->prob[b] / (double)rl->count[b],
+                           100 * (double)rl->correct[b] / (double)rl->count[b]);
+        }
         size_t nc;
         conf *c = confusions(sc->ev, t, r.n_tags, &nc);
         if (c && nc) {
@@ -284,6 +304,23 @@ static int print_json(const scoring *sc, const char *gold, int top)
         cJSON_AddNumberToObject(o, "unknown_accuracy", r.unknown_accuracy);
         cJSON_AddNumberToObject(o, "known_tokens", (double)r.known_tokens);
         cJSON_AddNumberToObject(o, "unknown_tokens", (double)r.unknown_tokens);
+        if (sc->with_probs) {
+            const at_reliability *rl = &sc->rel[t];
+            cJSON *cal = cJSON_AddObjectToObject(o, "calibration");
+            cJSON_AddNumberToObject(cal, "error", at_reliability_error(rl));
+            cJSON *bins = cJSON_AddArrayToObject(cal, "bins");
+            for (int b = 0; bins && b < AT_CAL_BINS; b++) {
+                cJSON *x = cJSON_CreateObject();
+                cJSON_AddNumberToObject(x, "from", (double)b / AT_CAL_BINS);
+                cJSON_AddNumberToObject(x, "to", (double)(b + 1) / AT_CAL_BINS);
+                cJSON_AddNumberToObject(x, "tokens", (double)rl->count[b]);
+                cJSON_AddNumberToObject(x, "mean_probability",
+                                        rl->count[b] ? rl->prob[b] / (double)rl->count[b] : 0);
+                cJSON_AddNumberToObject(x, "accuracy", rl->count[b] ? (double)rl->correct[b] /
+                                                                      (double)rl->count[b] : 0);
+                cJSON_AddItemToArray(bins, x);
+            }
+        }
         cJSON *per = cJSON_AddObjectToObject(o, "per_tag");
         for (size_t k = 0; k < r.n_tags; k++) {
             double pr, rc, f1;
@@ -421,29 +458,9 @@ int cli_eval(int argc, char **argv)
     sc.m = m;
     at_feats_init(&sc.f);
     const at_config *cfg = at_model_config(m);
-    if (tagsets) {
-        char *copy = strdup(tagsets), *save = NULL;
-        for (char *it = strtok_r(copy, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-            char *colon = strchr(it, ':');
-            long col = colon ? strtol(colon + 1, NULL, 10) : 0;
-            if (!colon || colon == it || colon - it >= AT_MAX_NAME || col < 3 || col > 10 ||
-                sc.n == AT_MAX_TAGSETS) {
-                free(copy);
-                at_model_free(m);
-                return cli_usage_error("eval ", "--tagsets: expected NAME:COLUMN pairs, columns "
-                                       "3 to 10, got '%s'", tagsets);
-            }
-            *colon = '\0';
-            snprintf(sc.name[sc.n], AT_MAX_NAME, "%s", it);
-            sc.gold_col[sc.n++] = (int)col - 1;
-        }
-        free(copy);
-    } else {
-        for (int t = 0; t < cfg->n_tagsets; t++)
-            if (!strcmp(cfg->tagset[t], "upos") || !strcmp(cfg->tagset[t], "xpos")) {
-                snprintf(sc.name[sc.n], AT_MAX_NAME, "%s", cfg->tagset[t]);
-                sc.gold_col[sc.n++] = cfg->tagset[t][0] == 'u' ? 3 : 4;
-            }
+    if (cli_tagsets("eval ", tagsets, cfg, sc.name, sc.gold_col, &sc.n)) {
+        at_model_free(m);
+        return EXIT_USAGE;
     }
     int status = EXIT_OK;
     for (int t = 0; t < sc.n && !pred_path; t++)

@@ -33,7 +33,8 @@ static void tag_help(void)
           "                       json      JSON Lines: tokens and tags per sentence\n"
           "  -s, --tagset LIST    tag sets to print, comma-separated, or 'all' (default:\n"
           "                       the first for wordtag and tsv, all for conllu and json)\n"
-          "      --probs          json: the probability of each chosen tag\n"
+          "      --probs          json, tsv: the probability of each chosen tag (tsv:\n"
+          "                       a column per tag set, after the tags)\n"
           "      --top K          json: the K most probable tags of each token\n"
           "  -j, --threads N      tag on N threads (default: one per core it may use); the\n"
           "                       output is the same for any N\n"
@@ -258,8 +259,10 @@ int cli_tag(int argc, char **argv)
     }
     if (out_fmt < 0)
         out_fmt = in_fmt == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
-    if ((probs || top) && out_fmt != AT_OUT_JSON)
-        return cli_usage_error("", "--probs and --top need --format json");
+    if (top && out_fmt != AT_OUT_JSON)
+        return cli_usage_error("", "--top needs --format json");
+    if (probs && out_fmt != AT_OUT_JSON && out_fmt != AT_OUT_TSV)
+        return cli_usage_error("", "--probs needs --format json or tsv");
     int batch = b.outdir || b.suffix;
     if (b.outdir && b.suffix)
         return cli_usage_error("", "--output-dir and --suffix: choose one");

@@ -87,6 +87,9 @@ int at_config_check(const at_config *c, at_error *err)
         for (int j = 0; j < i; j++)
             if (strcmp(c->tagset[i], c->tagset[j]) == 0)
                 return at_error_set(err, "config: tag set \"%s\" named twice", c->tagset[i]);
+        double t = c->temperature[i];
+        if (t != 0 && !(t >= 0.01 && t <= 100))
+            return at_error_set(err, "config: temperature[%d] is %g, expected 0.01 to 100", i, t);
     }
     return 0;
 }
@@ -151,7 +154,7 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
                                         "activation", "window", "rel_pos", "abs_pos",
                                         "lowercase", "char_buckets", "char_dim", "ngram_min",
                                         "ngram_max", "shape", "lexicon_bits", "ln_eps", "int8",
-                                        "tagsets"};
+                                        "tagsets", "temperature"};
     const cJSON *key;
     cJSON_ArrayForEach(key, o)
     {
@@ -225,6 +228,20 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
         }
         strcpy(c->tagset[c->n_tagsets++], it->valuestring);
     }
+    const cJSON *temp = cJSON_GetObjectItemCaseSensitive(o, "temperature");
+    if (temp) { /* optional: absent in models never calibrated */
+        if (!cJSON_IsArray(temp) || cJSON_GetArraySize(temp) != c->n_tagsets)
+            return at_error_set(err, "config: \"temperature\" must be an array of %d numbers "
+                                "(one per tag set)", c->n_tagsets);
+        int t = 0;
+        cJSON_ArrayForEach(it, temp)
+        {
+            if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0.01 && it->valuedouble <= 100))
+                return at_error_set(err, "config: temperature[%d] must be a number from 0.01 "
+                                    "to 100", t);
+            c->temperature[t++] = it->valuedouble;
+        }
+    }
     return at_config_check(c, err);
 }
 
@@ -258,6 +275,13 @@ char *at_config_to_json(const at_config *c)
     cJSON *ts = cJSON_AddArrayToObject(o, "tagsets");
     for (int i = 0; ts && i < c->n_tagsets; i++)
         cJSON_AddItemToArray(ts, cJSON_CreateString(c->tagset[i]));
+    int calibrated = 0;
+    for (int i = 0; i < c->n_tagsets; i++)
+        calibrated |= c->temperature[i] != 0;
+    cJSON *temp = calibrated ? cJSON_AddArrayToObject(o, "temperature") : NULL;
+    for (int i = 0; temp && i < c->n_tagsets; i++)
+        cJSON_AddItemToArray(temp, cJSON_CreateNumber(c->temperature[i] ? c->temperature[i]
+                                                                         : 1.0));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -14,6 +14,7 @@ static void usage(FILE *out)
           "       attntag info MODEL                    describe a model\n"
           "       attntag train --train F --dev F -o M  train a model on CoNLL-U\n"
           "       attntag eval [-m MODEL] GOLD.conllu   score a model (or --pred) on gold tags\n"
+          "       attntag calibrate --dev F -o M        fit the model's probabilities on F\n"
           "\n"
           "Part-of-speech tagging with stacked multi-head self-attention.\n"
           "'attntag COMMAND --help' describes each command; man attntag has it all.\n"
@@ -37,6 +38,8 @@ static int run(int argc, char **argv)
             return cli_train(argc - 1, argv + 1);
         if (strcmp(cmd, "eval") == 0)
             return cli_eval(argc - 1, argv + 1);
+        if (strcmp(cmd, "calibrate") == 0)
+            return cli_calibrate(argc - 1, argv + 1);
         if (strcmp(cmd, "help") == 0) {
             usage(stdout);
             return EXIT_OK;

@@ -638,6 +638,16 @@ int at_model_set_int8(at_model *m, int on, at_error *err)
     return 0;
 }
 
+int at_model_set_temperature(at_model *m, int ts, double temp, at_error *err)
+{
+    if (ts < 0 || ts >= m->cfg.n_tagsets)
+        return at_error_set(err, "no tag set %d", ts);
+    if (temp != 0 && !(temp >= 0.01 && temp <= 100))
+        return at_error_set(err, "temperature %g: expected 0.01 to 100", temp);
+    m->cfg.temperature[ts] = temp;
+    return 0;
+}
+
 void at_model_changed(at_model *m)
 {
     m->gen++;

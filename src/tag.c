@@ -33,9 +33,13 @@ static void take(const at_model *m, at_state *s, const owned *o, size_t row,
             const float *lg = s->logits[t] + (row + i - o->k.start) * T;
             if (tags && tags[t])
                 tags[t][i] = (uint32_t)at_argmax(lg, T);
-            if (probs && probs[t]) {
-                memcpy(probs[t] + i * T, lg, T * sizeof *lg);
-                at_softmax(probs[t] + i * T, T);
+            if (probs && probs[t]) { /* softmax(logits / temperature) */
+                float *p = probs[t] + i * T, temp = (float)m->cfg.temperature[t];
+                memcpy(p, lg, T * sizeof *lg);
+                if (temp > 0 && temp != 1)
+                    for (size_t k = 0; k < T; k++)
+                        p[k] /= temp;
+                at_softmax(p, T);
             }
         }
     }

@@ -41,13 +41,18 @@ static void write_wordtag(FILE *out, const at_model *m, const at_write_opts *o,
 }
 
 static void write_tsv(FILE *out, const at_model *m, const at_write_opts *o,
-                      const at_sentence *s, uint32_t *const *tags)
+                      const at_sentence *s, uint32_t *const *tags, float *const *probs)
 {
     for (size_t i = 0; i < s->n; i++) {
         fwrite(s->tok[i], 1, s->tok_len[i], out);
         for (int k = 0; k < o->n_sel; k++) {
             fputc('\t', out);
             fputs(tag_of(m, o->sel[k], tags, i), out);
+        }
+        for (int k = 0; o->probs && probs && k < o->n_sel; k++) { /* after all the tags */
+            int ts = o->sel[k];
+            fprintf(out, "\t%.6f", probs[ts] ? (double)probs[ts][i * m->n_tags[ts] + tags[ts][i]]
+                                            : 0.0);
         }
         fputc('\n', out);
     }
@@ -230,7 +235,7 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
             return at_error_set(err, "tag set %d is not in the model", o->sel[k]);
     switch (o->format) {
     case AT_OUT_WORDTAG: write_wordtag(out, m, o, s, tags); break;
-    case AT_OUT_TSV: write_tsv(out, m, o, s, tags); break;
+    case AT_OUT_TSV: write_tsv(out, m, o, s, tags, probs); break;
     case AT_OUT_CONLLU:
         for (int k = 0; k < o->n_sel; k++)
             if (conllu_column(m, o->sel[k]) < 0)

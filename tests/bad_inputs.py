@@ -198,6 +198,11 @@ model_case("tags-duplicate", duplicated("tags.xpos"), 2, "twice")
 model_case("lexicon-bits-past-config", with_data("lexicon.bits", 0, b"\x80"), 2, "lexicon")
 # Config.
 model_case("config-unknown-key", with_config(colour="blue"), 2, "colour")
+model_case("config-temperature-count", with_config(temperature=[1.0]), 2,
+           '"temperature" must be an array of 2')
+model_case("config-temperature-zero", with_config(temperature=[0, 1.5]), 2,
+           "temperature[0] must be a number from 0.01 to 100")
+model_case("config-temperature-text", with_config(temperature=["hot", 1]), 2, "temperature[0]")
 model_case("config-mistyped", with_config(dim="16"), 2, "dim")
 model_case("config-missing-key", with_config(heads=None), 2, "heads")
 model_case("config-dim-huge", with_config(dim=10 ** 8), 2, "dim is 100000000")

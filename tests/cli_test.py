@@ -99,7 +99,8 @@ def usage_errors_exit_1():
     expect(["--input", "bogus"], 1, "unknown format 'bogus'")
     expect(["--format", "xml"], 1, "unknown format 'xml'")
     expect(["--top", "0", "-f", "json"], 1, "--top")
-    expect(["-m", REF, "--probs"], 1, "need --format json")
+    expect(["-m", REF, "--probs"], 1, "--probs needs --format json or tsv")
+    expect(["-m", REF, "--top", "2", "-f", "tsv"], 1, "--top needs --format json")
     expect(["--no-such-option"], 1, "Try 'attntag --help'")
     expect(["-m", REF, "--tagset", "nope"], 1, 'no tag set "nope"')
     expect(["convert", "only-one"], 1, "two files")
@@ -630,6 +631,49 @@ def tiny_model():
         rc, _, err = run(["train"] + TINY + ["-o", out, "--epochs", "2", "-q"])
         assert rc == 0, err
     return out
+
+
+@test
+def calibrate_fits_temperatures_and_probabilities_follow():
+    model, gold = tiny_model(), os.path.join(FIX, "tiny_dev.conllu")
+    out = tmp("calibrated.safetensors")
+    rc, o, err = run(["calibrate", "-m", model, "--dev", gold, "-o", out])
+    assert rc == 0, err
+    assert o.decode().count("temperature") == 2 and "calibration error" in o.decode(), o
+    rc, info, err = run(["info", out])
+    assert rc == 0, err
+    temps = json.loads(info.decode().split("tagset ")[0].split("config: ", 1)[1])["temperature"]
+    assert len(temps) == 2 and all(0.01 <= t <= 100 for t in temps), temps
+    text = b"The dog runs .\nA cat sleeps on the mat .\n"
+    # the same tags; each chosen tag's probability is softmax(logits / T), worked
+    # out here from the uncalibrated model's probabilities of every tag
+    rc, raw, err = run(["-m", model, "-f", "json", "--top", "100"], text)
+    assert rc == 0, err
+    rc, cal, err = run(["-m", out, "-f", "json", "--probs"], text)
+    assert rc == 0, err
+    for r, c in zip(raw.decode().splitlines(), cal.decode().splitlines()):
+        r, c = json.loads(r), json.loads(c)
+        assert r["tags"] == c["tags"], (r["tags"], c["tags"])
+        for k, ts in enumerate(["upos", "xpos"]):
+            for i, top in enumerate(r["top"][ts]):
+                z = sum(p ** (1 / temps[k]) for _, p in top if p > 0)
+                want = top[0][1] ** (1 / temps[k]) / z
+                assert abs(c["probs"][ts][i] - want) < 1e-4, (ts, i, c["probs"][ts][i], want)
+    # eval reports the calibration error, and it is the one calibrate printed
+    rc, ev, err = run(["eval", "-m", out, "--json", gold])
+    assert rc == 0, err
+    cal_err = json.loads(ev)["tagsets"]["upos"]["calibration"]["error"]
+    printed = float(o.decode().split("\n")[0].split("-> ")[-1].rstrip("%"))
+    assert abs(100 * cal_err - printed) < 0.01, (cal_err, printed)
+    # tsv: the probabilities after the tags
+    rc, tsv, err = run(["-m", out, "-f", "tsv", "-s", "upos,xpos", "--probs"], b"The dog\n")
+    assert rc == 0, err
+    cols = tsv.decode().split("\n")[0].split("\t")
+    assert len(cols) == 5 and all(0 < float(p) <= 1 for p in cols[3:]), cols
+    expect(["calibrate", "-m", model, "-o", out], 1, "needs --dev")
+    expect(["calibrate", "-m", model, "--dev", gold, "-o", out, "--tagsets", "upos"], 1,
+           "NAME:COLUMN")
+    expect(["calibrate", "-m", model, "--dev", tmp("none.conllu"), "-o", out], 2, "cannot open")
 
 
 def independent_scores(gold, pred, vocab=None):

@@ -49,6 +49,26 @@ cJSON *test_load_json(const char *path)
     return j;
 }
 
+at_model *test_random_model(const at_config *c, const char *const *vocab, size_t n_vocab,
+                            size_t n_tags, unsigned seed, float spread)
+{
+    static const char *const names[] = {"A", "B", "C", "D", "E", "F", "G", "H"};
+    ck_assert(n_tags >= 1 && n_tags <= sizeof names / sizeof *names);
+    const char *const *tags[] = {names};
+    at_model *m;
+    at_error err;
+    ck_assert_msg(at_model_new(c, vocab, n_vocab, tags, &n_tags, &m, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < at_model_n_tensors(m); i++) {
+        at_tensor_info ti;
+        at_model_tensor_info(m, i, &ti);
+        size_t n;
+        float *w = at_model_tensor_f32(m, ti.name, &n);
+        for (size_t k = 0; k < n; k++)
+            w[k] += spread * (float)(rand_r(&seed) % 2001 - 1000) / 1000.0f;
+    }
+    return m;
+}
+
 int main(void)
 {
     SRunner *sr = srunner_create(reference_suite());
@@ -60,6 +80,7 @@ int main(void)
     srunner_add_suite(sr, gemm_suite());
     srunner_add_suite(sr, backward_suite());
     srunner_add_suite(sr, train_suite());
+    srunner_add_suite(sr, calibrate_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

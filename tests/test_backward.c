@@ -190,21 +190,8 @@ START_TEST(finite_differences_single_block)
     c.char_buckets = 32;
     c.char_dim = 4;
     c.n_tagsets = 1;
-    const char *vocab[] = {"<unk>", "the", "dog"}, *t0[] = {"A", "B", "C"};
-    const char *const *tags[] = {t0};
-    size_t nt[] = {3};
-    at_model *m;
-    at_error err;
-    ck_assert(at_model_new(&c, vocab, 3, tags, nt, &m, &err) == 0);
-    unsigned seed = 3;
-    for (size_t i = 0; i < at_model_n_tensors(m); i++) {
-        at_tensor_info ti;
-        at_model_tensor_info(m, i, &ti);
-        size_t n;
-        float *w = at_model_tensor_f32(m, ti.name, &n);
-        for (size_t k = 0; k < n; k++)
-            w[k] += (float)(rand_r(&seed) % 2001 - 1000) / 2000.0f;
-    }
+    const char *vocab[] = {"<unk>", "the", "dog"};
+    at_model *m = test_random_model(&c, vocab, 3, 3, 3, 0.5f);
     gc g;
     gc_init(&g, m, SENT, 6, 0.0f);
     check_fd(&g, "single block");

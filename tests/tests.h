@@ -17,11 +17,17 @@ Suite *kernels_suite(void);
 Suite *gemm_suite(void);
 Suite *backward_suite(void);
 Suite *train_suite(void);
+Suite *calibrate_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
 /* A JSON file, parsed (the test fails if it cannot be). */
 struct cJSON *test_load_json(const char *path);
+/* test_random_model: a model of config c with one tag set of n_tags tags
+ * and the given vocabulary, its weights moved by up to +-spread from their
+ * starting values by a seeded generator (asserts on failure). */
+struct at_model *test_random_model(const struct at_config *c, const char *const *vocab,
+                                   size_t n_vocab, size_t n_tags, unsigned seed, float spread);
 /* A fresh temporary file path (unique per call), in a static ring of buffers. */
 const char *test_tmp(const char *suffix);
 
