@@ -417,6 +417,8 @@ typedef struct at_write_opts {
     int sel[AT_MAX_TAGSETS];
     int probs;                       /* json: probability of each chosen tag */
     int top;                         /* json: the K best tags with probabilities (0 = off) */
+    double min_prob;                 /* > 0: mark each token whose chosen tag, in any tag
+                                        set printed, has a lower probability (for review) */
 } at_write_opts;
 
 /* at_write_sentence: print one tagged sentence. tags/probs as filled by at_tag. */

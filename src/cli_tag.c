@@ -35,6 +35,10 @@ static void tag_help(void)
           "                       the first for wordtag and tsv, all for conllu and json)\n"
           "      --probs          json, tsv: the probability of each chosen tag (tsv:\n"
           "                       a column per tag set, after the tags)\n"
+          "      --min-prob P     mark each token whose chosen tag (in any tag set\n"
+          "                       printed) has a probability below P, for review:\n"
+          "                       wordtag word_TAG?, tsv a last column ?, conllu\n"
+          "                       Review=Yes in MISC, json \"review\": true\n"
           "      --top K          json: the K most probable tags of each token\n"
           "  -j, --threads N      tag on N threads (default: one per core it may use); the\n"
           "                       output is the same for any N\n"
@@ -199,11 +203,12 @@ int cli_tag(int argc, char **argv)
         {"output-dir", required_argument, NULL, 'o'}, {"suffix", required_argument, NULL, 'S'},
         {"recursive", no_argument, NULL, 'r'},    {"files-from", required_argument, NULL, 'F'},
         {"null", no_argument, NULL, '0'},         {"skip-existing", no_argument, NULL, 'E'},
-        {"threads", required_argument, NULL, 'j'},
+        {"threads", required_argument, NULL, 'j'}, {"min-prob", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *tagsets = NULL;
     batch_opts b = {0};
     int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
+    double min_prob = 0;
     int threads = cli_default_threads();
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0j:", opts, NULL)) != -1) {
@@ -230,6 +235,15 @@ int cli_tag(int argc, char **argv)
             break;
         case 's': tagsets = optarg; break;
         case 'p': probs = 1; break;
+        case 'P': {
+            char *end;
+            errno = 0;
+            min_prob = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(min_prob > 0 && min_prob <= 1))
+                return cli_usage_error("", "--min-prob: expected a probability above 0 and at "
+                                       "most 1, got '%s'", optarg);
+            break;
+        }
         case 'k': {
             char *end;
             errno = 0;
@@ -288,6 +302,7 @@ int cli_tag(int argc, char **argv)
     wo->format = (at_output_format)out_fmt;
     wo->probs = probs;
     wo->top = top;
+    wo->min_prob = min_prob;
     int status = EXIT_OK;
     at_model *m = NULL;
     if (cli_load_model(model_path, &m, &err))

@@ -90,7 +90,7 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
         return at_error_set(err, "out of memory");
     t->m = m;
     t->o = *o;
-    t->want_probs = o->wo.probs || o->wo.top;
+    t->want_probs = o->wo.probs || o->wo.top || o->wo.min_prob > 0;
     /* two batches per thread: the next ones are read while the others run,
      * and waiting for the oldest batch rarely leaves a core idle */
     t->n_slots = o->threads == 1 ? 1 : 2 * o->threads;

@@ -22,8 +22,21 @@ static const char *tag_of(const at_model *m, int ts, uint32_t *const *tags, size
     return at_model_tag(m, ts, tags[ts][i]);
 }
 
+/* review: --min-prob: token i's chosen tag, in some tag set printed, has a
+ * probability below o->min_prob. */
+static int review(const at_model *m, const at_write_opts *o, uint32_t *const *tags,
+                  float *const *probs, size_t i)
+{
+    for (int k = 0; o->min_prob > 0 && probs && k < o->n_sel; k++) {
+        int ts = o->sel[k];
+        if (probs[ts] && probs[ts][i * m->n_tags[ts] + tags[ts][i]] < o->min_prob)
+            return 1;
+    }
+    return 0;
+}
+
 static void write_wordtag(FILE *out, const at_model *m, const at_write_opts *o,
-                          const at_sentence *s, uint32_t *const *tags)
+                          const at_sentence *s, uint32_t *const *tags, float *const *probs)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (i)
@@ -33,6 +46,8 @@ static void write_wordtag(FILE *out, const at_model *m, const at_write_opts *o,
             fputc('_', out);
             fputs(tag_of(m, o->sel[k], tags, i), out);
         }
+        if (review(m, o, tags, probs, i))
+            fputc('?', out);
     }
     if (!s->cont) /* a piece of a long line: the next piece goes on on this line */
         fputc('\n', out);
@@ -54,6 +69,8 @@ static void write_tsv(FILE *out, const at_model *m, const at_write_opts *o,
             fprintf(out, "\t%.6f", probs[ts] ? (double)probs[ts][i * m->n_tags[ts] + tags[ts][i]]
                                             : 0.0);
         }
+        if (o->min_prob > 0) /* last: ? to review, else empty */
+            fputs(review(m, o, tags, probs, i) ? "\t?" : "\t", out);
         fputc('\n', out);
     }
     if (!s->cont)
@@ -101,27 +118,38 @@ static int clitic(const at_sentence *s, size_t i)
            (same_nocase(a, "got") && same_nocase(b, "ta"));
 }
 
+/* put_misc: a MISC column, with Review=Yes first when rev (--min-prob). */
+static void put_misc(FILE *out, const char *misc, int rev)
+{
+    if (rev)
+        fputs(strcmp(misc, "_") == 0 ? "Review=Yes" : "Review=Yes|", out);
+    if (!rev || strcmp(misc, "_") != 0)
+        fputs(misc, out);
+}
+
 static void write_word(FILE *out, const at_model *m, const at_write_opts *o, const at_sentence *s,
-                       uint32_t *const *tags, size_t i, const char *misc)
+                       uint32_t *const *tags, float *const *probs, size_t i, const char *misc)
 {
     const char *fill[AT_CONLLU_COLS];
     for (int c = 0; c < AT_CONLLU_COLS; c++)
         fill[c] = "_";
     for (int k = 0; k < o->n_sel; k++)
         fill[conllu_column(m, o->sel[k])] = tag_of(m, o->sel[k], tags, i);
-    fill[9] = misc;
     fprintf(out, "%zu\t%s", i + 1, s->tok[i]);
-    for (int c = 2; c < AT_CONLLU_COLS; c++)
+    for (int c = 2; c < AT_CONLLU_COLS - 1; c++)
         fprintf(out, "\t%s", fill[c]);
+    fputc('\t', out);
+    put_misc(out, misc, review(m, o, tags, probs, i));
     fputc('\n', out);
 }
 
 static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
-                        const at_sentence *s, uint32_t *const *tags, at_error *err)
+                        const at_sentence *s, uint32_t *const *tags, float *const *probs,
+                        at_error *err)
 {
     if (s->n_lines == 0 && s->text_len == 0) { /* tokens only: minimal word lines */
         for (size_t i = 0; i < s->n; i++)
-            write_word(out, m, o, s, tags, i, "_");
+            write_word(out, m, o, s, tags, probs, i, "_");
         fputc('\n', out);
         return 0;
     }
@@ -138,7 +166,7 @@ static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
                         (int)(to - from), s->text + from, space);
             }
             for (size_t k = i; k <= j; k++)
-                write_word(out, m, o, s, tags, k, j > i ? "_" : space);
+                write_word(out, m, o, s, tags, probs, k, j > i ? "_" : space);
             i = j + 1;
         }
         fputc('\n', out);
@@ -157,11 +185,11 @@ static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
         at_conllu_split(copy, col);
         for (int k = 0; k < o->n_sel; k++)
             col[conllu_column(m, o->sel[k])] = (char *)tag_of(m, o->sel[k], tags, (size_t)t);
-        for (int c = 0; c < AT_CONLLU_COLS; c++) {
-            if (c)
-                fputc('\t', out);
+        for (int c = 0; c < AT_CONLLU_COLS - 1; c++) {
             fputs(col[c], out);
+            fputc('\t', out);
         }
+        put_misc(out, col[AT_CONLLU_COLS - 1], review(m, o, tags, probs, (size_t)t));
         fputc('\n', out);
         free(copy);
     }
@@ -216,6 +244,9 @@ static int write_json(FILE *out, const at_model *m, const at_write_opts *o,
             }
         }
     }
+    cJSON *rv = o->min_prob > 0 ? cJSON_AddArrayToObject(root, "review") : NULL;
+    for (size_t i = 0; rv && i < s->n; i++)
+        cJSON_AddItemToArray(rv, cJSON_CreateBool(review(m, o, tags, probs, i)));
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text)
@@ -234,14 +265,14 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
         if (o->sel[k] < 0 || o->sel[k] >= m->cfg.n_tagsets)
             return at_error_set(err, "tag set %d is not in the model", o->sel[k]);
     switch (o->format) {
-    case AT_OUT_WORDTAG: write_wordtag(out, m, o, s, tags); break;
+    case AT_OUT_WORDTAG: write_wordtag(out, m, o, s, tags, probs); break;
     case AT_OUT_TSV: write_tsv(out, m, o, s, tags, probs); break;
     case AT_OUT_CONLLU:
         for (int k = 0; k < o->n_sel; k++)
             if (conllu_column(m, o->sel[k]) < 0)
                 return at_error_set(err, "tag set \"%s\" has no CoNLL-U column (only \"upos\" "
                                     "and \"xpos\" do)", m->cfg.tagset[o->sel[k]]);
-        if (write_conllu(out, m, o, s, tags, err))
+        if (write_conllu(out, m, o, s, tags, probs, err))
             return -1;
         break;
     case AT_OUT_JSON:

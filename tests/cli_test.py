@@ -676,6 +676,38 @@ def calibrate_fits_temperatures_and_probabilities_follow():
     expect(["calibrate", "-m", model, "--dev", tmp("none.conllu"), "-o", out], 2, "cannot open")
 
 
+@test
+def min_prob_marks_the_tokens_to_review():
+    text = b"The dog runs .\nA cat sleeps on the mat today .\nTHE big Dog ran to Paris .\n"
+    rc, js, err = run(["-m", REF, "-f", "json", "--probs", "-s", "upos,xpos"], text)
+    assert rc == 0, err
+    probs = [json.loads(l)["probs"] for l in js.decode().splitlines()]
+    allp = sorted(p for s in probs for ts in s.values() for p in ts)
+    cut = allp[len(allp) // 2]  # about half the tokens below it in some tag set
+    want = [[min(s["upos"][i], s["xpos"][i]) < cut for i in range(len(s["upos"]))]
+            for s in probs]
+    assert any(any(w) for w in want) and not all(all(w) for w in want), want
+    p = ["--min-prob", repr(cut), "-s", "upos,xpos"]
+    rc, out, err = run(["-m", REF, "-f", "json"] + p, text)
+    assert rc == 0, err
+    assert [json.loads(l)["review"] for l in out.decode().splitlines()] == want
+    rc, out, err = run(["-m", REF] + p, text)
+    assert rc == 0, err
+    assert [[t.endswith("?") for t in l.split()] for l in out.decode().splitlines()] == want
+    rc, out, err = run(["-m", REF, "-f", "tsv"] + p, text)
+    assert rc == 0, err
+    got = [[l.split("\t")[-1] == "?" for l in b.split("\n")]
+           for b in out.decode().strip("\n").split("\n\n")]
+    assert got == want and all(len(l.split("\t")) == 4 for l in out.decode().split("\n") if l)
+    rc, out, err = run(["-m", REF, "-f", "conllu"] + p, text)
+    assert rc == 0, err
+    got = [[l.split("\t")[9] == "Review=Yes" for l in b.split("\n")]
+           for b in out.decode().strip("\n").split("\n\n")]
+    assert got == want, got
+    expect(["-m", REF, "--min-prob", "0"], 1, "--min-prob")
+    expect(["-m", REF, "--min-prob", "1.5"], 1, "--min-prob")
+
+
 def independent_scores(gold, pred, vocab=None):
     args = [sys.executable, os.path.join(ROOT, "tests", "score.py"), gold, pred, "upos:4", "xpos:5"]
     if vocab:
