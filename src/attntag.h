@@ -347,7 +347,12 @@ void at_eval_tag_scores(const at_eval *e, int ts, size_t tag, double *precision,
 
 /* Reading and writing text (see man/attntag.1 for the formats) ------------ */
 
-typedef enum { AT_IN_LINES = 0, AT_IN_VERTICAL, AT_IN_CONLLU, AT_IN_RAW } at_input_format;
+/* AT_IN_RAW: running text, a blank line ends a paragraph and a sentence may
+ * go on across a line break; AT_IN_RAW_LINES: running text whose every line
+ * is one or more whole sentences (never joined with the next line). */
+typedef enum {
+    AT_IN_LINES = 0, AT_IN_VERTICAL, AT_IN_CONLLU, AT_IN_RAW, AT_IN_RAW_LINES
+} at_input_format;
 typedef enum { AT_OUT_WORDTAG = 0, AT_OUT_TSV, AT_OUT_CONLLU, AT_OUT_JSON } at_output_format;
 
 /* One sentence as read: the tokens to tag, plus (for CoNLL-U) every line of

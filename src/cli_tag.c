@@ -25,6 +25,9 @@ static void tag_help(void)
           "                                 kept but not tagged\n"
           "                       raw       running text: split into sentences and tokens\n"
           "  -t, --tokenize       the same as --input raw\n"
+          "      --sentences HOW  raw text: auto (default: a blank line ends a paragraph,\n"
+          "                       a sentence may go on across a line break) or line\n"
+          "                       (each line is one or more sentences of its own)\n"
           "  -f, --format FORMAT  wordtag   word_TAG per token, one line per sentence\n"
           "                                 (default, except for CoNLL-U input)\n"
           "                       tsv       token<TAB>tag, blank line after each sentence\n"
@@ -204,11 +207,13 @@ int cli_tag(int argc, char **argv)
         {"recursive", no_argument, NULL, 'r'},    {"files-from", required_argument, NULL, 'F'},
         {"null", no_argument, NULL, '0'},         {"skip-existing", no_argument, NULL, 'E'},
         {"threads", required_argument, NULL, 'j'}, {"min-prob", required_argument, NULL, 'P'},
+        {"sentences", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *tagsets = NULL;
     batch_opts b = {0};
     int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
     double min_prob = 0;
+    const char *sentences = NULL;
     int threads = cli_default_threads();
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0j:", opts, NULL)) != -1) {
@@ -224,6 +229,12 @@ int cli_tag(int argc, char **argv)
                                        "conllu or raw)", optarg);
             break;
         case 't': in_fmt = AT_IN_RAW; break;
+        case 'L':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "line") != 0)
+                return cli_usage_error("", "--sentences: expected auto or line, got '%s'",
+                                       optarg);
+            sentences = optarg;
+            break;
         case 'f':
             if (!strcmp(optarg, "wordtag")) out_fmt = AT_OUT_WORDTAG;
             else if (!strcmp(optarg, "tsv")) out_fmt = AT_OUT_TSV;
@@ -271,6 +282,10 @@ int cli_tag(int argc, char **argv)
         default: return cli_usage_error("", "invalid option");
         }
     }
+    if (sentences && in_fmt != AT_IN_RAW)
+        return cli_usage_error("", "--sentences is for raw text (--tokenize)");
+    if (sentences && strcmp(sentences, "line") == 0)
+        in_fmt = AT_IN_RAW_LINES;
     if (out_fmt < 0)
         out_fmt = in_fmt == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
     if (top && out_fmt != AT_OUT_JSON)

@@ -391,6 +391,8 @@ static int read_paragraph(at_reader *r, at_error *err)
         memcpy(r->para + r->para_len, r->buf, r->len);
         r->para_len += r->len;
         r->para[r->para_len++] = '\n';
+        if (r->fmt == AT_IN_RAW_LINES) /* a line is a paragraph of its own */
+            break;
     }
     return rc < 0 ? -1 : r->para_len > 0;
 }
@@ -450,7 +452,8 @@ int at_reader_next(at_reader *r, at_sentence *s, at_error *err)
     case AT_IN_LINES: return read_lines(r, s, err);
     case AT_IN_VERTICAL: return read_vertical(r, s, err);
     case AT_IN_CONLLU: return read_conllu(r, s, err);
-    case AT_IN_RAW: return read_raw(r, s, err);
+    case AT_IN_RAW:
+    case AT_IN_RAW_LINES: return read_raw(r, s, err);
     }
     return at_error_set(err, "unknown input format");
 }

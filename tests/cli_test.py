@@ -333,6 +333,25 @@ def raw_text_tokenized():
     assert words == [["I", "ca", "n't", "go", "."], ["Dr.", "Who", "came", "!"]], words
 
 
+@test
+def sentences_auto_and_line():
+    text = b"Hello there\nhow are you\n\nFine. Thanks\nBye now .\n"
+    words = lambda out: [[t.rsplit("_", 1)[0] for t in l.split()] for l in out.decode().splitlines()]
+    rc, out, err = run(["-m", REF, "-t"], text)  # auto: a sentence crosses a line break
+    assert rc == 0, err
+    assert words(out) == [["Hello", "there", "how", "are", "you"], ["Fine", "."],
+                          ["Thanks", "Bye", "now", "."]], words(out)
+    rc, out, err = run(["-m", REF, "-t", "--sentences", "line"], text)
+    assert rc == 0, err
+    assert words(out) == [["Hello", "there"], ["how", "are", "you"], ["Fine", "."], ["Thanks"],
+                          ["Bye", "now", "."]], words(out)
+    rc, same, err = run(["-m", REF, "-t", "--sentences", "auto"], text)
+    rc2, auto, _ = run(["-m", REF, "-t"], text)
+    assert rc == rc2 == 0 and same == auto, err
+    expect(["-m", REF, "--sentences", "line"], 1, "--sentences is for raw text")
+    expect(["-m", REF, "-t", "--sentences", "para"], 1, "expected auto or line")
+
+
 def spell(block):
     """The text a CoNLL-U sentence's tokens spell: a multiword token's form
     stands for its words; a space after each token unless SpaceAfter=No."""
