@@ -339,6 +339,7 @@ int at_eval_add(at_eval *e, int ts, const char *gold, const char *pred, int know
                 at_error *err);
 void at_eval_end_sentence(at_eval *e);
 int at_eval_get(const at_eval *e, int ts, at_eval_result *r);
+
 /* Tags are numbered in order of first appearance; NULL past the last. */
 const char *at_eval_tag(const at_eval *e, int ts, size_t i);
 size_t at_eval_count(const at_eval *e, int ts, size_t gold, size_t pred);
@@ -415,6 +416,32 @@ void at_tokens_init(at_tokens *t);
 void at_tokens_free(at_tokens *t);
 /* at_tokenize: split valid UTF-8 text into tokens and sentences (appends to t). */
 int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err);
+/* at_clitic: b, written right after a, is a clitic at_tokenize split from it
+ * (n't; an apostrophe, ' or U+2019, and letters: 's 'm 're 'll 've 'd; or
+ * can|not, gon|na, wan|na, got|ta of one word): UD English writes the two as
+ * one multiword token. */
+int at_clitic(const char *a, size_t alen, const char *b, size_t blen);
+
+/* Scoring from running text (eval_raw.c). */
+typedef struct at_raw_count {
+    size_t gold, pred, matched; /* matched: the same character span (and tag) */
+} at_raw_count;
+typedef struct at_raw_scores {
+    at_raw_count tokens, sentences, words;
+    int n_tagsets;
+    at_raw_count tags[AT_MAX_TAGSETS]; /* words whose span and tag both match */
+    size_t chars;                      /* of the running text */
+} at_raw_scores;
+/* at_eval_raw: the running text of the gold CoNLL-U in fp (each sentence's
+ * # text, or its tokens and SpaceAfter=No; a paragraph's sentences joined by
+ * a space, or one per line when split is AT_IN_RAW_LINES; a blank line where
+ * # newpar or # newdoc begins one) tokenized, split and tagged by m, against
+ * the gold tokens, sentences, words and the tags of model tag sets
+ * model_ts[0..n) (gold columns gold_col, 0-based), aligned by character
+ * offsets as the CoNLL 2018 shared task's evaluation does. */
+int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_ts,
+                const int *gold_col, int n, at_input_format split, at_raw_scores *out,
+                at_error *err);
 
 typedef struct at_write_opts {
     at_output_format format;

@@ -27,6 +27,11 @@ static void eval_help(void)
           "      --tagsets LIST     tag sets to score as NAME:COLUMN (GOLD's 1-based column;\n"
           "                         for --pred token<TAB>tag files, the tag columns follow\n"
           "                         this order); default: the model's upos:4 and xpos:5\n"
+          "      --raw              score from GOLD's running text (its # text lines):\n"
+          "                         tokenize, split and tag it, and report tokens,\n"
+          "                         sentences, words and tags F1, aligned by characters\n"
+          "      --sentences HOW    with --raw: auto (find the sentences) or line (each\n"
+          "                         gold sentence given as a line of its own)\n"
           "      --json             one JSON object instead of the table\n"
           "      --confusion FILE   write the full confusion matrices as CSV\n"
           "                         (tagset,gold,predicted,count)\n"
@@ -409,17 +414,92 @@ static int sniff_conllu(const char *path)
     return tabs == AT_CONLLU_COLS - 1;
 }
 
+/* F1 of a count, and the line or object that reports it. */
+static double f1(const at_raw_count *c)
+{
+    return c->gold + c->pred ? 2.0 * (double)c->matched / (double)(c->gold + c->pred) : 0;
+}
+
+static void print_count(const char *what, const at_raw_count *c)
+{
+    printf("%-10s F1 %6.2f%%  precision %6.2f%%  recall %6.2f%%  (gold %zu, found %zu, "
+           "matched %zu)\n", what, 100 * f1(c),
+           c->pred ? 100.0 * (double)c->matched / (double)c->pred : 0,
+           c->gold ? 100.0 * (double)c->matched / (double)c->gold : 0, c->gold, c->pred,
+           c->matched);
+}
+
+static void json_count(cJSON *o, const char *what, const at_raw_count *c)
+{
+    cJSON *x = cJSON_AddObjectToObject(o, what);
+    cJSON_AddNumberToObject(x, "f1", f1(c));
+    cJSON_AddNumberToObject(x, "precision", c->pred ? (double)c->matched / (double)c->pred : 0);
+    cJSON_AddNumberToObject(x, "recall", c->gold ? (double)c->matched / (double)c->gold : 0);
+    cJSON_AddNumberToObject(x, "gold", (double)c->gold);
+    cJSON_AddNumberToObject(x, "found", (double)c->pred);
+    cJSON_AddNumberToObject(x, "matched", (double)c->matched);
+}
+
+/* eval --raw: from the running text of GOLD (eval_raw.c). */
+static int eval_raw(const at_model *m, const scoring *sc, const char *gold_path,
+                    at_input_format split, int json)
+{
+    at_error err;
+    FILE *fp = fopen(gold_path, "rb");
+    if (!fp) {
+        at_error_set(&err, "%s: cannot open: %s", gold_path, strerror(errno));
+        return cli_fail(&err);
+    }
+    at_raw_scores r;
+    int rc = at_eval_raw(m, fp, gold_path, sc->model_ts, sc->gold_col, sc->n, split, &r, &err);
+    fclose(fp);
+    if (rc)
+        return cli_fail(&err);
+    if (!json) {
+        printf("%s: from its running text (%zu characters, %s):\n", gold_path, r.chars,
+               split == AT_IN_RAW_LINES ? "one sentence per line" : "sentences found");
+        print_count("tokens", &r.tokens);
+        print_count("sentences", &r.sentences);
+        print_count("words", &r.words);
+        for (int t = 0; t < sc->n; t++)
+            print_count(sc->name[t], &r.tags[t]);
+        return EXIT_OK;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "gold", gold_path);
+    cJSON_AddStringToObject(root, "sentences_split",
+                            split == AT_IN_RAW_LINES ? "line" : "auto");
+    cJSON_AddNumberToObject(root, "characters", (double)r.chars);
+    json_count(root, "tokens", &r.tokens);
+    json_count(root, "sentences", &r.sentences);
+    json_count(root, "words", &r.words);
+    cJSON *sets = cJSON_AddObjectToObject(root, "tagsets");
+    for (int t = 0; sets && t < sc->n; t++)
+        json_count(sets, sc->name[t], &r.tags[t]);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text) {
+        at_error_set(&err, "out of memory");
+        return cli_fail(&err);
+    }
+    puts(text);
+    free(text);
+    return EXIT_OK;
+}
+
 int cli_eval(int argc, char **argv)
 {
-    enum { O_PRED = 256, O_TAGSETS, O_JSON, O_CONF, O_TOP };
+    enum { O_PRED = 256, O_TAGSETS, O_JSON, O_CONF, O_TOP, O_RAW, O_SENT };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"pred", required_argument, NULL, O_PRED},
         {"tagsets", required_argument, NULL, O_TAGSETS}, {"json", no_argument, NULL, O_JSON},
         {"confusion", required_argument, NULL, O_CONF}, {"top", required_argument, NULL, O_TOP},
         {"threads", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+        {"raw", no_argument, NULL, O_RAW}, {"sentences", required_argument, NULL, O_SENT},
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *pred_path = NULL, *tagsets = NULL, *conf_path = NULL;
-    int json = 0, top = 10, threads = cli_default_threads(), c;
+    const char *sentences = NULL;
+    int json = 0, top = 10, threads = cli_default_threads(), c, raw = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:j:h", opts, NULL)) != -1) {
         switch (c) {
@@ -427,6 +507,13 @@ int cli_eval(int argc, char **argv)
         case O_PRED: pred_path = optarg; break;
         case O_TAGSETS: tagsets = optarg; break;
         case O_JSON: json = 1; break;
+        case O_RAW: raw = 1; break;
+        case O_SENT:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "line") != 0)
+                return cli_usage_error("eval ", "--sentences: expected auto or line, got '%s'",
+                                       optarg);
+            sentences = optarg;
+            break;
         case O_CONF: conf_path = optarg; break;
         case O_TOP: {
             char *end;
@@ -447,6 +534,11 @@ int cli_eval(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error("eval ", "eval takes one gold CoNLL-U file");
+    if (raw && (pred_path || conf_path))
+        return cli_usage_error("eval ", "--raw tags GOLD's text itself: not with --pred or "
+                               "--confusion");
+    if (sentences && !raw)
+        return cli_usage_error("eval ", "--sentences is for --raw");
     const char *argv_pred = pred_path;
     const char *gold_path = argv[optind];
     at_error err;
@@ -471,6 +563,14 @@ int cli_eval(int argc, char **argv)
     if (sc.n == 0) {
         at_model_free(m);
         return cli_usage_error("eval ", "no tag set to score: give --tagsets");
+    }
+    if (raw) {
+        status = eval_raw(m, &sc, gold_path,
+                          sentences && !strcmp(sentences, "line") ? AT_IN_RAW_LINES : AT_IN_RAW,
+                          json);
+        at_feats_free(&sc.f);
+        at_model_free(m);
+        return status;
     }
     const char *names[AT_MAX_TAGSETS];
     for (int t = 0; t < sc.n; t++)

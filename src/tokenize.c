@@ -696,3 +696,27 @@ int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err)
     }
     return 0;
 }
+
+static int same_nocase(const char *a, size_t alen, const char *b)
+{
+    size_t i = 0;
+    for (; i < alen && b[i]; i++)
+        if ((a[i] | 0x20) != (b[i] | 0x20))
+            return 0;
+    return i == alen && !b[i];
+}
+
+int at_clitic(const char *a, size_t alen, const char *b, size_t blen)
+{
+    static const char rq[] = "\xE2\x80\x99"; /* U+2019 */
+    size_t q = blen >= 1 && b[0] == '\'' ? 1 : blen >= 3 && !memcmp(b, rq, 3) ? 3 : 0;
+    if (q && blen > q && (b[q] | 0x20) >= 'a' && (b[q] | 0x20) <= 'z')
+        return 1; /* 's 'm 're 'll 've 'd */
+    if (same_nocase(b, blen, "n't") ||
+        (blen == 5 && (b[0] | 0x20) == 'n' && !memcmp(b + 1, rq, 3) && (b[4] | 0x20) == 't'))
+        return 1;
+    return (same_nocase(a, alen, "can") && same_nocase(b, blen, "not")) ||
+           ((same_nocase(a, alen, "gon") || same_nocase(a, alen, "wan")) &&
+            same_nocase(b, blen, "na")) ||
+           (same_nocase(a, alen, "got") && same_nocase(b, blen, "ta"));
+}

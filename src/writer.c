@@ -90,32 +90,11 @@ static int joined(const at_sentence *s, size_t i)
     return i + 1 < s->n && s->tok_off[i] + s->tok_len[i] == s->tok_off[i + 1];
 }
 
-static int same_nocase(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if ((*a | 0x20) != (*b | 0x20))
-            return 0;
-    return *a == *b;
-}
-
-/* clitic: token i + 1 was split from the word before it as UD English splits
- * a contraction or possessive into a multiword token: n't, an apostrophe
- * (' or U+2019) and letters ('s 'm 're 'll 've 'd), or can|not, gon|na,
- * wan|na, got|ta written as one word. */
+/* clitic: token i + 1 was split from token i as a clitic, with nothing
+ * between them: the two are one multiword token. */
 static int clitic(const at_sentence *s, size_t i)
 {
-    if (!joined(s, i))
-        return 0;
-    const char *a = s->tok[i], *b = s->tok[i + 1];
-    const char *rest = b[0] == '\'' ? b + 1 : strncmp(b, "\xE2\x80\x99", 3) == 0 ? b + 3 : NULL;
-    if (rest && ((*rest | 0x20) >= 'a' && (*rest | 0x20) <= 'z'))
-        return 1;
-    if (same_nocase(b, "n't") || ((b[0] | 0x20) == 'n' && strncmp(b + 1, "\xE2\x80\x99", 3) == 0 &&
-                                  same_nocase(b + 4, "t")))
-        return 1;
-    return (same_nocase(a, "can") && same_nocase(b, "not")) ||
-           ((same_nocase(a, "gon") || same_nocase(a, "wan")) && same_nocase(b, "na")) ||
-           (same_nocase(a, "got") && same_nocase(b, "ta"));
+    return joined(s, i) && at_clitic(s->tok[i], s->tok_len[i], s->tok[i + 1], s->tok_len[i + 1]);
 }
 
 /* put_misc: a MISC column, with Review=Yes first when rev (--min-prob). */

@@ -352,6 +352,50 @@ def sentences_auto_and_line():
     expect(["-m", REF, "-t", "--sentences", "para"], 1, "expected auto or line")
 
 
+@test
+def eval_raw_aligns_by_characters():
+    # Worked by hand. Running text "I'm fine Au revoir du monde." (one
+    # paragraph; gold: two sentences, I'm one token and one word, du a
+    # multiword token de|le that does not spell it). attntag splits I|'m (one
+    # token, two words: neither is the gold word I'm) and finds one sentence.
+    gold = tmp("raw-gold.conllu")
+    rows = ["# newpar", "# text = I'm fine", "1\tI'm\tI\tPRON\tPRP\t_\t0\troot\t_\t_",
+            "2\tfine\tfine\tADJ\tJJ\t_\t1\tamod\t_\t_", "",
+            "# text = Au revoir du monde.", "1\tAu\tau\tADP\tIN\t_\t0\troot\t_\t_",
+            "2\trevoir\trevoir\tVERB\tVB\t_\t1\tobj\t_\t_", "3-4\tdu\t_\t_\t_\t_\t_\t_\t_\t_",
+            "3\tde\tde\tADP\tIN\t_\t5\tcase\t_\t_", "4\tle\tle\tDET\tDT\t_\t5\tdet\t_\t_",
+            "5\tmonde\tmonde\tNOUN\tNN\t_\t1\tobl\t_\tSpaceAfter=No",
+            "6\t.\t.\tPUNCT\t.\t_\t1\tpunct\t_\t_", ""]
+    with open(gold, "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+    rc, out, err = run(["eval", "-m", REF, "--raw", "--json", gold])
+    assert rc == 0, err
+    r = json.loads(out)
+    got = {k: (r[k]["gold"], r[k]["found"], r[k]["matched"]) for k in ("tokens", "sentences", "words")}
+    assert got == {"tokens": (7, 7, 7), "sentences": (2, 1, 0), "words": (8, 8, 6)}, got
+    assert r["characters"] == len("I'm fine Au revoir du monde.")
+    assert abs(r["words"]["f1"] - 2 * 6 / 16) < 1e-9
+    for ts in ("upos", "xpos"):
+        c = r["tagsets"][ts]
+        assert (c["gold"], c["found"]) == (8, 8) and 0 <= c["matched"] <= 6, c
+    # each gold sentence on a line of its own: the sentences are found
+    rc, out, err = run(["eval", "-m", REF, "--raw", "--json", "--sentences", "line", gold])
+    assert rc == 0, err
+    r = json.loads(out)
+    assert (r["sentences"]["gold"], r["sentences"]["found"], r["sentences"]["matched"]) == (2, 2, 2)
+    # without # text, the text is the tokens and SpaceAfter=No: the same
+    bare = tmp("raw-bare.conllu")
+    with open(bare, "w", encoding="utf-8") as f:
+        f.write("\n".join(r for r in rows if not r.startswith("# text")) + "\n")
+    rc, out2, err = run(["eval", "-m", REF, "--raw", "--json", "--sentences", "line", bare])
+    assert rc == 0 and json.loads(out2)["words"] == r["words"], (out2, err)
+    # the table names the same counts
+    rc, out, err = run(["eval", "-m", REF, "--raw", gold])
+    assert rc == 0 and "(gold 8, found 8, matched 6)" in out.decode(), out
+    expect(["eval", "-m", REF, "--raw", "--pred", gold, gold], 1, "not with --pred")
+    expect(["eval", "-m", REF, "--sentences", "line", gold], 1, "--sentences is for --raw")
+
+
 def spell(block):
     """The text a CoNLL-U sentence's tokens spell: a multiword token's form
     stands for its words; a space after each token unless SpaceAfter=No."""
