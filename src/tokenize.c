@@ -12,9 +12,12 @@
  * Tokens follow UD English (EWT) / Penn conventions:
  *   - whitespace is any Zs/Zl/Zp code point, any control character, and the
  *     invisible separators U+200B, U+2060, U+FEFF;
- *   - words are runs of letters, marks and digits; "-", ".", "/", "&", "'"
- *     or U+2019 between two of them, and "," or ":" between two digits,
- *     keep the word whole (well-known, 3.14, 1,000, 12:30, and/or, AT&T);
+ *   - words are runs of letters, marks and digits; ".", "&", "@", "'" or
+ *     U+2019 between two of them, and "," or ":" between two digits, keep
+ *     the word whole (3.14, 1,000, 12:30, AT&T, Rice@ENRON); a hyphen only
+ *     after a bound prefix (e-mail, co-workers) or inside a phone number,
+ *     and a slash only after one letter (w/o) or between digits: otherwise
+ *     they split, as UD English does (search - engine, and / or);
  *   - a sign or point right before a digit starts a number (-5, +3, .5);
  *   - URLs (http://, https://, ftp://, file://, mailto:, www.) and e-mail
  *     addresses are single tokens, minus trailing punctuation;
@@ -23,10 +26,14 @@
  *     letter other than "I" (J. K. Rowling);
  *   - clitics split off: do n't, ca n't, wo n't, I 'm, it 's, we 're,
  *     they 'll, I 've, he 'd, John 's (with ' or the right quote U+2019),
- *     and cannot, gonna, wanna, gotta become can not, gon na, wan na, got ta;
+ *     and cannot, gonna, wanna, gotta become can not, gon na, wan na, got ta,
+ *     and contractions typed without an apostrophe split as EWT splits them
+ *     (do nt, ca nt, i m, that s, a lot);
  *   - every other punctuation or symbol character is its own token, except
- *     runs: of sentence-final marks (... ?! !!!), of one repeated dash or
- *     operator character (-- === **), and the PTB quotes `` and '';
+ *     runs: of sentence-final marks (... ?! !!!), of one repeated dash,
+ *     operator or dollar character (-- === ** $$$), rules of dashes and
+ *     equals signs (----==), emoticons apart from words (:) :-( ;) :D), and
+ *     the PTB quotes `` and '';
  *   - Han/Hiragana/Katakana runs are one token each (no segmentation).
  *
  * Sentences end after a token of final marks (. ! ? ... and the like) when
@@ -199,12 +206,23 @@ static int is_final(int32_t c)
            c == 0x0965 || is_hard_final(c);
 }
 
-/* Characters whose repetitions are one token (--, ===, **, ::). */
+/* Characters whose repetitions are one token (--, ===, **, ::, $$$). */
 static int is_run_char(int32_t c)
 {
     if (cat(c) == UTF8PROC_CATEGORY_PD) return 1;
-    return c != 0 && c < 0x80 && strchr("~*=#+<>^|/\\:", (int)c) != NULL;
+    return c != 0 && c < 0x80 && strchr("~*=#+<>^|/\\:$", (int)c) != NULL;
 }
+
+/* Rules drawn with dashes and equals signs mixed (----==, =---) are one token. */
+static int is_rule_char(int32_t c)
+{
+    return c == '-' || c == '=';
+}
+
+/* Emoticons, one token each when they stand apart from words. */
+static const char *const emoticons[] = {":-)", ":-(", ":-D", ":-P", ":-p", ";-)", ":'(", ":)",
+                                        ":(",  ":D",  ":P",  ":p",  ";)",  ":/",  ":?", "=)",
+                                        "^_^", "<3"};
 
 static int ascii_lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
 
@@ -322,6 +340,7 @@ static int joins(int32_t l, int32_t j, int32_t r)
 {
     switch (j) {
     case '-': case 0x2010: case 0x2011: case '.': case '\'': case 0x2019: case '/': case '&':
+    case '@': /* name@HOST, as mail systems write an address */
         return 1;
     case ',': case ':':
         return is_digit(l) && is_digit(r);
@@ -330,10 +349,49 @@ static int joins(int32_t l, int32_t j, int32_t r)
     }
 }
 
+static int ascii_digit_at(const scanner *sc, size_t i)
+{
+    return sc->s[i] >= '0' && sc->s[i] <= '9';
+}
+
+/* Prefixes that UD English keeps on their word with a hyphen (e-mail,
+ * non-human, co-workers, mid-July): in EWT train each of these stays
+ * joined more often than not, while other hyphenated compounds are split
+ * into word - word (search - engine, 15 - year). */
+static const char *const hyphen_prefixes[] = {
+    "e", "non", "pre", "anti", "mid", "re", "post", "co", "over", "pro", "multi", "ex",
+    "sub", "semi", "cross", "neo", "psycho", "socio", "counter", "intra", "un"};
+
+static int all_digits(const scanner *sc, size_t a, size_t b)
+{
+    for (size_t i = a; i < b; i++)
+        if (sc->s[i] < '0' || sc->s[i] > '9')
+            return 0;
+    return b > a;
+}
+
+/* Does the hyphen or slash j after segment s[a..b) keep the word whole?
+ * Hyphens: after a known prefix, or inside a phone number (713-853-3989: a
+ * group of three digits, then one of three or more); slashes: after a single
+ * letter (w/o, l/c) or between digits (10/20/2004). */
+static int keeps(const scanner *sc, size_t a, size_t b, int32_t j, size_t next)
+{
+    if (j == '/')
+        return (b - a == 1 && is_letter((unsigned char)sc->s[a])) ||
+               (all_digits(sc, a, b) && next < sc->len && ascii_digit_at(sc, next));
+    if (all_digits(sc, a, b))
+        return b - a == 3 && next + 3 <= sc->len && all_digits(sc, next, next + 3);
+    for (size_t i = 0; i < sizeof hyphen_prefixes / sizeof *hyphen_prefixes; i++)
+        if (eq_nocase(sc, a, b, hyphen_prefixes[i]))
+            return 1;
+    return 0;
+}
+
 /* End of the word body starting at the WORD unit at p. */
 static size_t scan_word(const scanner *sc, size_t p)
 {
     unit u, n, a;
+    size_t seg = p; /* where the part after the last joiner starts */
     unit_at(sc, p, &u);
     for (;;) {
         size_t one;
@@ -346,7 +404,10 @@ static size_t scan_word(const scanner *sc, size_t p)
         cp_at(sc, u.end, &one);
         if (n.cls == C_PUNCT && n.end == one) {
             unit_at(sc, n.end, &a);
-            if (a.cls == C_WORD && joins(cp_before(sc, u.end), n.cp, a.cp)) {
+            int hyphen = n.cp == '-' || n.cp == 0x2010 || n.cp == 0x2011;
+            if (a.cls == C_WORD && joins(cp_before(sc, u.end), n.cp, a.cp) &&
+                (!(hyphen || n.cp == '/') || keeps(sc, seg, u.end, n.cp, n.end))) {
+                seg = n.end;
                 u = a;
                 continue;
             }
@@ -401,6 +462,16 @@ static int is_abbrev(const scanner *sc, size_t a, size_t b, int *may_end)
     }
 }
 
+/* Words written as one that UD EWT writes as two, and where they part: the
+ * fused forms, and contractions typed without their apostrophe. */
+static const struct fused_word { const char *w; size_t cut; } fused[] = {
+    {"cannot", 3}, {"gonna", 3},  {"wanna", 3},   {"gotta", 3},    {"outta", 3},
+    {"dont", 2},   {"didnt", 3},  {"doesnt", 4},  {"isnt", 2},     {"wasnt", 3},
+    {"arent", 3},  {"werent", 4}, {"havent", 4},  {"hasnt", 3},    {"hadnt", 3},
+    {"wouldnt", 5}, {"couldnt", 5}, {"shouldnt", 6}, {"cant", 2},  {"im", 1},
+    {"ive", 1},    {"thats", 4},  {"whats", 4},   {"youre", 3},    {"theyre", 4},
+    {"alot", 1}};
+
 /* What follows the apostrophe of 's 'm 'd 'll 're 've. */
 static const char *const clitic_tails[] = {"s", "m", "d", "ll", "re", "ve"};
 
@@ -435,13 +506,12 @@ static size_t clitic_start(const scanner *sc, size_t a, size_t e)
 /* Emit word s[a..e), split into its host and clitics. */
 static int emit_word(scanner *sc, size_t a, size_t e)
 {
-    /* Fused forms that UD EWT writes as two tokens. */
-    static const char *const fused[] = {"cannot", "gonna", "wanna", "gotta"};
     size_t cuts[8], end = e, i;
     int nc = 0;
     for (i = 0; i < sizeof fused / sizeof fused[0]; i++)
-        if (eq_nocase(sc, a, e, fused[i]))
-            return emit(sc, a, a + 3, T_NONE) < 0 ? -1 : emit(sc, a + 3, e, T_NONE);
+        if (eq_nocase(sc, a, e, fused[i].w))
+            return emit(sc, a, a + fused[i].cut, T_NONE) < 0
+                       ? -1 : emit(sc, a + fused[i].cut, e, T_NONE);
     while (nc < 8) {
         size_t c = clitic_start(sc, a, end);
         if (c == end) break;
@@ -559,6 +629,17 @@ static int do_punct(scanner *sc, size_t *pos, const unit *u)
     unit n, m;
     unit_at(sc, u->end, &n);
 
+    for (k = 0; before != C_WORD && k < sizeof emoticons / sizeof *emoticons; k++) {
+        size_t el = strlen(emoticons[k]);
+        if (p + el <= sc->len && memcmp(sc->s + p, emoticons[k], el) == 0) {
+            unit after;
+            unit_at(sc, p + el, &after);
+            if (after.cls != C_WORD) {
+                *pos = p + el;
+                return emit(sc, p, p + el, T_NONE);
+            }
+        }
+    }
     /* Signed and point-first numbers: -5, +3.2, .5 */
     if ((c == '-' || c == '+' || c == 0x2212 || c == '.') && before != C_WORD &&
         n.cls == C_WORD && is_digit(n.cp)) {
@@ -592,7 +673,7 @@ static int do_punct(scanner *sc, size_t *pos, const unit *u)
     } else if (is_run_char(c)) {
         for (;;) {
             unit_at(sc, q, &m);
-            if (m.cp != c) break;
+            if (m.cp != c && !(is_rule_char(c) && is_rule_char(m.cp))) break;
             q = m.end;
         }
     }
@@ -706,6 +787,14 @@ static int same_nocase(const char *a, size_t alen, const char *b)
     return i == alen && !b[i];
 }
 
+static int prefix_nocase(const char *a, size_t alen, const char *w)
+{
+    for (size_t i = 0; i < alen; i++)
+        if (!w[i] || (a[i] | 0x20) != (w[i] | 0x20))
+            return 0;
+    return 1;
+}
+
 int at_clitic(const char *a, size_t alen, const char *b, size_t blen)
 {
     static const char rq[] = "\xE2\x80\x99"; /* U+2019 */
@@ -715,8 +804,11 @@ int at_clitic(const char *a, size_t alen, const char *b, size_t blen)
     if (same_nocase(b, blen, "n't") ||
         (blen == 5 && (b[0] | 0x20) == 'n' && !memcmp(b + 1, rq, 3) && (b[4] | 0x20) == 't'))
         return 1;
-    return (same_nocase(a, alen, "can") && same_nocase(b, blen, "not")) ||
-           ((same_nocase(a, alen, "gon") || same_nocase(a, alen, "wan")) &&
-            same_nocase(b, blen, "na")) ||
-           (same_nocase(a, alen, "got") && same_nocase(b, blen, "ta"));
+    for (size_t i = 0; i < sizeof fused / sizeof *fused; i++) {
+        const char *w = fused[i].w;
+        if (alen == fused[i].cut && blen == strlen(w) - alen &&
+            prefix_nocase(a, alen, w) && same_nocase(b, blen, w + alen))
+            return 1;
+    }
+    return 0;
 }

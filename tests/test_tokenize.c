@@ -121,7 +121,20 @@ static const tok_case cases[] = {
     {"See No. 5 and vol. 2.", "See No. 5 and vol. 2 ."},
     {"Apples, pears etc... fine.", "Apples , pears etc ... fine ."},
     /* Hyphens, dashes, ellipses, runs */
-    {"A well-known e-mail trick.", "A well-known e-mail trick ."},
+    /* UD English splits hyphenated compounds, but not after a bound prefix */
+    {"A well-known e-mail trick.", "A well - known e-mail trick ."},
+    {"Non-human co-workers re-read a search-engine mid-July.",
+     "Non-human co-workers re-read a search - engine mid-July ."},
+    {"A 15-year-old F-16.", "A 15 - year - old F - 16 ."},
+    {"Call 713-853-3989 or 646-8420 in 1990-1995.",
+     "Call 713-853-3989 or 646-8420 in 1990 - 1995 ."},
+    /* contractions typed without their apostrophe, as EWT splits them */
+    {"I dont know, cant say, im sure thats alot.",
+     "I do nt know , ca nt say , i m sure that s a lot ."},
+    /* emoticons, rules, runs of a currency sign */
+    {"Great :) and sad :-( and ok;) now", "Great :) and sad :-( and ok ; ) now"},
+    {"See :D", "See :D"},
+    {"----==== $$$ ====----", "----==== $$$ ====----"},
     {"Wait--what?", "Wait -- what ?"},
     {"Yes -- no --- maybe.", "Yes -- no --- maybe ."},
     {"Well... maybe.", "Well ... maybe ."},
@@ -137,7 +150,7 @@ static const tok_case cases[] = {
     {"Meet at 12:30, not 9:15.", "Meet at 12:30 , not 9:15 ."},
     {"Prices rose 50% in 2020.", "Prices rose 50 % in 2020 ."},
     {"Up 3.5% today.", "Up 3.5 % today ."},
-    {"The score was 3-2.", "The score was 3-2 ."},
+    {"The score was 3-2.", "The score was 3 - 2 ."},
     /* Currency */
     {"It costs $5 or €4.50 or £3.", "It costs $ 5 or € 4.50 or £ 3 ."},
     {"US$5 or 5€ or 10¢.", "US $ 5 or 5 € or 10 ¢ ."},
@@ -151,9 +164,9 @@ static const tok_case cases[] = {
     {"Mail a.b@c.org.", "Mail a.b@c.org ."},
     {"Write to john.smith+tag@mail.example.co.uk, please.",
      "Write to john.smith+tag@mail.example.co.uk , please ."},
-    {"Ask me@home now.", "Ask me @ home now ."},
+    {"Ask me@home now, or Rice@ENRON.", "Ask me@home now , or Rice@ENRON ."},
     /* Other word-internal punctuation */
-    {"AT&T and/or R&D.", "AT&T and/or R&D ."},
+    {"AT&T and/or R&D w/o 10/20/2004.", "AT&T and / or R&D w/o 10/20/2004 ."},
     {"Call my_func now.", "Call my_func now ."},
     {"Thanks @john_doe #winning!", "Thanks @john_doe #winning !"},
     /* Whitespace of every kind */
