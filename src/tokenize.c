@@ -36,14 +36,16 @@
  *     the PTB quotes `` and '';
  *   - Han/Hiragana/Katakana runs are one token each (no segmentation).
  *
- * Sentences end after a token of final marks (. ! ? ... and the like) when
- * whitespace follows and the next token starts with an upper-case or uncased
- * letter, a digit, an opening bracket or quote, a currency sign or inverted
- * ! ?; closing quotes and brackets right after the mark stay with the
- * sentence. The CJK marks 。！？ end a sentence whatever follows. A blank
- * line (two line breaks) always ends one. An abbreviation's period does not
- * end a sentence, except for a few that often close one (etc., Inc., Ltd.,
- * Corp., Co., Jr., Sr.), which then follow the rule for final marks.
+ * Sentences end after a token of final marks (. ! ? ... and the like) or an
+ * emoticon when whitespace follows and the next token starts with an
+ * upper-case or uncased letter, a digit, an opening bracket or quote, a
+ * currency sign, a list item's dash, bullet or >, or inverted ! ?; after a
+ * single . ! or ? (not an ellipsis) a lower-case word starts one too (web
+ * text), unless a closing quote came between ("Stop!" he yelled). Closing
+ * quotes and brackets right after the mark stay with the sentence. The CJK
+ * marks 。！？ end a sentence whatever follows. A blank line (two line
+ * breaks) always ends one. An abbreviation's period does not end a
+ * sentence, except etc.'s, which then follows the rule for final marks.
  *
  * Units of scanning are extended grapheme clusters (utf8proc), so combining
  * marks, emoji sequences and CR LF never get split from their base.
@@ -65,7 +67,7 @@ typedef struct unit {
 } unit;
 
 /* Sentence state between tokens. */
-enum { T_NONE = 0, T_SOFT = 1, T_HARD = 2 };
+enum { T_NONE = 0, T_SOFT = 1, T_HARD = 2, T_MARK = 3 };
 
 typedef struct scanner {
     const char *s;
@@ -297,8 +299,9 @@ static int starts_sentence(int32_t c)
     case UTF8PROC_CATEGORY_PS: case UTF8PROC_CATEGORY_PI: case UTF8PROC_CATEGORY_SC:
         return 1;
     default:
+        /* quotes, ¿ ¡, and the dashes, bullets and arrows that start list items */
         return c == '"' || c == '\'' || c == '`' || c == 0xBF /* ¿ */ || c == 0xA1 /* ¡ */ ||
-               c == 0xFF02;
+               c == 0xFF02 || c == '-' || c == '*' || c == 0x2022 /* • */ || c == '>';
     }
 }
 
@@ -316,7 +319,10 @@ static int emit(scanner *sc, size_t a, size_t b, int final)
         } else if (sc->pending) {
             if (!sc->gap && is_closer(sc, a, b))
                 absorbed = 1;
-            else if (sc->pending == T_HARD || (sc->gap && starts_sentence(cp_at(sc, a, NULL))))
+            else if (sc->pending == T_HARD ||
+                     (sc->gap && (starts_sentence(cp_at(sc, a, NULL)) ||
+                                  (sc->pending == T_MARK &&
+                                   cat(cp_at(sc, a, NULL)) == UTF8PROC_CATEGORY_LL))))
                 brk = 1;
         }
         if (brk && push_sentence(sc) < 0) return -1;
@@ -327,7 +333,10 @@ static int emit(scanner *sc, size_t a, size_t b, int final)
     t->tok[t->n].start = a;
     t->tok[t->n].len = b - a;
     t->n++;
-    if (!absorbed) sc->pending = final;
+    if (!absorbed)
+        sc->pending = final;
+    else if (sc->pending == T_MARK) /* "Stop!" he yelled: a quote's words go on */
+        sc->pending = T_SOFT;
     sc->gap = 0;
     sc->newlines = 0;
     return 0;
@@ -432,7 +441,7 @@ static const struct abbrev { const char *w; int may_end; } abbrevs[] = {
     {"misc", 0}, {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},   {"Jan", 0},   {"Feb", 0},
     {"Mar", 0},  {"Apr", 0},  {"Jun", 0},  {"Jul", 0},  {"Aug", 0},   {"Sep", 0},
     {"Sept", 0}, {"Oct", 0},  {"Nov", 0},  {"Dec", 0},  {"Ph.D", 0},  {"etc", 1},
-    {"Inc", 1},  {"Ltd", 1},  {"Corp", 1}, {"Co", 1},   {"Jr", 1},    {"Sr", 1},
+    {"Inc", 0},  {"Ltd", 0},  {"Corp", 0}, {"Co", 0},   {"Jr", 0},    {"Sr", 0},
 };
 
 /* Does word s[a..b) keep a following period? *may_end as in abbrevs. */
@@ -634,9 +643,9 @@ static int do_punct(scanner *sc, size_t *pos, const unit *u)
         if (p + el <= sc->len && memcmp(sc->s + p, emoticons[k], el) == 0) {
             unit after;
             unit_at(sc, p + el, &after);
-            if (after.cls != C_WORD) {
+            if (after.cls != C_WORD) { /* and may end a sentence, as a full stop */
                 *pos = p + el;
-                return emit(sc, p, p + el, T_NONE);
+                return emit(sc, p, p + el, T_SOFT);
             }
         }
     }
@@ -646,15 +655,18 @@ static int do_punct(scanner *sc, size_t *pos, const unit *u)
         q = scan_word(sc, u->end);
     } else if (is_final(c)) {
         /* ... ?! !!! 。。。 are one token. */
-        int hard = is_hard_final(c);
+        int hard = is_hard_final(c), dots = 0;
         for (;;) {
+            dots += sc->s[q - 1] == '.';
             unit_at(sc, q, &m);
             if (m.cp < 0 || !is_final(m.cp)) break;
             hard |= is_hard_final(m.cp);
             q = m.end;
         }
         *pos = q;
-        return emit(sc, p, q, hard ? T_HARD : T_SOFT);
+        /* a full stop, ! or ? (not an ellipsis) ends a sentence even before
+         * a lower-case word, as web text often has it */
+        return emit(sc, p, q, hard ? T_HARD : dots <= 1 && c != 0x2026 ? T_MARK : T_SOFT);
     } else if ((c == '@' || (c == '#' && is_letter(n.cp))) && before != C_WORD &&
                n.cls == C_WORD) {
         q = scan_word(sc, u->end); /* @mention, #hashtag */
