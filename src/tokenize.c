@@ -380,16 +380,18 @@ static int all_digits(const scanner *sc, size_t a, size_t b)
 }
 
 /* Does the hyphen or slash j after segment s[a..b) keep the word whole?
- * Hyphens: after a known prefix, or inside a phone number (713-853-3989: a
- * group of three digits, then one of three or more); slashes: after a single
+ * Hyphens: after a known prefix, or inside a phone number (713-853-3989,
+ * 3-5213: a group of three digits then one of three or more, or a shorter
+ * group then one of four or more); slashes: after a single
  * letter (w/o, l/c) or between digits (10/20/2004). */
 static int keeps(const scanner *sc, size_t a, size_t b, int32_t j, size_t next)
 {
     if (j == '/')
         return (b - a == 1 && is_letter((unsigned char)sc->s[a])) ||
                (all_digits(sc, a, b) && next < sc->len && ascii_digit_at(sc, next));
-    if (all_digits(sc, a, b))
-        return b - a == 3 && next + 3 <= sc->len && all_digits(sc, next, next + 3);
+    if (all_digits(sc, a, b)) /* 713-853-3989, x3-5213: not a range as 1990-1995 */
+        return b - a <= 3 && next + 3 <= sc->len && all_digits(sc, next, next + 3) &&
+               (b - a == 3 || (next + 4 <= sc->len && all_digits(sc, next, next + 4)));
     for (size_t i = 0; i < sizeof hyphen_prefixes / sizeof *hyphen_prefixes; i++)
         if (eq_nocase(sc, a, b, hyphen_prefixes[i]))
             return 1;
@@ -440,7 +442,8 @@ static const struct abbrev { const char *w; int may_end; } abbrevs[] = {
     {"pp", 0},   {"ch", 0},   {"Ch", 0},   {"sec", 0},  {"Sec", 0},   {"viz", 0},
     {"misc", 0}, {"Ave", 0},  {"Blvd", 0}, {"Rd", 0},   {"Jan", 0},   {"Feb", 0},
     {"Mar", 0},  {"Apr", 0},  {"Jun", 0},  {"Jul", 0},  {"Aug", 0},   {"Sep", 0},
-    {"Sept", 0}, {"Oct", 0},  {"Nov", 0},  {"Dec", 0},  {"Ph.D", 0},  {"etc", 1},
+    {"Sept", 0}, {"ext", 0},  {"Oct", 0},  {"Nov", 0},  {"Dec", 0},  {"Ph.D", 0},
+    {"etc", 1},
     {"Inc", 0},  {"Ltd", 0},  {"Corp", 0}, {"Co", 0},   {"Jr", 0},    {"Sr", 0},
 };
 

@@ -131,6 +131,7 @@ static const tok_case cases[] = {
     {"A 15-year-old F-16.", "A 15 - year - old F - 16 ."},
     {"Call 713-853-3989 or 646-8420 in 1990-1995.",
      "Call 713-853-3989 or 646-8420 in 1990 - 1995 ."},
+    {"Call 3-5213 or ext. 25 at 10-15.", "Call 3-5213 or ext. 25 at 10 - 15 ."},
     /* contractions typed without their apostrophe, as EWT splits them */
     {"I dont know, cant say, im sure thats alot.",
      "I do nt know , ca nt say , i m sure that s a lot ."},
