@@ -15,7 +15,8 @@
  *   - words are runs of letters, marks and digits; ".", "&", "@", "'" or
  *     U+2019 between two of them, and "," or ":" between two digits, keep
  *     the word whole (3.14, 1,000, 12:30, AT&T, Rice@ENRON); a hyphen only
- *     after a bound prefix (e-mail, co-workers) or inside a phone number,
+ *     after a bound prefix (e-mail, co-workers), inside a phone number or
+ *     ZIP+4 code and in a date (01-Feb-02),
  *     and a slash only after one letter (w/o) or between digits: otherwise
  *     they split, as UD English does (search - engine, and / or);
  *   - a sign or point right before a digit starts a number (-5, +3, .5);
@@ -28,7 +29,7 @@
  *     they 'll, I 've, he 'd, John 's (with ' or the right quote U+2019),
  *     and cannot, gonna, wanna, gotta become can not, gon na, wan na, got ta,
  *     and contractions typed without an apostrophe split as EWT splits them
- *     (do nt, ca nt, i m, that s, a lot);
+ *     (do nt, ca nt, wo nt, i m, that s, there s, a lot);
  *   - every other punctuation or symbol character is its own token, except
  *     runs: of sentence-final marks (... ?! !!!), of one repeated dash,
  *     operator or dollar character (-- === ** $$$), rules of dashes and
@@ -379,19 +380,36 @@ static int all_digits(const scanner *sc, size_t a, size_t b)
     return b > a;
 }
 
+/* Is s[i..i+3) a month's three-letter abbreviation? */
+static int is_month(const scanner *sc, size_t i)
+{
+    static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                         "jul", "aug", "sep", "oct", "nov", "dec"};
+    for (size_t k = 0; i + 3 <= sc->len && k < sizeof months / sizeof *months; k++)
+        if (eq_nocase(sc, i, i + 3, months[k]))
+            return 1;
+    return 0;
+}
+
 /* Does the hyphen or slash j after segment s[a..b) keep the word whole?
- * Hyphens: after a known prefix, or inside a phone number (713-853-3989,
- * 3-5213: a group of three digits then one of three or more, or a shorter
- * group then one of four or more); slashes: after a single
+ * Hyphens: after a known prefix, inside a phone number or ZIP+4 code
+ * (713-853-3989, 3-5213, 20006-3700) and a date (01-Feb-02); slashes: after a single
  * letter (w/o, l/c) or between digits (10/20/2004). */
 static int keeps(const scanner *sc, size_t a, size_t b, int32_t j, size_t next)
 {
     if (j == '/')
         return (b - a == 1 && is_letter((unsigned char)sc->s[a])) ||
                (all_digits(sc, a, b) && next < sc->len && ascii_digit_at(sc, next));
-    if (all_digits(sc, a, b)) /* 713-853-3989, x3-5213: not a range as 1990-1995 */
-        return b - a <= 3 && next + 3 <= sc->len && all_digits(sc, next, next + 3) &&
-               (b - a == 3 || (next + 4 <= sc->len && all_digits(sc, next, next + 4)));
+    if (all_digits(sc, a, b) && b - a <= 2 && is_month(sc, next) && next + 4 < sc->len &&
+        sc->s[next + 3] == '-' && ascii_digit_at(sc, next + 4))
+        return 1; /* the date 01-Feb-02 */
+    if (b - a == 3 && is_month(sc, a) && a >= 2 && sc->s[a - 1] == '-' &&
+        ascii_digit_at(sc, a - 2) && ascii_digit_at(sc, next))
+        return 1;
+    if (all_digits(sc, a, b)) /* 713-853-3989, 3-5213, 20006-3700: not a range, 1990-1995 */
+        return (b - a <= 3 && next + 3 <= sc->len && all_digits(sc, next, next + 3) &&
+                (b - a == 3 || (next + 4 <= sc->len && all_digits(sc, next, next + 4)))) ||
+               (b - a == 5 && next + 4 <= sc->len && all_digits(sc, next, next + 4));
     for (size_t i = 0; i < sizeof hyphen_prefixes / sizeof *hyphen_prefixes; i++)
         if (eq_nocase(sc, a, b, hyphen_prefixes[i]))
             return 1;
@@ -482,7 +500,7 @@ static const struct fused_word { const char *w; size_t cut; } fused[] = {
     {"arent", 3},  {"werent", 4}, {"havent", 4},  {"hasnt", 3},    {"hadnt", 3},
     {"wouldnt", 5}, {"couldnt", 5}, {"shouldnt", 6}, {"cant", 2},  {"im", 1},
     {"ive", 1},    {"thats", 4},  {"whats", 4},   {"youre", 3},    {"theyre", 4},
-    {"alot", 1}};
+    {"alot", 1},   {"wont", 2},   {"theres", 5}};
 
 /* What follows the apostrophe of 's 'm 'd 'll 're 've. */
 static const char *const clitic_tails[] = {"s", "m", "d", "ll", "re", "ve"};

@@ -132,6 +132,8 @@ static const tok_case cases[] = {
     {"Call 713-853-3989 or 646-8420 in 1990-1995.",
      "Call 713-853-3989 or 646-8420 in 1990 - 1995 ."},
     {"Call 3-5213 or ext. 25 at 10-15.", "Call 3-5213 or ext. 25 at 10 - 15 ."},
+    {"Sent 01-Feb-02 to DC 20006-3700; theres more, wont stop.",
+     "Sent 01-Feb-02 to DC 20006-3700 ; there s more , wo nt stop ."},
     /* contractions typed without their apostrophe, as EWT splits them */
     {"I dont know, cant say, im sure thats alot.",
      "I do nt know , ca nt say , i m sure that s a lot ."},
