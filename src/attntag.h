@@ -197,6 +197,7 @@ typedef struct at_feats {
     uint32_t *ng_off;        /* [n+1] token i's n-grams are ng[ng_off[i] .. ng_off[i+1]) */
     uint32_t *ng;            /* hashed n-gram bucket ids */
     size_t ng_cap;
+    struct at_feats_cache *cache; /* private: the features of recent short words */
 } at_feats;
 
 enum { AT_N_SHAPES = 10 };

@@ -107,6 +107,43 @@ int at_word_shape(const char *token, size_t len)
     return SH_MIXED;
 }
 
+/* The features of a word depend only on its bytes and the model, and text
+ * repeats its words (Zipf): the features of recent words of up to
+ * CACHE_KEY bytes are kept, CACHE_SLOTS of them, one slot per hash of the
+ * bytes, and copied instead of worked out again (the same values, so the
+ * same tags). Each at_feats has its own, so threads share nothing. */
+enum { CACHE_SLOTS = 8192, CACHE_KEY = 12, CACHE_NG = 4 * (CACHE_KEY + 2) };
+
+typedef struct cache_entry {
+    uint8_t len;          /* 0: empty */
+    char key[CACHE_KEY];
+    uint8_t shape, lex, n_ng;
+    uint32_t word;
+    uint32_t ng[CACHE_NG];
+} cache_entry;
+
+struct at_feats_cache {
+    uint64_t model;       /* the serial of the model the entries were made with */
+    size_t n_lex;         /* and its lexicon's size then */
+    cache_entry e[CACHE_SLOTS];
+};
+
+/* The slot of word token[0..len), emptied if made with another model; NULL
+ * when it is not to be cached (too long, or no memory for the cache). */
+static cache_entry *cache_slot(const at_model *m, at_feats *f, const char *token, size_t len)
+{
+    if (len == 0 || len > CACHE_KEY)
+        return NULL;
+    if (!f->cache && !(f->cache = calloc(1, sizeof *f->cache)))
+        return NULL;
+    if (f->cache->model != m->serial || f->cache->n_lex != m->n_lex) {
+        memset(f->cache, 0, sizeof *f->cache);
+        f->cache->model = m->serial;
+        f->cache->n_lex = m->n_lex;
+    }
+    return &f->cache->e[at_fnv1a(token, len) & (CACHE_SLOTS - 1)];
+}
+
 void at_feats_init(at_feats *f)
 {
     memset(f, 0, sizeof *f);
@@ -124,6 +161,7 @@ void at_feats_free(at_feats *f)
     free(f->lex);
     free(f->ng_off);
     free(f->ng);
+    free(f->cache);
     at_feats_init(f);
 }
 
@@ -148,10 +186,11 @@ static int grow_tokens(at_feats *f, at_error *err)
     return 0;
 }
 
-static int push_ngram(at_feats *f, uint32_t b, at_error *err)
+/* room: n more n-grams fit after the token being added */
+static int ngram_room(at_feats *f, size_t n, at_error *err)
 {
-    size_t used = f->ng_off[f->n + 1]; /* the token being added ends here */
-    if (used == f->ng_cap) {
+    size_t used = f->ng_off[f->n + 1];
+    while (used + n > f->ng_cap) {
         if (f->ng_cap >= UINT32_MAX / 2)
             return at_error_set(err, "too many character n-grams in one sentence");
         size_t cap = f->ng_cap ? 2 * f->ng_cap : 1024;
@@ -161,8 +200,14 @@ static int push_ngram(at_feats *f, uint32_t b, at_error *err)
         f->ng = ng;
         f->ng_cap = cap;
     }
-    f->ng[used] = b;
-    f->ng_off[f->n + 1]++;
+    return 0;
+}
+
+static int push_ngram(at_feats *f, uint32_t b, at_error *err)
+{
+    if (ngram_room(f, 1, err))
+        return -1;
+    f->ng[f->ng_off[f->n + 1]++] = b;
     return 0;
 }
 
@@ -231,12 +276,25 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
 {
     const at_config *c = &m->cfg;
     size_t bad;
-    if (at_utf8_check(token, len, &bad))
-        return at_error_set(err, "token is not valid UTF-8 (byte %zu)", bad);
     if (f->n == f->cap && grow_tokens(f, err))
         return -1;
     if (f->n == 0)
         f->ng_off[0] = 0;
+    cache_entry *ce = cache_slot(m, f, token, len);
+    if (ce && ce->len == len && memcmp(ce->key, token, len) == 0) {
+        f->word[f->n] = ce->word;
+        f->shape[f->n] = ce->shape;
+        f->lex[f->n] = ce->lex;
+        f->ng_off[f->n + 1] = f->ng_off[f->n];
+        if (ngram_room(f, ce->n_ng, err))
+            return -1;
+        memcpy(f->ng + f->ng_off[f->n], ce->ng, ce->n_ng * sizeof *ce->ng);
+        f->ng_off[f->n + 1] += ce->n_ng;
+        f->n++;
+        return 0;
+    }
+    if (at_utf8_check(token, len, &bad))
+        return at_error_set(err, "token is not valid UTF-8 (byte %zu)", bad);
     f->shape[f->n] = (uint8_t)at_word_shape(token, len);
     /* A token longer than AT_MAX_KEY bytes (a 100 MB "word" in hostile
      * text) is no vocabulary or lexicon word: it is unknown, and its n-grams
@@ -263,6 +321,16 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         free(key);
     if (rc)
         return -1;
+    size_t n_ng = f->ng_off[f->n + 1] - f->ng_off[f->n];
+    if (ce && n_ng <= CACHE_NG) {
+        ce->len = (uint8_t)len;
+        memcpy(ce->key, token, len);
+        ce->word = f->word[f->n];
+        ce->shape = f->shape[f->n];
+        ce->lex = f->lex[f->n];
+        ce->n_ng = (uint8_t)n_ng;
+        memcpy(ce->ng, f->ng + f->ng_off[f->n], n_ng * sizeof *ce->ng);
+    }
     f->n++;
     return 0;
 }

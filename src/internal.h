@@ -114,6 +114,7 @@ struct at_model {
     size_t map_len;
     bool writable;          /* made by at_model_new: tensors are owned F32 */
     size_t gen;             /* bumped whenever the weights may have changed */
+    uint64_t serial;        /* this model among all made in the process (from 1) */
     at_packs *packs;
     /* a training checkpoint's extra state (not part of the network) */
     at_tensor *extra;       /* "train.*" F32 tensors, owned */

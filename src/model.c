@@ -19,7 +19,11 @@
 
 at_model *at_model_alloc(void)
 {
-    return calloc(1, sizeof(at_model));
+    static _Atomic uint64_t made;
+    at_model *m = calloc(1, sizeof(at_model));
+    if (m)
+        m->serial = ++made; /* what token features were made with (features.c) */
+    return m;
 }
 
 int at_dtype_size(at_dtype dt)

@@ -201,6 +201,45 @@ START_TEST(ascii_keys_are_what_utf8proc_gives)
 }
 END_TEST
 
+/* The features of a word met again (kept in the at_feats, keyed by the
+ * model) are those worked out afresh: each token added to one at_feats that
+ * has seen many words, with two models in turn, equals the same token added
+ * alone to a fresh at_feats. */
+START_TEST(repeated_words_get_the_same_features)
+{
+    at_model *ma = NULL, *mb = NULL;
+    at_error err;
+    ck_assert_msg(at_model_load(test_path("tests/fixtures/ref_pre.json"), AT_FILE_AUTO, &ma,
+                                &err) == 0, "%s", err.msg);
+    ck_assert_msg(at_model_load(test_path("tests/fixtures/ref_post.json"), AT_FILE_AUTO, &mb,
+                                &err) == 0, "%s", err.msg);
+    static const char *const words[] = {"the", "dog", "The", "DOG", "Paris", "café", "a",
+                                        "runs", "12", "x", "naïve", "abcdefghijkl",
+                                        "abcdefghijklm", "dogs", "the"};
+    enum { NW = sizeof words / sizeof *words };
+    at_feats many;
+    at_feats_init(&many);
+    for (int round = 0; round < 3; round++)
+        for (size_t w = 0; w < NW; w++) {
+            const at_model *m = (w + (size_t)round) % 2 ? ma : mb;
+            at_feats_clear(&many);
+            ck_assert(at_feats_add(m, &many, words[w], strlen(words[w]), &err) == 0);
+            at_feats one;
+            at_feats_init(&one);
+            ck_assert(at_feats_add(m, &one, words[w], strlen(words[w]), &err) == 0);
+            ck_assert_uint_eq(many.word[0], one.word[0]);
+            ck_assert_uint_eq(many.shape[0], one.shape[0]);
+            ck_assert_uint_eq(many.lex[0], one.lex[0]);
+            ck_assert_uint_eq(many.ng_off[1], one.ng_off[1]);
+            ck_assert(memcmp(many.ng, one.ng, one.ng_off[1] * sizeof *one.ng) == 0);
+            at_feats_free(&one);
+        }
+    at_feats_free(&many);
+    at_model_free(ma);
+    at_model_free(mb);
+}
+END_TEST
+
 /* A token past AT_MAX_KEY bytes is unknown, and its n-grams are those of its
  * first AT_MAX_KEY bytes, cut before a character: the hostile 100 MB token
  * costs what a 1 KB one does. */
@@ -250,6 +289,7 @@ Suite *features_suite(void)
     tcase_add_test(tc, long_sentence_chunks);
     tcase_add_test(tc, ascii_keys_are_what_utf8proc_gives);
     tcase_add_test(tc, long_tokens_are_bounded);
+    tcase_add_test(tc, repeated_words_get_the_same_features);
     suite_add_tcase(s, tc);
     return s;
 }
