@@ -603,8 +603,8 @@ def main():
       "tags) divided by (the median wall time of %d such runs - the median start-up time). "
       "The runs of the different taggers alternate, and every run's tags must equal the "
       "scored run's. **× attntag** is that speed over attntag's, both from this run. Taggers "
-      "that cache per word form (PyTorch's features here, Lingua's memoised lookups) gain a "
-      "little from the repetition; the test set alone has %d distinct forms in %d words."
+      "that cache per word form (attntag's word features, PyTorch's features here, Lingua's "
+      "memoised lookups) gain a little from the repetition; the test set alone has %d distinct forms in %d words."
       % (REPEAT, n_tokens, REPEAT, RUNS, len({t for s in test_sents for t in s}), n_tokens))
     w("- **start-up**: the median wall time of %d runs tagging one short sentence "
       "(\"%s\"): process start, loading the model, tagging, exit." % (STARTUP_RUNS, " ".join(SHORT)))
