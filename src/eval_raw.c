@@ -29,16 +29,26 @@ typedef struct buf {
     size_t n, cap;
 } buf;
 
+/* room: v (cap elements of size elem, n used) with room for one more:
+ * v itself, or a larger copy (*cap updated); NULL when out of memory (v is
+ * then left as it was). */
+static void *room(void *v, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? 2 * *cap : 4096;
+    void *p = realloc(v, c * elem);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 static int push_span(spans *s, size_t start, size_t end)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 4096;
-        span *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    span *v = room(s->v, &s->cap, s->n, sizeof *v);
+    if (!v)
+        return -1;
+    s->v = v;
     s->v[s->n++] = (span){start, end};
     return 0;
 }
@@ -75,14 +85,10 @@ typedef struct gold {
 
 static int push_word(gold *g, span sp, char *const *col, const int *gold_col, int n)
 {
-    if (g->n_w == g->cap_w) {
-        size_t cap = g->cap_w ? 2 * g->cap_w : 4096;
-        gword *w = realloc(g->w, cap * sizeof *w);
-        if (!w)
-            return -1;
-        g->w = w;
-        g->cap_w = cap;
-    }
+    gword *all = room(g->w, &g->cap_w, g->n_w, sizeof *all);
+    if (!all)
+        return -1;
+    g->w = all;
     gword *w = &g->w[g->n_w];
     memset(w, 0, sizeof *w);
     w->sp = sp;
