@@ -288,7 +288,8 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         f->ng_off[f->n + 1] = f->ng_off[f->n];
         if (ngram_room(f, ce->n_ng, err))
             return -1;
-        memcpy(f->ng + f->ng_off[f->n], ce->ng, ce->n_ng * sizeof *ce->ng);
+        if (ce->n_ng) /* a model without n-grams has no f->ng at all */
+            memcpy(f->ng + f->ng_off[f->n], ce->ng, ce->n_ng * sizeof *ce->ng);
         f->ng_off[f->n + 1] += ce->n_ng;
         f->n++;
         return 0;
@@ -329,7 +330,8 @@ int at_feats_add(const at_model *m, at_feats *f, const char *token, size_t len, 
         ce->shape = f->shape[f->n];
         ce->lex = f->lex[f->n];
         ce->n_ng = (uint8_t)n_ng;
-        memcpy(ce->ng, f->ng + f->ng_off[f->n], n_ng * sizeof *ce->ng);
+        if (n_ng)
+            memcpy(ce->ng, f->ng + f->ng_off[f->n], n_ng * sizeof *ce->ng);
     }
     f->n++;
     return 0;
