@@ -2,7 +2,9 @@
 # data_fetch.sh - data/fetch (`make data`) on treebanks made here from
 # data/sample.conllu, in scratch directories: found under UD's name and
 # linked, found again in place, a broken file refused, a missing file
-# refused, nothing found said plainly. Part of `make check`.
+# refused, nothing found said plainly; downloaded from a mirror (UD_URL, a
+# file:// URL: no network), a missing release and a broken archive refused
+# with nothing left behind. Part of `make check`.
 #
 # usage: tests/data_fetch.sh [ATTNTAG]      (from the repository root)
 set -eu
@@ -53,5 +55,25 @@ ATTNTAG_DATA=$scratch/d3 check missing-file 2 "en_ewt-ud-dev.conllu is missing" 
     data/fetch "$scratch/bad"
 
 ATTNTAG_DATA=$scratch/d4 check not-found 2 "ud-en-ewt: not found in $scratch/none" -- data/fetch
+
+# downloads, from a mirror in the scratch directory laid out as GitHub's
+# release archives are (REPO/archive/refs/tags/RELEASE.tar.gz, one top directory)
+tags=$scratch/mirror/UD_English-EWT/archive/refs/tags
+mkdir -p "$tags" "$scratch/arch/UD_English-EWT-r2.14" "$scratch/d5" "$scratch/d6"
+cp "$scratch/ud/UD_English-EWT/"*.conllu "$scratch/arch/UD_English-EWT-r2.14/"
+tar -czf "$tags/r2.14.tar.gz" -C "$scratch/arch" UD_English-EWT-r2.14
+export UD_URL="file://$scratch/mirror"
+ATTNTAG_DATA=$scratch/d5 UD_DOWNLOAD=1 check downloaded 0 "ud-en-ewt: downloaded into" -- data/fetch
+[ -d "$scratch/d5/ud-en-ewt" ] && [ ! -L "$scratch/d5/ud-en-ewt" ] &&
+    cmp -s data/sample.conllu "$scratch/d5/ud-en-ewt/en_ewt-ud-train.conllu" ||
+    { echo "FAIL downloaded: data/ud-en-ewt does not hold the archive's files"; failed=$((failed + 1)); }
+ATTNTAG_DATA=$scratch/d6 UD_DOWNLOAD=1 UD_RELEASE=r9.99 check no-such-release 2 \
+    "the download failed" -- data/fetch
+sed -i 's/^5\tcold/9\tcold/' "$scratch/arch/UD_English-EWT-r2.14/en_ewt-ud-dev.conllu"
+tar -czf "$tags/r2.14.tar.gz" -C "$scratch/arch" UD_English-EWT-r2.14
+ATTNTAG_DATA=$scratch/d6 UD_DOWNLOAD=1 check broken-download 2 \
+    "en_ewt-ud-dev.conllu is not CoNLL-U attntag can read" -- data/fetch
+[ -z "$(ls -A "$scratch/d6")" ] ||
+    { echo "FAIL broken-download: left $(ls -A "$scratch/d6")"; failed=$((failed + 1)); }
 echo "data/fetch: $((passed + failed)) cases, $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
