@@ -33,6 +33,10 @@ enum { AT_MAX_LAYERS = 64, AT_MAX_TAGSETS = 8, AT_MAX_NAME = 32 };
 
 typedef enum { AT_NORM_PRE = 0, AT_NORM_POST = 1 } at_norm;
 typedef enum { AT_ACT_RELU = 0, AT_ACT_GELU = 1 } at_activation;
+/* What mixes the tokens in a block, before its position-wise FC layer (the
+ * lecture's figures): self-attention (C, D), a fully-connected layer over the
+ * token and its +-window neighbours (B), or nothing: each token alone (A). */
+typedef enum { AT_MIX_ATTENTION = 0, AT_MIX_WINDOW = 1, AT_MIX_NONE = 2 } at_mixer;
 
 typedef struct at_config {
     int dim;                     /* d: width of every token vector */
@@ -42,7 +46,9 @@ typedef struct at_config {
     int max_len;                 /* longest chunk run at once; longer sentences are split */
     at_norm norm;                /* pre-LN or post-LN blocks */
     at_activation activation;    /* of the FC layer */
-    int window[AT_MAX_LAYERS];   /* per layer: attend to +-window tokens; 0 = whole sentence */
+    int window[AT_MAX_LAYERS];   /* per layer: attend to +-window tokens; 0 = whole sentence
+                                    (a window mixer: its +-window neighbours, >= 1) */
+    at_mixer mixer[AT_MAX_LAYERS]; /* per layer; all AT_MIX_ATTENTION unless said */
     int rel_pos;                 /* clip distance R of the learned relative bias; 0 = off */
     int abs_pos;                 /* 1 = add sinusoidal absolute positions */
     int lowercase;               /* 1 = vocabulary keys are NFKC-casefolded, else NFC */
@@ -66,6 +72,15 @@ typedef struct at_config {
 void at_config_default(at_config *c);
 /* at_config_check: every value in range and mutually consistent. */
 int at_config_check(const at_config *c, at_error *err);
+/* at_config_figure: which of the lecture's figures the config draws, as
+ * `attntag train --arch` names them: "fc" (A), "window" (B), "attn" (C),
+ * "stacked" (D), or "mixed" for blocks of different kinds. */
+const char *at_config_figure(const at_config *c);
+/* at_config_set_figure: make c draw that figure: every block mixes as it
+ * says (a window FC of +-1 for "window"; "attn" has one block of global
+ * attention, "stacked" at least two blocks, windows kept); other settings
+ * stay. */
+int at_config_set_figure(at_config *c, const char *figure, at_error *err);
 /* at_config_from_json / to_json: the "config" object of a model file. */
 int at_config_from_json(at_config *c, const char *json, size_t len, at_error *err);
 char *at_config_to_json(const at_config *c); /* malloc'd, NULL on OOM */

@@ -3,11 +3,13 @@
  * activations the forward pass kept in the run state (nothing is recomputed
  * but layer-norm's normalised inputs). It mirrors forward.c step by step, in
  * reverse: classifier, final norm, blocks from last to first (FC layer, then
- * self-attention, see attention.c), input vectors.
+ * the mixing sub-layer: self-attention, see attention.c, or a window FC, see
+ * window.c), input vectors.
  */
 #include "attention.h"
 #include "internal.h"
 #include "kernels.h"
+#include "window.h"
 
 #include <string.h>
 
@@ -54,7 +56,7 @@ static void mul(float *x, const float *mask, size_t n)
 
 /* block_backward: g->dx holds dLoss/d(x_out) on entry, dLoss/d(x_in) on exit. */
 static void block_backward(at_state *s, const at_layer_w *w, const at_layer_w *gw, int window,
-                           size_t n, at_layer_act *a)
+                           at_mixer mixer, size_t n, at_layer_act *a)
 {
     const at_config *c = &s->cfg;
     at_grad_scratch *g = &s->g;
@@ -86,7 +88,9 @@ static void block_backward(at_state *s, const at_layer_w *w, const at_layer_w *g
         at_axpy(n * d, 1.0f, g->dh, g->dx);
     }
 
-    /* the attention sub-layer: x_mid = x_in + att (pre) or LN(x_in + att) (post) */
+    if (mixer == AT_MIX_NONE) /* x_mid = x_in: g->dx passes through */
+        return;
+    /* the mixing sub-layer: x_mid = x_in + att (pre) or LN(x_in + att) (post) */
     float *datt = g->dt;
     if (pre) {
         memcpy(datt, g->dx, n * d * sizeof *datt);
@@ -98,7 +102,11 @@ static void block_backward(at_state *s, const at_layer_w *w, const at_layer_w *g
     if (p_res > 0)
         mul(datt, a->drop_att, n * d);
     /* datt (in g->dt) is used up before attention backward reuses g->dt */
-    at_attention_backward(c, w, gw, window, n, a, s->p_att, datt, g, g->dh);
+    if (mixer == AT_MIX_ATTENTION)
+        at_attention_backward(c, w, gw, window, n, a, s->p_att, datt, g, g->dh);
+    else
+        at_window_backward(d, window, n, a->cat, w->win_w, datt, W(gw->win_w), W(gw->win_b),
+                           g->dcat, g->dh);
     if (pre) { /* h1 = LN(x_in) */
         at_layernorm_backward(a->x_in, n, d, w->attn_norm_w, a->mean1, a->rstd1, g->dh,
                               W(gw->attn_norm_w), W(gw->attn_norm_b), g->dt);
@@ -138,7 +146,8 @@ int at_backward(const at_model *m, at_state *s, const at_feats *f, size_t start,
         memcpy(g->dx, g->dt, n * d * sizeof *g->dx);
     }
     for (int l = c->layers - 1; l >= 0; l--)
-        block_backward(s, &m->w.layer[l], &gw->layer[l], c->window[l], n, &s->layer[l]);
+        block_backward(s, &m->w.layer[l], &gw->layer[l], c->window[l], c->mixer[l], n,
+                       &s->layer[l]);
     if (s->p_emb > 0)
         mul(g->dx, s->drop_emb, n * d);
     embed_backward(m, s, f, start, n, g->dx, gw);

@@ -47,6 +47,18 @@ int cli_info(int argc, char **argv)
     cJSON *pretty = cfg ? cJSON_Parse(cfg) : NULL;
     char *cfg_text = pretty ? cJSON_Print(pretty) : NULL;
     printf("config: %s\n", cfg_text ? cfg_text : "?");
+    static const struct { const char *name, *what; } figs[] = {
+        {"fc", "A, fully-connected layers on each token alone"},
+        {"window", "B, fully-connected layers over a window of neighbours"},
+        {"attn", "C, one self-attention layer, then a fully-connected layer"},
+        {"stacked", "D, self-attention and fully-connected layers alternating"},
+        {"mixed", "blocks of different kinds (self-attention, window FC, none)"},
+    };
+    const char *fig = at_config_figure(c);
+    for (size_t i = 0; i < sizeof figs / sizeof *figs; i++)
+        if (strcmp(fig, figs[i].name) == 0)
+            printf("figure: %s (%s; %d block%s)\n", fig, figs[i].what, c->layers,
+                   c->layers == 1 ? "" : "s");
     free(cfg_text);
     cJSON_Delete(pretty);
     free(cfg);

@@ -34,11 +34,18 @@ static void train_help(void)
         "Network (models/en-ewt.train.json holds the bundled model's settings):\n"
         "      --config FILE        JSON object of any of the settings below, by name\n"
         "                           (dim, heads, layers, ffn_dim, window, ..., epochs, lr)\n"
+        "      --arch FIGURE        the lecture's figures: fc (A: FC layers on each token\n"
+        "                           alone), window (B: FC over +-K neighbours, --window K,\n"
+        "                           default 1), attn (C: one self-attention block),\n"
+        "                           stacked (D: self-attention and FC alternating,\n"
+        "                           --layers times; the default); the options below\n"
+        "                           refine it\n"
         "      --dim N              width of token vectors (128)\n"
         "      --heads N            attention heads (4)\n"
-        "      --layers N           attention + fully-connected blocks (2)\n"
+        "      --layers N           blocks: token mixing + fully-connected layer (2)\n"
         "      --ffn N              hidden width of the fully-connected layers (256)\n"
         "      --window LIST        per layer: attend to +-K tokens, 0 = whole sentence\n"
+        "                           (--arch window: the FC's +-K neighbours)\n"
         "                           (1,0: the first layer local, like a CNN)\n"
         "      --rel-pos N          clip distance of the relative position bias, 0 = off (8)\n"
         "      --abs-pos            add sinusoidal absolute positions (off)\n"
@@ -321,7 +328,7 @@ static int load_config(at_config *c, at_train_opts *o, const char *path)
 int cli_train(int argc, char **argv)
 {
     enum { O_TRAIN = 256, O_DEV, O_TAGSETS, O_CONFIG, O_LOG, O_CKPT, O_RESUME, O_ABS, O_F16,
-           O_LEXICON, O_SETTING };
+           O_LEXICON, O_ARCH, O_SETTING };
     static const struct option opts[] = {
         {"train", required_argument, NULL, O_TRAIN}, {"dev", required_argument, NULL, O_DEV},
         {"output", required_argument, NULL, 'o'}, {"tagsets", required_argument, NULL, O_TAGSETS},
@@ -330,7 +337,7 @@ int cli_train(int argc, char **argv)
         {"resume", required_argument, NULL, O_RESUME}, {"abs-pos", no_argument, NULL, O_ABS},
         {"f16", no_argument, NULL, O_F16}, {"quiet", no_argument, NULL, 'q'},
         {"lexicon", required_argument, NULL, O_LEXICON},
-        {"help", no_argument, NULL, 'h'},
+        {"arch", required_argument, NULL, O_ARCH}, {"help", no_argument, NULL, 'h'},
         /* settings that take a value, by their --config name with - for _ */
         {"dim", required_argument, NULL, O_SETTING}, {"heads", required_argument, NULL, O_SETTING},
         {"layers", required_argument, NULL, O_SETTING}, {"ffn", required_argument, NULL, O_SETTING},
@@ -372,6 +379,17 @@ int cli_train(int argc, char **argv)
         if (path && (rc = load_config(&cfg, &o, path)) != 0)
             return rc;
     }
+    /* then --arch, so that --layers, --window and the rest refine the figure */
+    for (int i = 1; i < argc; i++) {
+        const char *fig = NULL;
+        at_error ferr;
+        if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc)
+            fig = argv[i + 1];
+        else if (strncmp(argv[i], "--arch=", 7) == 0)
+            fig = argv[i] + 7;
+        if (fig && at_config_set_figure(&cfg, fig, &ferr))
+            return cli_usage_error("train ", "--arch: %s", ferr.msg);
+    }
     while ((c = getopt_long(argc, argv, "o:qh", opts, &idx)) != -1) {
         switch (c) {
         case O_TRAIN: o.train_path = optarg; break;
@@ -381,7 +399,7 @@ int cli_train(int argc, char **argv)
             if (parse_tagsets(&cfg, &o, optarg))
                 return EXIT_USAGE;
             break;
-        case O_CONFIG: break;
+        case O_CONFIG: case O_ARCH: break;
         case O_LOG: o.log_path = optarg; break;
         case O_CKPT: o.checkpoint_path = optarg; break;
         case O_RESUME: o.resume_path = optarg; break;

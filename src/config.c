@@ -38,7 +38,7 @@ void at_config_default(at_config *c)
 
 /* Limits keep every product of sizes far from overflow and memory sane. */
 enum { MAX_DIM = 4096, MAX_HEADS = 256, MAX_FFN = 65536, MAX_LEN = 4096,
-       MAX_BUCKETS = 1 << 24, MAX_NGRAM = 16 };
+       MAX_BUCKETS = 1 << 24, MAX_NGRAM = 16, MAX_WINDOW_FC = 16 };
 
 #define RANGE(field, lo, hi)                                                               \
     do {                                                                                   \
@@ -67,10 +67,17 @@ int at_config_check(const at_config *c, at_error *err)
         RANGE(ngram_min, 1, MAX_NGRAM);
         RANGE(ngram_max, c->ngram_min, MAX_NGRAM);
     }
-    for (int l = 0; l < c->layers; l++)
+    for (int l = 0; l < c->layers; l++) {
         if (c->window[l] < 0 || c->window[l] > MAX_LEN)
             return at_error_set(err, "config: window[%d] is %d, expected 0 to %d", l,
                                 c->window[l], MAX_LEN);
+        if (c->mixer[l] < AT_MIX_ATTENTION || c->mixer[l] > AT_MIX_NONE)
+            return at_error_set(err, "config: mixer[%d] is %d, not a mixer", l, (int)c->mixer[l]);
+        /* a window FC holds a d x (2 window + 1) d matrix: bounded like dim */
+        if (c->mixer[l] == AT_MIX_WINDOW && (c->window[l] < 1 || c->window[l] > MAX_WINDOW_FC))
+            return at_error_set(err, "config: window[%d] is %d, a window mixer needs 1 to %d",
+                                l, c->window[l], MAX_WINDOW_FC);
+    }
     if (!(c->ln_eps > 0 && c->ln_eps < 1))
         return at_error_set(err, "config: ln_eps must be in (0, 1)");
     for (int i = 0; i < c->n_tagsets; i++) {
@@ -92,6 +99,44 @@ int at_config_check(const at_config *c, at_error *err)
             return at_error_set(err, "config: temperature[%d] is %g, expected 0.01 to 100", i, t);
     }
     return 0;
+}
+
+const char *at_config_figure(const at_config *c)
+{
+    int n[3] = {0, 0, 0};
+    for (int l = 0; l < c->layers; l++)
+        n[c->mixer[l]]++;
+    if (n[AT_MIX_ATTENTION] == c->layers)
+        return c->layers == 1 ? "attn" : c->layers > 1 ? "stacked" : "fc";
+    if (n[AT_MIX_WINDOW] == c->layers)
+        return "window";
+    if (n[AT_MIX_NONE] == c->layers)
+        return "fc";
+    return "mixed";
+}
+
+int at_config_set_figure(at_config *c, const char *figure, at_error *err)
+{
+    static const struct { const char *name; at_mixer mixer; int window; } figs[] = {
+        {"fc", AT_MIX_NONE, 0},
+        {"window", AT_MIX_WINDOW, 1},
+        {"attn", AT_MIX_ATTENTION, 0},
+        {"stacked", AT_MIX_ATTENTION, -1}, /* the windows stay as they are */
+    };
+    for (size_t i = 0; i < sizeof figs / sizeof *figs; i++) {
+        if (strcmp(figure, figs[i].name) != 0)
+            continue;
+        for (int l = 0; l < AT_MAX_LAYERS; l++) {
+            c->mixer[l] = figs[i].mixer;
+            if (figs[i].window >= 0)
+                c->window[l] = figs[i].window;
+        }
+        if (figs[i].mixer == AT_MIX_ATTENTION)
+            c->layers = figs[i].window < 0 ? (c->layers > 1 ? c->layers : 2) : 1;
+        return 0;
+    }
+    return at_error_set(err, "no figure \"%.40s\" (expected fc, window, attn or stacked)",
+                        figure);
 }
 
 static int get_int(const cJSON *o, const char *key, int *out, at_error *err)
@@ -154,7 +199,7 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
                                         "activation", "window", "rel_pos", "abs_pos",
                                         "lowercase", "char_buckets", "char_dim", "ngram_min",
                                         "ngram_max", "shape", "lexicon_bits", "ln_eps", "int8",
-                                        "tagsets", "temperature"};
+                                        "tagsets", "temperature", "mixer"};
     const cJSON *key;
     cJSON_ArrayForEach(key, o)
     {
@@ -212,6 +257,24 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
         }
         c->window[l++] = (int)it->valuedouble;
     }
+    const cJSON *mix = cJSON_GetObjectItemCaseSensitive(o, "mixer");
+    if (mix) { /* optional: absent, every block attends (models made before it) */
+        static const char *const kinds[] = {"attention", "window", "none"};
+        if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->layers)
+            return at_error_set(err, "config: \"mixer\" must be an array of %d names (one "
+                                "per layer)", c->layers);
+        l = 0;
+        cJSON_ArrayForEach(it, mix)
+        {
+            int k = 0;
+            while (k < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, kinds[k]) == 0))
+                k++;
+            if (k == 3)
+                return at_error_set(err, "config: mixer[%d] must be \"attention\", "
+                                    "\"window\" or \"none\"", l);
+            c->mixer[l++] = (at_mixer)k;
+        }
+    }
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "tagsets");
     if (!cJSON_IsArray(ts) || cJSON_GetArraySize(ts) < 1 ||
         cJSON_GetArraySize(ts) > AT_MAX_TAGSETS) {
@@ -260,6 +323,14 @@ char *at_config_to_json(const at_config *c)
     cJSON *win = cJSON_AddArrayToObject(o, "window");
     for (int l = 0; win && l < c->layers; l++)
         cJSON_AddItemToArray(win, cJSON_CreateNumber(c->window[l]));
+    int mixed = 0; /* written only when some block does not attend: older files stay */
+    for (int l = 0; l < c->layers; l++)
+        mixed |= c->mixer[l] != AT_MIX_ATTENTION;
+    cJSON *mix = mixed ? cJSON_AddArrayToObject(o, "mixer") : NULL;
+    for (int l = 0; mix && l < c->layers; l++)
+        cJSON_AddItemToArray(mix, cJSON_CreateString(c->mixer[l] == AT_MIX_WINDOW ? "window"
+                                                     : c->mixer[l] == AT_MIX_NONE ? "none"
+                                                                                  : "attention"));
     cJSON_AddNumberToObject(o, "rel_pos", c->rel_pos);
     cJSON_AddBoolToObject(o, "abs_pos", c->abs_pos);
     cJSON_AddBoolToObject(o, "lowercase", c->lowercase);

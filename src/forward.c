@@ -2,13 +2,15 @@
  * forward.c - the one forward pass (the lecture's figure D), shared by tagging
  * and training: input vectors, then per layer self-attention and a
  * position-wise fully-connected layer, each with a residual connection and
- * layer normalisation, then one classifier per tag set. Every intermediate
+ * layer normalisation, then one classifier per tag set. A block may mix its
+ * tokens with a window FC instead (figure B) or not at all (figure A). Every intermediate
  * is kept in the run state, so the backward pass and attention heat maps
  * read it instead of recomputing.
  */
 #include "attention.h"
 #include "internal.h"
 #include "kernels.h"
+#include "window.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -48,16 +50,27 @@ float *at_state_alloc(at_state *s, size_t count, int *fail)
     return p;
 }
 
+/* The inputs of the widest window FC, (2k + 1) d, or 0 if no block has one. */
+static size_t window_inputs(const at_config *c)
+{
+    size_t w = 0;
+    for (int l = 0; l < c->layers; l++)
+        if (c->mixer[l] == AT_MIX_WINDOW && (2 * (size_t)c->window[l] + 1) * (size_t)c->dim > w)
+            w = (2 * (size_t)c->window[l] + 1) * (size_t)c->dim;
+    return w;
+}
+
 /* The per-layer buffers of layer l ([rows, d] unless said otherwise). */
 static void layer_alloc(at_state *s, at_layer_act *a, size_t rows, int *fail)
 {
-    size_t d = (size_t)s->cfg.dim, f = (size_t)s->cfg.ffn_dim;
+    size_t d = (size_t)s->cfg.dim, f = (size_t)s->cfg.ffn_dim, cw = window_inputs(&s->cfg);
     float **nd[] = {&a->h1, &a->q, &a->k, &a->v, &a->ctx, &a->att, &a->x_mid,
                     &a->h2, &a->ffn, &a->sum1, &a->sum2};
     for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
         *nd[i] = at_state_alloc(s, rows * d, fail);
     a->up = at_state_alloc(s, rows * f, fail);
     a->act = at_state_alloc(s, rows * f, fail);
+    a->cat = cw ? at_state_alloc(s, rows * cw, fail) : NULL;
     float **nr[] = {&a->mean1, &a->rstd1, &a->mean2, &a->rstd2};
     for (size_t i = 0; i < sizeof nr / sizeof *nr; i++)
         *nr[i] = at_state_alloc(s, rows, fail);
@@ -72,10 +85,13 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     /* What the buffers below take, in floats, bounded before anything is
      * allocated: a model file of a few kilobytes may ask for sentences of
      * 4096 tokens in 64 layers of 4096 heads. */
-    size_t f = (size_t)c->ffn_dim, kp4 = ((d > f ? d : f) + 3) / 4 + 1, tags = 0;
+    size_t f = (size_t)c->ffn_dim, cw = window_inputs(c), tags = 0;
+    size_t widest = d > f ? d : f; /* the most inputs of a product (8-bit rows in qb) */
+    widest = cw > widest ? cw : widest;
+    size_t kp4 = (widest + 3) / 4 + 1;
     for (int i = 0; i < c->n_tagsets; i++)
         tags += m->n_tags[i];
-    double floats = (double)T * (double)(20 * d + 2 * f + cd + 8 + kp4 + tags) +
+    double floats = (double)T * (double)(20 * d + 2 * f + cw + cd + 8 + kp4 + tags) +
                     (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
                     (double)(L + 16) * (double)(d / H + 2 * H + 7);
     if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
@@ -103,7 +119,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
     s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 2 + 2 * (H + 1)), &fail);
-    size_t kp = ((d > (size_t)c->ffn_dim ? d : (size_t)c->ffn_dim) + 3) / 4 * 4;
+    size_t kp = (widest + 3) / 4 * 4;
     s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
@@ -188,6 +204,8 @@ int at_state_set_training(at_state *s, float p_emb, float p_att, float p_res, at
     float **nd[] = {&g->dx, &g->dh, &g->dt, &g->dctx, &g->dq, &g->dk, &g->dv};
     for (size_t i = 0; i < sizeof nd / sizeof *nd; i++)
         *nd[i] = at_state_alloc(s, L * d, &fail);
+    size_t cw = window_inputs(c);
+    g->dcat = cw ? at_state_alloc(s, L * cw, &fail) : NULL;
     g->dup = at_state_alloc(s, L * f, &fail);
     g->dact = at_state_alloc(s, L * f, &fail);
     g->dw = at_state_alloc(s, L, &fail);
@@ -279,12 +297,13 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
         dropout(s->x0, s->drop_emb, n * d, s->p_emb, &s->rng);
 }
 
-/* block: one layer: self-attention, then the position-wise FC layer. */
-static void block(at_state *s, const at_layer_w *w, const at_packed *P, int window,
-                  at_layer_act *a, float *x_out)
+/* mix: a block's first sub-layer, where tokens see each other: x_mid from
+ * x_in through self-attention (or a window FC), residual and layer norm. */
+static void mix(at_state *s, const at_layer_w *w, const at_packed *P, int window,
+                at_mixer mixer, at_layer_act *a)
 {
     const at_config *c = &s->cfg;
-    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim, n = s->n;
+    size_t d = (size_t)c->dim, n = s->n;
     bool pre = c->norm == AT_NORM_PRE;
     float p_res = s->training ? s->p_res : 0.0f;
 
@@ -296,21 +315,42 @@ static void block(at_state *s, const at_layer_w *w, const at_packed *P, int wind
     /* x_in + att, the residual added as the product is stored, unless the
      * attention output is dropped out first */
     float *sum1 = pre ? a->x_mid : a->sum1;
-    at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
-                         p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1, s->kt, &s->qb,
-                         s->training ? s->p_att : 0.0f, &s->rng);
+    if (mixer == AT_MIX_ATTENTION)
+        at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
+                             p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1, s->kt,
+                             &s->qb, s->training ? s->p_att : 0.0f, &s->rng);
+    else
+        at_window_forward(d, window, &P[AT_PK_WIN], w->win_b, s->chunk, s->n_chunks, n, a->h1,
+                          a->cat, p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1,
+                          &s->qb);
     if (p_res > 0) {
         dropout(a->att, a->drop_att, n * d, p_res, &s->rng);
         at_add(a->x_in, a->att, n * d, sum1);
     }
-    if (pre) {
-        at_layernorm(a->x_mid, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, a->h2,
-                     a->mean2, a->rstd2);
-    } else {
+    if (!pre)
         at_layernorm(a->sum1, n, d, w->attn_norm_w, w->attn_norm_b, c->ln_eps, a->x_mid,
                      a->mean1, a->rstd1);
+}
+
+/* block: one layer: self-attention (or what the layer mixes with), then the
+ * position-wise FC layer. */
+static void block(at_state *s, const at_layer_w *w, const at_packed *P, int window,
+                  at_mixer mixer, at_layer_act *a, float *x_out)
+{
+    const at_config *c = &s->cfg;
+    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim, n = s->n;
+    bool pre = c->norm == AT_NORM_PRE;
+    float p_res = s->training ? s->p_res : 0.0f;
+
+    if (mixer == AT_MIX_NONE) /* figure A: each token alone */
+        memcpy(a->x_mid, a->x_in, n * d * sizeof *a->x_mid);
+    else
+        mix(s, w, P, window, mixer, a);
+    if (pre)
+        at_layernorm(a->x_mid, n, d, w->ffn_norm_w, w->ffn_norm_b, c->ln_eps, a->h2,
+                     a->mean2, a->rstd2);
+    else
         memcpy(a->h2, a->x_mid, n * d * sizeof *a->h2);
-    }
 
     at_gemm(a->h2, n, &P[AT_PK_UP], w->up_b, a->up, &s->qb); /* [n, f] */
     if (c->activation == AT_ACT_RELU)
@@ -362,7 +402,7 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
     embed(m, P, s, f);
     for (int l = 0; l < c->layers; l++) {
         float *x_out = l + 1 < c->layers ? s->layer[l + 1].x_in : s->x_last;
-        block(s, &m->w.layer[l], P->layer[l], c->window[l], &s->layer[l], x_out);
+        block(s, &m->w.layer[l], P->layer[l], c->window[l], c->mixer[l], &s->layer[l], x_out);
     }
     if (c->layers == 0)
         memcpy(s->x_last, s->x0, n * d * sizeof *s->x_last);

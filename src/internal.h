@@ -66,6 +66,7 @@ typedef struct at_layer_w {
     const float *attn_norm_w, *attn_norm_b;
     const float *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo; /* [dim, dim], [dim] */
     const float *rel_bias;                              /* [heads, 2R+1] or NULL */
+    const float *win_w, *win_b; /* a window mixer's [dim, (2 window + 1) dim], [dim] */
     const float *ffn_norm_w, *ffn_norm_b;
     const float *up_w, *up_b;                           /* [ffn, dim], [ffn] */
     const float *down_w, *down_b;                       /* [dim, ffn], [dim] */
@@ -84,7 +85,7 @@ typedef struct at_weights {
 
 /* The weight matrices of the forward pass in the layout at_gemm reads, made
  * from the weights and made again when they change (training). */
-enum { AT_PK_Q, AT_PK_K, AT_PK_V, AT_PK_O, AT_PK_UP, AT_PK_DOWN, AT_PK_N };
+enum { AT_PK_Q, AT_PK_K, AT_PK_V, AT_PK_O, AT_PK_UP, AT_PK_DOWN, AT_PK_WIN, AT_PK_N };
 typedef struct at_packs {
     pthread_mutex_t lock;
     size_t gen;                            /* the model generation packed */
@@ -134,6 +135,7 @@ typedef struct at_layer_act {
     float *weights;   /* per chunk of m tokens: [H, m, m] attention weights (zero
                          outside the window), chunk after chunk */
     float *ctx;       /* [n, d] heads' weighted sums of v, concatenated */
+    float *cat;       /* window mixer: [n, (2 window + 1) d] each token's window of h1 */
     float *att;       /* [n, d] MHA output (after attn.o) */
     float *x_mid;     /* [n, d] stream after the attention sub-layer */
     float *h2;        /* [n, d] FC input: LN(x_mid) (pre) or x_mid (post) */
@@ -151,6 +153,7 @@ typedef struct at_layer_act {
 /* Gradient scratch of one chunk (training only). */
 typedef struct at_grad_scratch {
     float *dx, *dh, *dt, *dctx, *dq, *dk, *dv; /* [max_len, d] */
+    float *dcat;                               /* window mixer: [max_len, widest window] */
     float *dup, *dact;                         /* [max_len, f] */
     float *dw;                                 /* [max_len] one row of weights */
     float *dcm;                                /* [char_dim] */

@@ -381,14 +381,21 @@ static int each_expected(const at_config *c, size_t n_vocab, const size_t *n_tag
     for (int l = 0; l < c->layers; l++) {
         static const char *const proj[] = {"q", "k", "v", "o"};
 #define LN(x, ...) (snprintf(name, sizeof name, "layers.%d." x, l, __VA_ARGS__), name)
-        T1(LN("attn_norm.weight%s", ""), d);
-        T1(LN("attn_norm.bias%s", ""), d);
-        for (int p = 0; p < 4; p++) {
-            T2(LN("attn.%s.weight", proj[p]), d, d);
-            T1(LN("attn.%s.bias", proj[p]), d);
+        if (c->mixer[l] != AT_MIX_NONE) { /* the mixing sub-layer's normalisation */
+            T1(LN("attn_norm.weight%s", ""), d);
+            T1(LN("attn_norm.bias%s", ""), d);
         }
-        if (c->rel_pos)
-            T2(LN("attn.rel_bias%s", ""), (size_t)c->heads, 2 * (size_t)c->rel_pos + 1);
+        if (c->mixer[l] == AT_MIX_ATTENTION) {
+            for (int p = 0; p < 4; p++) {
+                T2(LN("attn.%s.weight", proj[p]), d, d);
+                T1(LN("attn.%s.bias", proj[p]), d);
+            }
+            if (c->rel_pos)
+                T2(LN("attn.rel_bias%s", ""), (size_t)c->heads, 2 * (size_t)c->rel_pos + 1);
+        } else if (c->mixer[l] == AT_MIX_WINDOW) { /* [d, (2 window + 1) d] */
+            T2(LN("window.weight%s", ""), d, (2 * (size_t)c->window[l] + 1) * d);
+            T1(LN("window.bias%s", ""), d);
+        }
         T1(LN("ffn_norm.weight%s", ""), d);
         T1(LN("ffn_norm.bias%s", ""), d);
         T2(LN("ffn.up.weight%s", ""), f, d);
@@ -417,7 +424,8 @@ static int cmp_tensor(const void *a, const void *b)
     return strcmp(((const at_tensor *)a)->name, ((const at_tensor *)b)->name);
 }
 
-/* The blocks' matrices: "layers.N.attn.{q,k,v,o}.weight", "layers.N.ffn.{up,down}.weight". */
+/* The blocks' matrices: "layers.N.attn.{q,k,v,o}.weight", "layers.N.window.weight",
+ * "layers.N.ffn.{up,down}.weight". */
 static bool is_block_matrix(const char *name)
 {
     size_t len = strlen(name);
@@ -548,6 +556,8 @@ static void bind(at_model *m)
         L->wo = F(m, "layers.%d.attn.o.weight", l);
         L->bo = F(m, "layers.%d.attn.o.bias", l);
         L->rel_bias = F(m, "layers.%d.attn.rel_bias", l);
+        L->win_w = F(m, "layers.%d.window.weight", l);
+        L->win_b = F(m, "layers.%d.window.bias", l);
         L->ffn_norm_w = F(m, "layers.%d.ffn_norm.weight", l);
         L->ffn_norm_b = F(m, "layers.%d.ffn_norm.bias", l);
         L->up_w = F(m, "layers.%d.ffn.up.weight", l);
@@ -593,7 +603,11 @@ static int repack(const at_model *m, at_packs *P)
     size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
     int fail = 0;
     packs_free(P);
-    float *tmp = malloc(d * (d > f ? d : f) * sizeof *tmp);
+    size_t big = d > f ? d : f; /* the most inputs of a block matrix */
+    for (int l = 0; l < c->layers; l++)
+        if (c->mixer[l] == AT_MIX_WINDOW && (2 * (size_t)c->window[l] + 1) * d > big)
+            big = (2 * (size_t)c->window[l] + 1) * d;
+    float *tmp = malloc(d * big * sizeof *tmp);
     if (!tmp)
         return -1;
     if (c->char_buckets)
@@ -602,10 +616,15 @@ static int repack(const at_model *m, at_packs *P)
         c->int8 && !m->writable ? at_pack_int8 : at_pack;
     for (int l = 0; l < c->layers; l++) {
         at_packed *p = P->layer[l];
-        fail |= pack(matrix(m, l, "attn.q", tmp), d, d, &p[AT_PK_Q]);
-        fail |= pack(matrix(m, l, "attn.k", tmp), d, d, &p[AT_PK_K]);
-        fail |= pack(matrix(m, l, "attn.v", tmp), d, d, &p[AT_PK_V]);
-        fail |= pack(matrix(m, l, "attn.o", tmp), d, d, &p[AT_PK_O]);
+        if (c->mixer[l] == AT_MIX_ATTENTION) {
+            fail |= pack(matrix(m, l, "attn.q", tmp), d, d, &p[AT_PK_Q]);
+            fail |= pack(matrix(m, l, "attn.k", tmp), d, d, &p[AT_PK_K]);
+            fail |= pack(matrix(m, l, "attn.v", tmp), d, d, &p[AT_PK_V]);
+            fail |= pack(matrix(m, l, "attn.o", tmp), d, d, &p[AT_PK_O]);
+        } else if (c->mixer[l] == AT_MIX_WINDOW) {
+            fail |= pack(matrix(m, l, "window", tmp), d, (2 * (size_t)c->window[l] + 1) * d,
+                         &p[AT_PK_WIN]);
+        }
         fail |= pack(matrix(m, l, "ffn.up", tmp), f, d, &p[AT_PK_UP]);
         fail |= pack(matrix(m, l, "ffn.down", tmp), d, f, &p[AT_PK_DOWN]);
     }

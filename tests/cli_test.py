@@ -652,6 +652,42 @@ def train_writes_a_working_model():
 
 
 @test
+def train_arch_presets_draw_the_figures():
+    # each preset trains, tags, and is named by info; the tensors say which blocks mix how
+    want = {"fc": ("figure: fc (A", 2, []), "window": ("figure: window (B", 2, ["window.weight"]),
+            "attn": ("figure: attn (C", 1, ["attn.q.weight"]),
+            "stacked": ("figure: stacked (D", 2, ["attn.q.weight"])}
+    for arch, (figure, blocks, tensors) in want.items():
+        out = tmp(f"arch-{arch}.json")
+        rc, _, err = run(["train"] + TINY + ["-o", out, "--epochs", "1", "--arch", arch, "-q"])
+        assert rc == 0, (arch, err)
+        rc, info, err = run(["info", out])
+        assert rc == 0 and figure in info.decode() and f"; {blocks} block" in info.decode(), info
+        with open(out) as f:
+            names = list(json.load(f)["tensors"])
+        for l in range(blocks):
+            for t in tensors:
+                assert f"layers.{l}.{t}" in names, (arch, l, t)
+        if arch == "fc":
+            assert not any(".attn" in n or ".window." in n for n in names), names
+        rc, text, err = run(["-m", out], b"the dog saw a cat .\n")
+        assert rc == 0 and len(text.split()) == 6, err
+    # the options after --arch refine it, in any order
+    out = tmp("arch-window2.json")
+    rc, _, err = run(["train"] + TINY + ["-o", out, "--epochs", "1", "--window", "2", "--arch",
+                                         "window", "--layers", "1", "-q"])
+    assert rc == 0, err
+    with open(out) as f:
+        model = json.load(f)
+    assert model["config"]["window"] == [2] and model["config"]["mixer"] == ["window"]
+    assert len(model["tensors"]["layers.0.window.weight"]["data"]) == 16 * 5 * 16
+    expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--arch", "cnn"], 1,
+           "no figure \"cnn\"")
+    expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--arch", "window", "--window", "0"],
+           1, "a window mixer needs 1 to 16")
+
+
+@test
 def train_usage_and_data_errors():
     expect(["train", "--dev", "x", "-o", "y"], 1, "needs --train")
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--lr", "abc"], 1, "lr: expected a number")
@@ -705,7 +741,7 @@ def calibrate_fits_temperatures_and_probabilities_follow():
     assert o.decode().count("temperature") == 2 and "calibration error" in o.decode(), o
     rc, info, err = run(["info", out])
     assert rc == 0, err
-    temps = json.loads(info.decode().split("tagset ")[0].split("config: ", 1)[1])["temperature"]
+    temps = json.loads(info.decode().split("\nfigure: ")[0].split("config: ", 1)[1])["temperature"]
     assert len(temps) == 2 and all(0.01 <= t <= 100 for t in temps), temps
     text = b"The dog runs .\nA cat sleeps on the mat .\n"
     # the same tags; each chosen tag's probability is softmax(logits / T), worked

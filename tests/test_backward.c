@@ -203,6 +203,43 @@ START_TEST(finite_differences_single_block)
 }
 END_TEST
 
+/* Blocks that mix with a window FC (figure B) or not at all (figure A),
+ * beside one that attends, pre- and post-LN, with and without dropout. */
+START_TEST(finite_differences_mixers)
+{
+    for (int post = 0; post < 2; post++) {
+        at_config c;
+        at_config_default(&c);
+        c.dim = 8;
+        c.heads = 2;
+        c.layers = 3;
+        c.ffn_dim = 12;
+        c.norm = post ? AT_NORM_POST : AT_NORM_PRE;
+        c.mixer[0] = AT_MIX_WINDOW;
+        c.window[0] = 2;
+        c.mixer[1] = AT_MIX_NONE;
+        c.window[1] = 0;
+        c.mixer[2] = AT_MIX_ATTENTION;
+        c.window[2] = 0;
+        c.char_buckets = 32;
+        c.char_dim = 4;
+        c.n_tagsets = 1;
+        const char *vocab[] = {"<unk>", "the", "dog"};
+        at_model *m = test_random_model(&c, vocab, 3, 3, 5, 0.5f);
+        ck_assert(at_model_tensor_data(m, "layers.0.window.weight", NULL) != NULL);
+        ck_assert(at_model_tensor_data(m, "layers.1.attn_norm.weight", NULL) == NULL);
+        gc g;
+        gc_init(&g, m, SENT, 7, 0.0f);
+        check_fd(&g, post ? "mixers, post-LN" : "mixers, pre-LN");
+        gc_free(&g);
+        gc_init(&g, m, SENT, 7, 0.3f);
+        check_fd(&g, "mixers, dropout");
+        gc_free(&g);
+        at_model_free(m);
+    }
+}
+END_TEST
+
 /* The gradients torch's autograd computed, in float64, for the same loss. */
 static void check_torch(const char *name)
 {
@@ -283,6 +320,7 @@ Suite *backward_suite(void)
     tcase_add_test(tc, finite_differences_post_ln);
     tcase_add_test(tc, finite_differences_with_dropout);
     tcase_add_test(tc, finite_differences_single_block);
+    tcase_add_test(tc, finite_differences_mixers);
     tcase_add_test(tc, torch_gradients_pre);
     tcase_add_test(tc, torch_gradients_post);
     suite_add_tcase(s, tc);

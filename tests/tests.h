@@ -18,6 +18,7 @@ Suite *gemm_suite(void);
 Suite *backward_suite(void);
 Suite *train_suite(void);
 Suite *calibrate_suite(void);
+Suite *mixers_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
