@@ -38,9 +38,9 @@ endif
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
 	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c src/gemm.c \
 	src/attention.c src/window.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
-	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c
+	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c
 CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_info.c src/cli_train.c \
-	src/cli_eval.c src/cli_calibrate.c src/cli_common.c
+	src/cli_eval.c src/cli_calibrate.c src/cli_explain.c src/cli_common.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
 
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
@@ -93,8 +93,9 @@ build/pic/$(SHLIB): $(PIC_OBJ)
 $(BUILD)/attntag: $(CLI_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libattntag.a $(LIBS)
 
+# copied beside, then renamed: a running ./attntag keeps its old file
 attntag: $(BUILD)/attntag
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libattntag.a $(TEST_LIBS) $(LIBS)
@@ -112,6 +113,7 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/bad_inputs.py
 	tests/examples.sh $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
+	python3 tests/explain_page.py $(BUILD)/attntag
 	$(MAN_EXAMPLES)
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per

@@ -274,6 +274,26 @@ int at_tag(const at_model *m, at_state *s, const at_feats *f,
 int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
                  size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err);
 
+/* Explaining: the attention heat maps (explain.c) ---------------------------- */
+
+typedef enum { AT_EXPLAIN_HTML = 0, AT_EXPLAIN_SVG, AT_EXPLAIN_JSON } at_explain_format;
+typedef struct at_explainer at_explainer;
+struct at_sentence;
+/* at_explain_new: start a document on fp about model m (title names it):
+ * an HTML page (inline SVG, no scripts), one SVG picture, or JSON Lines. */
+int at_explain_new(const at_model *m, FILE *fp, at_explain_format fmt, const char *title,
+                   at_explainer **out, at_error *err);
+/* at_explain_layer: draw only layer `layer` (from 1); -1 if there is none. */
+int at_explain_layer(at_explainer *x, int layer, at_error *err);
+/* at_explain_add: tag one sentence (at most max_len tokens) and draw, for
+ * every layer and head, its attention weights (at_state_attention), or for a
+ * block without attention the receptive field it fixes; JSON: one object
+ * with tokens, tags, probabilities and the weights [heads][n][n] per layer. */
+int at_explain_add(at_explainer *x, const struct at_sentence *s, at_error *err);
+/* at_explain_finish: end the document and free x (an SVG needs a sentence). */
+int at_explain_finish(at_explainer *x, at_error *err);
+void at_explain_free(at_explainer *x);
+
 /* The matrix kernels' instruction-set path: "avx512", "avx2" or "plain". The
  * best the processor has is chosen at first use, or the one the environment
  * variable ATTNTAG_KERNELS names if the processor has it. The paths differ at

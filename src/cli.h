@@ -15,6 +15,7 @@ int cli_info(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_calibrate(int argc, char **argv);
+int cli_explain(int argc, char **argv);
 
 /* cli_usage_error: print "attntag: msg" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -30,6 +31,9 @@ int cli_threads(const char *arg);
  * get *n entries; -1 (and a usage error printed) when LIST is malformed. */
 int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
                 char names[][AT_MAX_NAME], int *cols, int *n);
+/* cli_input_format: an --input value (lines, vertical, conllu, raw) into
+ * *out; EXIT_USAGE, with a usage error printed, when it is none of them. */
+int cli_input_format(const char *cmd, const char *arg, at_input_format *out);
 /* cli_load_model: -m PATH, else $ATTNTAG_MODEL, else the bundled model. */
 int cli_load_model(const char *path, at_model **m, at_error *err);
 

@@ -123,3 +123,17 @@ int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
     free(copy);
     return 0;
 }
+
+int cli_input_format(const char *cmd, const char *arg, at_input_format *out)
+{
+    static const struct { const char *name; at_input_format fmt; } fmts[] = {
+        {"lines", AT_IN_LINES}, {"vertical", AT_IN_VERTICAL}, {"conllu", AT_IN_CONLLU},
+        {"raw", AT_IN_RAW}};
+    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
+        if (strcmp(arg, fmts[i].name) == 0) {
+            *out = fmts[i].fmt;
+            return 0;
+        }
+    return cli_usage_error(cmd, "--input: unknown format '%s' (lines, vertical, conllu or raw)",
+                           arg);
+}

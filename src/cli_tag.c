@@ -211,7 +211,8 @@ int cli_tag(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     const char *model_path = NULL, *tagsets = NULL;
     batch_opts b = {0};
-    int in_fmt = AT_IN_LINES, out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
+    at_input_format in_fmt = AT_IN_LINES;
+    int out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
     double min_prob = 0;
     const char *sentences = NULL;
     int threads = cli_default_threads();
@@ -220,13 +221,8 @@ int cli_tag(int argc, char **argv)
         switch (c) {
         case 'm': model_path = optarg; break;
         case 'i':
-            if (!strcmp(optarg, "lines")) in_fmt = AT_IN_LINES;
-            else if (!strcmp(optarg, "vertical")) in_fmt = AT_IN_VERTICAL;
-            else if (!strcmp(optarg, "conllu")) in_fmt = AT_IN_CONLLU;
-            else if (!strcmp(optarg, "raw")) in_fmt = AT_IN_RAW;
-            else
-                return cli_usage_error("", "--input: unknown format '%s' (lines, vertical, "
-                                       "conllu or raw)", optarg);
+            if (cli_input_format("", optarg, &in_fmt))
+                return EXIT_USAGE;
             break;
         case 't': in_fmt = AT_IN_RAW; break;
         case 'L':
@@ -310,7 +306,7 @@ int cli_tag(int argc, char **argv)
     at_error err;
     at_tagger_opts to;
     memset(&to, 0, sizeof to);
-    to.in = (at_input_format)in_fmt;
+    to.in = in_fmt;
     to.threads = line_buffered ? 1 : threads;
     to.line_buffered = line_buffered;
     at_write_opts *wo = &to.wo;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -15,6 +16,7 @@ static void usage(FILE *out)
           "       attntag train --train F --dev F -o M  train a model on CoNLL-U\n"
           "       attntag eval [-m MODEL] GOLD.conllu   score a model (or --pred) on gold tags\n"
           "       attntag calibrate --dev F -o M        fit the model's probabilities on F\n"
+          "       attntag explain [-m MODEL] [FILE]     attention heat maps (HTML, SVG, JSON)\n"
           "\n"
           "Part-of-speech tagging with stacked multi-head self-attention.\n"
           "'attntag COMMAND --help' describes each command; man attntag has it all.\n"
@@ -40,6 +42,8 @@ static int run(int argc, char **argv)
             return cli_eval(argc - 1, argv + 1);
         if (strcmp(cmd, "calibrate") == 0)
             return cli_calibrate(argc - 1, argv + 1);
+        if (strcmp(cmd, "explain") == 0)
+            return cli_explain(argc - 1, argv + 1);
         if (strcmp(cmd, "help") == 0) {
             usage(stdout);
             return EXIT_OK;
@@ -61,6 +65,12 @@ static int run(int argc, char **argv)
  * full disk or device must not end in a silent success. */
 int main(int argc, char **argv)
 {
+    /* Help and reports of any length then reach the device in one write, here
+     * at the end, where a failure is still told with its reason (a write
+     * that fails inside fputs leaves ferror set but errno lost). */
+    static char outbuf[1 << 16];
+    if (!isatty(STDOUT_FILENO)) /* a terminal keeps its line buffering */
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     int rc = run(argc, argv);
     errno = 0;
     if ((fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) && rc == 0) {
