@@ -23,16 +23,17 @@ CPPFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $
 LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS)) -lpthread -lm
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs check)
 
-# The man page's examples train models on EWT: run once, in the plain build,
-# where that takes a minute or two instead of ten.
+# The man page's examples train models on EWT, and tests/experiments.sh
+# several on the tiny corpus: run once, in the plain build, where that takes
+# a minute or two instead of ten.
 ifeq ($(SANITIZE),1)
 BUILD = build/san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-MAN_EXAMPLES = @echo "man examples: run in the plain build (make test)"
+SLOW_TESTS = @echo "man examples, experiments: run in the plain build (make test)"
 else
 BUILD = build/rel
 SANFLAGS =
-MAN_EXAMPLES = python3 tests/man_examples.py $(BUILD)/attntag
+SLOW_TESTS = python3 tests/man_examples.py $(BUILD)/attntag && tests/experiments.sh $(BUILD)/attntag
 endif
 
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
@@ -51,7 +52,7 @@ SHLIB = libattntag.so.$(VERSION)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
-.PHONY: all check test install uninstall clean data model bench fuzz fuzz-build
+.PHONY: all check test install uninstall clean data model bench experiments fuzz fuzz-build
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -114,7 +115,7 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	tests/examples.sh $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
 	python3 tests/explain_page.py $(BUILD)/attntag
-	$(MAN_EXAMPLES)
+	$(SLOW_TESTS)
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per
 # parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
@@ -211,6 +212,12 @@ model: $(BUILD)/attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 # The comparison with other taggers (bench/run.sh; downloads and trains them once).
 bench: attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 	EWT_DIR=$(EWT_DIR) bench/run.sh
+
+# The lecture's figures and its CNN-against-attention claim, trained and
+# scored on EWT (resumes where it stopped), then docs/experiments.md.
+experiments: attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
+	EWT_DIR=$(EWT_DIR) experiments/run.sh
+	experiments/report.sh
 
 clean:
 	rm -rf build attntag libattntag.a
