@@ -203,6 +203,16 @@ model_case("config-temperature-count", with_config(temperature=[1.0]), 2,
 model_case("config-temperature-zero", with_config(temperature=[0, 1.5]), 2,
            "temperature[0] must be a number from 0.01 to 100")
 model_case("config-temperature-text", with_config(temperature=["hot", 1]), 2, "temperature[0]")
+model_case("config-mixer-count", with_config(mixer=["window"]), 2, '"mixer" must be an array of 2')
+model_case("config-mixer-unknown", with_config(mixer=["attention", "conv"]), 2,
+           'mixer[1] must be "attention", "window" or "none"')
+model_case("config-mixer-window-zero", with_config(mixer=["attention", "window"]), 2,
+           "window[1] is 0, a window mixer needs 1 to 16")
+model_case("config-mixer-window-wide", with_config(mixer=["window", "attention"], window=[17, 0]),
+           2, "window[0] is 17, a window mixer needs 1 to 16")
+# a window mixer asks for its own tensors, which this file does not have
+model_case("config-mixer-tensors", with_config(mixer=["window", "attention"]), 2,
+           "layers.0.window.weight")
 model_case("config-mistyped", with_config(dim="16"), 2, "dim")
 model_case("config-missing-key", with_config(heads=None), 2, "heads")
 model_case("config-dim-huge", with_config(dim=10 ** 8), 2, "dim is 100000000")
