@@ -28,19 +28,51 @@ struct at_explainer {
     char *title;
 };
 
-/* xml: s[0..len) with the characters markup gives a meaning escaped. */
+/* xml: s[0..len) with the characters markup gives a meaning escaped, and
+ * the control characters XML may not hold at all shown as U+FFFD. */
 static void xml(FILE *fp, const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        switch (s[i]) {
+        unsigned char ch = (unsigned char)s[i];
+        switch (ch) {
         case '&': fputs("&amp;", fp); break;
         case '<': fputs("&lt;", fp); break;
         case '>': fputs("&gt;", fp); break;
         case '"': fputs("&quot;", fp); break;
         case '\'': fputs("&#39;", fp); break;
-        default: fputc(s[i], fp);
+        default:
+            if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+                fputs("\xEF\xBF\xBD", fp);
+            else
+                fputc(ch, fp);
         }
     }
+}
+
+/* json_str: s[0..len) as a JSON string. */
+static void json_str(FILE *fp, const char *s, size_t len)
+{
+    fputc('"', fp);
+    for (size_t k = 0; k < len; k++) {
+        unsigned char ch = (unsigned char)s[k];
+        if (ch == '"' || ch == '\\')
+            fprintf(fp, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(fp, "\\u%04x", ch);
+        else
+            fputc(ch, fp);
+    }
+    fputc('"', fp);
+}
+
+/* json_num: a weight or probability; null if it is not finite (a model with
+ * huge weights can make softmax give NaN), which JSON has no number for. */
+static void json_num(FILE *fp, const char *sep, float v)
+{
+    if (isfinite(v))
+        fprintf(fp, "%s%.6g", sep, v);
+    else
+        fprintf(fp, "%snull", sep);
 }
 
 /* A label shows at most this many code points of a token. */
@@ -65,7 +97,7 @@ static size_t label_len(const char *s, size_t len, int *cut)
  * weight, so that the small weights most rows hold stay visible. */
 static void colour(float w, char out[8])
 {
-    float t = sqrtf(w < 0 ? 0 : w > 1 ? 1 : w);
+    float t = sqrtf(w > 0 ? (w < 1 ? w : 1) : 0); /* NaN as 0 */
     int r = (int)lrintf(255 - t * (255 - 8)), g = (int)lrintf(255 - t * (255 - 48)),
         b = (int)lrintf(255 - t * (255 - 107));
     snprintf(out, 8, "#%02x%02x%02x", r, g, b);
@@ -175,23 +207,17 @@ static void write_json(at_explainer *x, const at_sentence *s)
     size_t n = s->n;
     fprintf(fp, "{\"sentence\":%zu,\"tokens\":[", s->number);
     for (size_t i = 0; i < n; i++) {
-        fputs(i ? ",\"" : "\"", fp);
-        for (size_t k = 0; k < s->tok_len[i]; k++) { /* JSON string escapes */
-            unsigned char ch = (unsigned char)s->tok[i][k];
-            if (ch == '"' || ch == '\\')
-                fprintf(fp, "\\%c", ch);
-            else if (ch < 0x20)
-                fprintf(fp, "\\u%04x", ch);
-            else
-                fputc(ch, fp);
-        }
-        fputc('"', fp);
+        fputs(i ? "," : "", fp);
+        json_str(fp, s->tok[i], s->tok_len[i]);
     }
     fputs("],\"tags\":{", fp);
     for (int t = 0; t < c->n_tagsets; t++) {
         fprintf(fp, "%s\"%s\":[", t ? "," : "", c->tagset[t]);
-        for (size_t i = 0; i < n; i++)
-            fprintf(fp, "%s\"%s\"", i ? "," : "", at_model_tag(x->m, t, x->tags[t][i]));
+        for (size_t i = 0; i < n; i++) { /* tags come from the model file: any text */
+            const char *tag = at_model_tag(x->m, t, x->tags[t][i]);
+            fputs(i ? "," : "", fp);
+            json_str(fp, tag, strlen(tag));
+        }
         fputc(']', fp);
     }
     fputs("},\"probs\":{", fp);
@@ -199,7 +225,7 @@ static void write_json(at_explainer *x, const at_sentence *s)
         size_t T = at_model_n_tags(x->m, t);
         fprintf(fp, "%s\"%s\":[", t ? "," : "", c->tagset[t]);
         for (size_t i = 0; i < n; i++)
-            fprintf(fp, "%s%.6g", i ? "," : "", x->probs[t][i * T + x->tags[t][i]]);
+            json_num(fp, i ? "," : "", x->probs[t][i * T + x->tags[t][i]]);
         fputc(']', fp);
     }
     fputs("},\"layers\":[", fp);
@@ -216,7 +242,7 @@ static void write_json(at_explainer *x, const at_sentence *s)
                 for (size_t i = 0; i < n; i++) {
                     fputs(i ? ",[" : "[", fp);
                     for (size_t j = 0; j < n; j++)
-                        fprintf(fp, "%s%.6g", j ? "," : "", att[(t * n + i) * n + j]);
+                        json_num(fp, j ? "," : "", att[(t * n + i) * n + j]);
                     fputc(']', fp);
                 }
                 fputc(']', fp);

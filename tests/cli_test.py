@@ -686,6 +686,12 @@ def train_arch_presets_draw_the_figures():
     assert len(model["tensors"]["layers.0.window.weight"]["data"]) == 16 * 5 * 16
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--arch", "cnn"], 1,
            "no figure \"cnn\"")
+    # an abbreviation, as getopt_long takes it, is --arch too
+    out = tmp("arch-abbreviated.json")
+    rc, _, err = run(["train"] + TINY + ["-o", out, "--epochs", "1", "--arc", "fc", "-q"])
+    assert rc == 0, err
+    rc, info, err = run(["info", out])
+    assert "figure: fc (A" in info.decode(), info
     expect(["train"] + TINY + ["-o", tmp("m.safetensors"), "--arch", "window", "--window", "0"],
            1, "a window mixer needs 1 to 16")
 
@@ -788,6 +794,37 @@ def explain_page_has_a_map_per_head():
     # 6 x 6 cells, of which the 16 within +-1 are full and the rest empty
     cells = svg.split(b'class="heatmap"')[1]
     assert cells.count(b'fill="#08306b"') == 16 and cells.count(b'fill="#ffffff"') == 20
+
+
+@test
+def explain_output_is_well_formed_whatever_the_text():
+    import xml.etree.ElementTree as ET
+    # tokens with markup, quotes, backslashes and a control character; tag
+    # names (from the model file) with a quote and a backslash
+    with open(REF) as f:
+        model = json.load(f)
+    model["tags"]["xpos"] = ['N"N', "NN\\S"] + model["tags"]["xpos"][2:]
+    odd = tmp("odd-tags.json")
+    with open(odd, "w") as f:
+        json.dump(model, f)
+    line = b'x\x01y "q" <b> a&b\\c \xe6\x88\x91\n'
+    rc, out, err = run(["explain", "-m", odd, "-f", "json"], line)
+    assert rc == 0, err
+    got = json.loads(out)
+    assert got["tokens"] == ["x\x01y", '"q"', "<b>", "a&b\\c", "\u6211"], got["tokens"]
+    rc, svg, err = run(["explain", "-m", odd, "-f", "svg"], line)
+    assert rc == 0, err
+    ET.fromstring(svg)  # well-formed XML: the control character is shown as U+FFFD
+    # weights so large that softmax overflows: JSON says null, not nan
+    for name, t in model["tensors"].items():
+        if name in ("embed.word", "layers.0.attn.q.weight", "layers.0.attn.k.weight"):
+            t["data"] = [v * 3e37 for v in t["data"]]
+    huge = tmp("huge.json")
+    with open(huge, "w") as f:
+        json.dump(model, f)
+    rc, out, err = run(["explain", "-m", huge, "-f", "json"], b"the dog dogs a\n")
+    assert rc == 0, err
+    assert "nan" not in out.decode() and "null" in out.decode() and json.loads(out)["tokens"]
 
 
 @test
