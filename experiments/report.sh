@@ -10,10 +10,11 @@
 # Environment: EXPERIMENTS_DIR (build/experiments), EXPERIMENTS_DOCS (docs),
 # ATTNTAG_BIN (./attntag).
 set -eu
-cd "$(dirname "$0")/.."
-OUT=${EXPERIMENTS_DIR:-build/experiments}
-DOCS=${EXPERIMENTS_DOCS:-docs}
-BIN=${ATTNTAG_BIN:-./attntag}
+here=$(pwd)
+abs() { case $1 in /*) echo "$1" ;; *) echo "$here/$1" ;; esac; } # paths given from here
+OUT=$(abs "${EXPERIMENTS_DIR:-$(dirname "$0")/../build/experiments}")
+DOCS=$(abs "${EXPERIMENTS_DOCS:-$(dirname "$0")/../docs}")
+BIN=$(abs "${ATTNTAG_BIN:-$(dirname "$0")/../attntag}")
 SENTENCE="The girl who owns the dog saw it chase a cat in the park ."
 
 ls "$OUT"/results/*.tsv > /dev/null 2>&1 || {
@@ -79,7 +80,7 @@ compare() {
 for a in A B1 C D2 D2w1; do
     m=$OUT/models/$a-100.safetensors
     [ -s "$m" ] || continue
-    echo "$SENTENCE" | "$BIN" explain -m "$m" --format svg > "$DOCS/experiments-$a.svg"
+    echo "$SENTENCE" | "$BIN" explain -m "$m" --format svg -o "$DOCS/experiments-$a.svg"
 done
 
 # plots: test UPOS against training-set size, the figures, then the windows
@@ -96,9 +97,10 @@ plot() { # FILE TITLE ARCH...
         i=$((i + 1))
         cmd="$cmd${cmd:+, }'$OUT/plot-$a.dat' with linespoints lw 2 pt $i title '$a'"
     done
+    [ -n "$cmd" ] || { rm -f "$f"; return 0; } # none of them was run
     gnuplot <<PLOT
 set terminal svg size 720,440 font "sans,12" background rgb "white"
-set output "$f"
+set output "$f.tmp"
 set title "$title"
 set xlabel "EWT train used (thousands of words, log scale)"
 set ylabel "UPOS accuracy on EWT test (%)"
@@ -109,6 +111,7 @@ set grid
 set key bottom right
 plot $cmd
 PLOT
+    mv "$f.tmp" "$f"
 }
 plot "$DOCS/experiments-figures.svg" "The lecture's figures A-D" A B1 B2 C D2 D4 D2h1
 plot "$DOCS/experiments-windows.svg" "Windowed (CNN-like) against global self-attention" \
@@ -262,7 +265,10 @@ no attention: their maps show the receptive field the architecture fixes
 
 TAIL
 for a in A B1 C D2 D2w1; do
-    [ -s "$DOCS/experiments-$a.svg" ] && printf '### %s\n\n![%s](experiments-%s.svg)\n\n' "$a" "heat map of $a" "$a"
+    if [ -s "$DOCS/experiments-$a.svg" ]; then
+        printf '### %s\n\n![%s](experiments-%s.svg)\n\n' "$a" "heat map of $a" "$a"
+    fi
 done
-} > "$DOCS/experiments.md"
+} > "$DOCS/experiments.md.tmp"
+mv "$DOCS/experiments.md.tmp" "$DOCS/experiments.md"
 echo "experiments/report.sh: wrote $DOCS/experiments.md" >&2

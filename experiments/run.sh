@@ -30,12 +30,13 @@
 #   EXPERIMENTS_ARCHS, EXPERIMENTS_SIZES (all of the above), ATTNTAG_BIN
 #   (./attntag).
 set -eu
-cd "$(dirname "$0")/.."
-EWT_DIR=${EWT_DIR:-data/ud-en-ewt}
-OUT=${EXPERIMENTS_DIR:-build/experiments}
+here=$(pwd)
+abs() { case $1 in /*) echo "$1" ;; *) echo "$here/$1" ;; esac; } # paths given from here
+EWT_DIR=$(abs "${EWT_DIR:-$(dirname "$0")/../data/ud-en-ewt}")
+OUT=$(abs "${EXPERIMENTS_DIR:-$(dirname "$0")/../build/experiments}")
+BIN=$(abs "${ATTNTAG_BIN:-$(dirname "$0")/../attntag}")
 ARCHS=${EXPERIMENTS_ARCHS:-"A B1 B2 C D2 D4 D2h1 D2w1 D2w2 D2w3 D2s2"}
 SIZES=${EXPERIMENTS_SIZES:-"5 10 25 50 100"}
-BIN=${ATTNTAG_BIN:-./attntag}
 
 say() { echo "[experiments $(date +%H:%M:%S)] $*" >&2; }
 
@@ -71,6 +72,10 @@ epochs() {
     esac
 }
 
+# every name known before anything runs (a typo must not train a default model)
+for a in $ARCHS; do settings "$a" > /dev/null || exit 2; done
+for p in $SIZES; do epochs "$p" > /dev/null || exit 2; done
+
 mkdir -p "$OUT/data" "$OUT/models" "$OUT/results"
 # subsets: sentence number s is kept at P% when frac(s * 0.6180339887) < P/100
 # (a Weyl sequence: evenly spread over the corpus, nested by construction)
@@ -85,10 +90,18 @@ for p in $SIZES; do
         "$(grep -c '^[0-9][0-9]*	' "$sub") words"
 done
 
-# score MODEL GOLD: "UPOS-accuracy unknown-word-accuracy" (as fractions)
+# score MODEL GOLD: "UPOS-accuracy<TAB>unknown-word-accuracy" (as fractions),
+# or exit: a result is written only from two numbers
 score() {
-    "$BIN" eval -m "$1" --tagsets upos:4 --json "$2" |
-        jq -r '.tagsets.upos | "\(.accuracy) \(.unknown_accuracy)"'
+    "$BIN" eval -m "$1" --tagsets upos:4 --json "$2" > "$OUT/eval.json" || {
+        echo "experiments/run.sh: attntag eval failed on $1" >&2
+        exit 2
+    }
+    r=$(jq -r '.tagsets.upos | "\(.accuracy)\t\(.unknown_accuracy)"' "$OUT/eval.json")
+    case $r in
+    [0-9]*"	"[0-9]*) echo "$r" ;;
+    *) echo "experiments/run.sh: no scores for $1 in its evaluation" >&2; exit 2 ;;
+    esac
 }
 
 for a in $ARCHS; do
@@ -102,7 +115,9 @@ for a in $ARCHS; do
         if [ -s "$model.ckpt" ]; then
             say "$name: continuing from its checkpoint"
             resumed=yes
-            "$BIN" train --resume "$model.ckpt" -o "$model" -q
+            "$BIN" train --resume "$model.ckpt" -o "$model" --log "$OUT/models/$name.jsonl" -q
+        elif [ -s "$model" ]; then # trained, stopped before it was scored
+            resumed=yes
         else
             say "$name: training ($(settings "$a"), $(epochs "$p") epochs at most)"
             # shellcheck disable=SC2046
@@ -113,9 +128,9 @@ for a in $ARCHS; do
         seconds=$(($(date +%s) - t0))
         best=$(jq -s 'map(select(.best)) | .[-1].epoch' "$OUT/models/$name.jsonl")
         ran=$(jq -s 'length' "$OUT/models/$name.jsonl")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$a" "$p" \
-            "$(score "$model" "$EWT_DIR/en_ewt-ud-dev.conllu" | tr ' ' '\t')" \
-            "$(score "$model" "$EWT_DIR/en_ewt-ud-test.conllu" | tr ' ' '\t')" \
+        dev=$(score "$model" "$EWT_DIR/en_ewt-ud-dev.conllu")
+        test=$(score "$model" "$EWT_DIR/en_ewt-ud-test.conllu")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$a" "$p" "$dev" "$test" \
             "$seconds" "$best" "$ran" "$resumed" > "$res.tmp"
         mv "$res.tmp" "$res"
         say "$name: $(cut -f3-6 "$res") in ${seconds}s"

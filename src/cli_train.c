@@ -379,14 +379,15 @@ int cli_train(int argc, char **argv)
         if (path && (rc = load_config(&cfg, &o, path)) != 0)
             return rc;
     }
-    /* then --arch, so that --layers, --window and the rest refine the figure */
-    for (int i = 1; i < argc; i++) {
-        const char *fig = NULL;
+    /* then --arch, so that --layers, --window and the rest refine the figure
+     * (as getopt_long does, "--ar" and "--arc" are --arch too) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if (len < 4 || strncmp(a, "--arch", len) != 0)
+            continue;
+        const char *fig = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
         at_error ferr;
-        if (strcmp(argv[i], "--arch") == 0 && i + 1 < argc)
-            fig = argv[i + 1];
-        else if (strncmp(argv[i], "--arch=", 7) == 0)
-            fig = argv[i] + 7;
         if (fig && at_config_set_figure(&cfg, fig, &ferr))
             return cli_usage_error("train ", "--arch: %s", ferr.msg);
     }

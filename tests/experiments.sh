@@ -21,6 +21,9 @@ cp tests/fixtures/tiny_dev.conllu "$scratch/ewt/en_ewt-ud-dev.conllu"
 cp tests/fixtures/tiny_dev.conllu "$scratch/ewt/en_ewt-ud-test.conllu"
 export ATTNTAG_BIN="$BIN" EWT_DIR="$scratch/ewt" EXPERIMENTS_DIR="$scratch/out" \
     EXPERIMENTS_DOCS="$scratch/docs" EXPERIMENTS_ARCHS="A B1 D2 D2w1" EXPERIMENTS_SIZES="50 100"
+# a name it does not know stops it before anything is trained
+if EXPERIMENTS_ARCHS="A D2W1" experiments/run.sh 2> "$scratch/log0"; then fail "ran an unknown architecture"; fi
+[ ! -d "$scratch/out/results" ] || [ -z "$(ls "$scratch/out/results")" ] || fail "trained before refusing D2W1"
 experiments/run.sh 2> "$scratch/log1" || { cat "$scratch/log1"; fail "run.sh failed"; }
 [ "$(ls "$scratch/out/results" | wc -l)" -eq 8 ] || fail "$(ls "$scratch/out/results" | wc -l) results, expected 8"
 experiments/run.sh 2> "$scratch/log2" || fail "second run.sh failed"
@@ -29,6 +32,14 @@ experiments/run.sh 2> "$scratch/log2" || fail "second run.sh failed"
 acc=$("$BIN" eval -m "$scratch/out/models/D2-100.safetensors" --tagsets upos:4 --json \
     "$EWT_DIR/en_ewt-ud-test.conllu" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tagsets"]["upos"]["accuracy"])')
 [ "$(cut -f5 "$scratch/out/results/D2-100.tsv")" = "$acc" ] || fail "D2-100's test accuracy is not eval's $acc"
+# an evaluation that fails leaves no result behind (a wrapper whose eval fails)
+printf '#!/bin/sh\ncase $1 in eval) exit 2 ;; esac\nexec "%s" "$@"\n' "$BIN" > "$scratch/attntag"
+chmod +x "$scratch/attntag"
+rm "$scratch/out/results/A-50.tsv"
+if ATTNTAG_BIN=$scratch/attntag experiments/run.sh 2> "$scratch/log4"; then fail "a failed eval passed"; fi
+[ ! -e "$scratch/out/results/A-50.tsv" ] || fail "a failed eval left a result: $(cat "$scratch/out/results/A-50.tsv")"
+experiments/run.sh 2> "$scratch/log5" || fail "scoring again failed"
+! grep -q "training" "$scratch/log5" || fail "a trained model was trained again"
 experiments/report.sh 2> "$scratch/log3" || { cat "$scratch/log3"; fail "report.sh failed"; }
 doc=$scratch/docs/experiments.md
 row=$(python3 -c "print('| D2 | %.2f |' % (100 * float('$(cut -f5 "$scratch/out/results/D2-50.tsv")')))")
