@@ -37,6 +37,8 @@ typedef enum { AT_ACT_RELU = 0, AT_ACT_GELU = 1 } at_activation;
  * lecture's figures): self-attention (C, D), a fully-connected layer over the
  * token and its +-window neighbours (B), or nothing: each token alone (A). */
 typedef enum { AT_MIX_ATTENTION = 0, AT_MIX_WINDOW = 1, AT_MIX_NONE = 2 } at_mixer;
+/* at_mixer_name: "attention", "window" or "none", as the config names it. */
+const char *at_mixer_name(at_mixer k);
 
 typedef struct at_config {
     int dim;                     /* d: width of every token vector */

@@ -101,6 +101,14 @@ int at_config_check(const at_config *c, at_error *err)
     return 0;
 }
 
+/* The mixers by name, in at_mixer's order: the config's "mixer" values. */
+static const char *const MIXERS[] = {"attention", "window", "none"};
+
+const char *at_mixer_name(at_mixer k)
+{
+    return k >= AT_MIX_ATTENTION && k <= AT_MIX_NONE ? MIXERS[k] : "?";
+}
+
 const char *at_config_figure(const at_config *c)
 {
     int n[3] = {0, 0, 0};
@@ -259,7 +267,6 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
     }
     const cJSON *mix = cJSON_GetObjectItemCaseSensitive(o, "mixer");
     if (mix) { /* optional: absent, every block attends (models made before it) */
-        static const char *const kinds[] = {"attention", "window", "none"};
         if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->layers)
             return at_error_set(err, "config: \"mixer\" must be an array of %d names (one "
                                 "per layer)", c->layers);
@@ -267,7 +274,7 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
         cJSON_ArrayForEach(it, mix)
         {
             int k = 0;
-            while (k < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, kinds[k]) == 0))
+            while (k < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, MIXERS[k]) == 0))
                 k++;
             if (k == 3)
                 return at_error_set(err, "config: mixer[%d] must be \"attention\", "
@@ -328,9 +335,7 @@ char *at_config_to_json(const at_config *c)
         mixed |= c->mixer[l] != AT_MIX_ATTENTION;
     cJSON *mix = mixed ? cJSON_AddArrayToObject(o, "mixer") : NULL;
     for (int l = 0; mix && l < c->layers; l++)
-        cJSON_AddItemToArray(mix, cJSON_CreateString(c->mixer[l] == AT_MIX_WINDOW ? "window"
-                                                     : c->mixer[l] == AT_MIX_NONE ? "none"
-                                                                                  : "attention"));
+        cJSON_AddItemToArray(mix, cJSON_CreateString(at_mixer_name(c->mixer[l])));
     cJSON_AddNumberToObject(o, "rel_pos", c->rel_pos);
     cJSON_AddBoolToObject(o, "abs_pos", c->abs_pos);
     cJSON_AddBoolToObject(o, "lowercase", c->lowercase);

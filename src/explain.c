@@ -195,11 +195,6 @@ static float weight(const at_config *c, const float *att, int l, size_t t, size_
     return (i > j ? i - j : j - i) <= (size_t)c->window[l] ? 1.0f : 0.0f;
 }
 
-static const char *mixer_name(at_mixer k)
-{
-    return k == AT_MIX_WINDOW ? "window" : k == AT_MIX_NONE ? "none" : "attention";
-}
-
 static void write_json(at_explainer *x, const at_sentence *s)
 {
     const at_config *c = at_model_config(x->m);
@@ -233,7 +228,7 @@ static void write_json(at_explainer *x, const at_sentence *s)
         if (!shown(x, l))
             continue;
         fprintf(fp, "%s{\"layer\":%d,\"mixer\":\"%s\",\"window\":%d", first ? "" : ",", l + 1,
-                mixer_name(c->mixer[l]), c->window[l]);
+                at_mixer_name(c->mixer[l]), c->window[l]);
         if (c->mixer[l] == AT_MIX_ATTENTION) {
             const float *att = at_state_attention(x->st, l);
             fputs(",\"weights\":[", fp);

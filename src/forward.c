@@ -3,9 +3,9 @@
  * and training: input vectors, then per layer self-attention and a
  * position-wise fully-connected layer, each with a residual connection and
  * layer normalisation, then one classifier per tag set. A block may mix its
- * tokens with a window FC instead (figure B) or not at all (figure A). Every intermediate
- * is kept in the run state, so the backward pass and attention heat maps
- * read it instead of recomputing.
+ * tokens with a window FC instead (figure B) or not at all (figure A). Every
+ * intermediate is kept in the run state, so the backward pass and attention
+ * heat maps read it instead of recomputing.
  */
 #include "attention.h"
 #include "internal.h"
