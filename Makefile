@@ -36,8 +36,21 @@ SANFLAGS =
 SLOW_TESTS = python3 tests/man_examples.py $(BUILD)/attntag && tests/experiments.sh $(BUILD)/attntag
 endif
 
+# The kernels: one file per instruction-set path the target can run (see
+# src/kernels/dispatch.c), each compiled for its instructions.
+TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+KERNEL_SRC = src/kernels/dispatch.c src/kernels/pack.c src/kernels/plain.c
+ifeq ($(TARGET_CPU),x86_64)
+KERNEL_SRC += src/kernels/avx2.c src/kernels/avx512.c
+else ifeq ($(TARGET_CPU),aarch64)
+KERNEL_SRC += src/kernels/neon.c src/kernels/neondot.c
+endif
+ISA_avx2 = -mavx2 -mfma -mf16c
+ISA_avx512 = -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx512vnni $(ISA_avx2)
+ISA_neondot = -march=armv8.2-a+dotprod
+
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/strmap.c src/config.c src/model.c \
-	src/safetensors.c src/model_json.c src/model_io.c src/features.c src/kernels.c src/gemm.c \
+	src/safetensors.c src/model_json.c src/model_io.c src/features.c $(KERNEL_SRC) \
 	src/attention.c src/window.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
 	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c
 CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_info.c src/cli_train.c \
@@ -57,24 +70,27 @@ all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(SANFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(ISA) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 # The shared library's objects: position-independent, never sanitised.
 build/pic/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(ISA) -fPIC -MMD -MP -c $< -o $@
 
-# The numeric inner loops (kernels, the optimiser): multiply-adds may fuse
-# (FMA) where the processor has it, and element-wise loops are vectorised even
-# when a scalar tail remains and their branches must become selects (nothing
-# here reads floating-point exception flags or errno); the vector helpers
-# (vec16.h) are always inlined, so the ABI note does not apply.
-HOT_OBJ = $(foreach d,$(BUILD) build/pic,$(d)/kernels.o $(d)/gemm.o $(d)/attention.o $(d)/optim.o)
-$(HOT_OBJ): HOT_FLAGS = -ffp-contract=fast -fno-trapping-math -fno-math-errno \
-	-fvect-cost-model=dynamic -Wno-psabi
-# The matrix products fuse exactly where their code says so (intrinsics), so
-# that every path computes the same float operations (see gemm.c).
-$(BUILD)/gemm.o build/pic/gemm.o: HOT_FLAGS += -ffp-contract=off
+# The numeric inner loops (kernels, attention, the optimiser): multiply-adds
+# may fuse (FMA) where the path has it, and element-wise loops are vectorised
+# even when a scalar tail remains and their branches must become selects
+# (nothing here reads floating-point exception flags or errno); the vector
+# helpers are always inlined, so the ABI note does not apply.
+OBJ_DIRS = $(BUILD) build/pic build/fuzz
+HOT_OBJ = $(foreach d,$(OBJ_DIRS),$(KERNEL_SRC:src/%.c=$(d)/%.o) $(d)/attention.o $(d)/optim.o)
+HOT_FLAGS_ALL = -ffp-contract=fast -fno-trapping-math -fno-math-errno -fvect-cost-model=dynamic \
+	-Wno-psabi
+$(HOT_OBJ): HOT_FLAGS = $(HOT_FLAGS_ALL)
+# Each path's file is compiled for its instruction set, and called only
+# where the processor has it.
+$(foreach p,avx2 avx512 neondot,$(foreach d,$(OBJ_DIRS),$(d)/kernels/$(p).o)): \
+	ISA = $(ISA_$(basename $(notdir $@)))
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -121,25 +137,15 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 # parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
 # and UndefinedBehaviorSanitizer; `make fuzz` runs each for FUZZ_TIME seconds
 # on its seed corpus tests/fuzz/NAME/, keeping what it finds in build/fuzz/.
-# kernels.c and attention.c are built by $(CC), uninstrumented: their helpers
-# pass 64-byte vectors, which clang refuses in the any-x86-64 clone (they are
-# numeric loops over validated sizes, run by `make check` under GCC's sanitizers).
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 600
 FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZERS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_PLAIN = kernels attention
-FUZZ_OBJ = $(patsubst src/%.c,build/fuzz/%.o,$(filter-out $(FUZZ_PLAIN:%=src/%.c),$(LIB_SRC))) \
-	$(FUZZ_PLAIN:%=build/fuzz/plain_%.o) build/fuzz/cli_train.o build/fuzz/cli_common.o
+FUZZ_OBJ = $(LIB_SRC:src/%.c=build/fuzz/%.o) build/fuzz/cli_train.o build/fuzz/cli_common.o
 
 build/fuzz/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-
-build/fuzz/plain_%.o: src/%.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(OPT) -ffp-contract=fast -fno-trapping-math -fno-math-errno \
-		-fvect-cost-model=dynamic -Wno-psabi -MMD -MP -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) $(ISA) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJ)
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBS)

@@ -296,16 +296,24 @@ int at_explain_add(at_explainer *x, const struct at_sentence *s, at_error *err);
 int at_explain_finish(at_explainer *x, at_error *err);
 void at_explain_free(at_explainer *x);
 
-/* The matrix kernels' instruction-set path: "avx512", "avx2" or "plain". The
- * best the processor has is chosen at first use, or the one the environment
- * variable ATTNTAG_KERNELS names if the processor has it. The paths differ at
- * most in the last bits of a probability (avx512 and avx2 give the same bits;
- * plain rounds each product), so nearly always in no tag. The other loops
- * (attention, layer norm, GELU) run the processor's own best variant. */
+/* The kernels' instruction-set path: "plain" (portable C, the reference),
+ * "avx2", "avx512" (x86-64), "neon", "neondot" (ARM64, the latter with the
+ * dot-product instructions). Every kernel with a form per instruction set
+ * (matrix products, 8-bit products, quantising, layer norm, GELU, softmax,
+ * attention, 16-bit floats) runs the chosen path's. The best the processor
+ * has is chosen at first use, or the one the environment variable
+ * ATTNTAG_KERNELS names if the processor has it. The 8-bit products give
+ * the same integers on every path; the float arithmetic around them differs
+ * at most in the last bits (vector widths differ, and paths with fused
+ * multiply-add use it), so nearly always in no tag. */
 const char *at_kernels_name(void);
 int at_kernels_available(const char *name);
-/* at_kernels_use: switch path (0), or -1 when the processor lacks it. Not
- * while other threads run the network: for tests and comparisons. */
+/* at_kernels_path: the name of path i of those built in, from the reference
+ * to the fastest, or NULL past the last. */
+const char *at_kernels_path(int i);
+/* at_kernels_use: switch path (0), or -1 when the processor lacks it. Meant
+ * for tests and comparisons, between runs of the network: a call made while
+ * other threads run it is safe, but those threads may use either path. */
 int at_kernels_use(const char *name);
 
 /* Training ---------------------------------------------------------------- */

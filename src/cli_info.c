@@ -75,11 +75,13 @@ int cli_info(int argc, char **argv)
     printf("numbers: %s\n", c->int8 ? "8-bit integer products in the blocks and classifiers "
                                        "(int8)"
                                      : "32-bit floats");
-    static const char *const paths[] = {"avx512", "avx2", "plain"};
+    int n_paths = 0;
+    while (at_kernels_path(n_paths))
+        n_paths++;
     printf("kernels: %s (this processor runs:", at_kernels_name());
-    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-        if (at_kernels_available(paths[i]))
-            printf(" %s", paths[i]);
+    for (int i = n_paths - 1; i >= 0; i--)
+        if (at_kernels_available(at_kernels_path(i)))
+            printf(" %s", at_kernels_path(i));
     printf(")\n");
     const char *path = argc == 2 ? argv[1] : NULL;
     uint32_t crc;

@@ -120,7 +120,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
     s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 2 + 2 * (H + 1)), &fail);
     size_t kp = (widest + 3) / 4 * 4;
-    s->qb.u = (uint8_t *)at_state_alloc(s, T * kp / 4, &fail);
+    s->qb.q = (int8_t *)at_state_alloc(s, T * kp / 4, &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
     /* Tagging keeps only layer 0's buffers and two for the residual stream,

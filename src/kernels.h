@@ -1,24 +1,14 @@
 /*
  * kernels.h - the few numeric kernels the network is made of, small enough to
  * verify at a glance. Matrices are row-major; a linear map W is [out, in].
+ * Each has a form per instruction-set path (src/kernels/: plain.c, avx2.c,
+ * avx512.c, neon.c), chosen at run time through one table (dispatch.c).
  */
 #ifndef ATTNTAG_KERNELS_H
 #define ATTNTAG_KERNELS_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* The hot loops are compiled for AVX-512, for AVX2 + FMA and for any x86-64,
- * and the loader picks the one the processor runs (GCC/clang function
- * clones); their files let multiply-adds fuse (see Makefile). */
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef HOT
-#define HOT
-#endif
 
 /* W [out, in] packed for at_gemm: panels of 16 outputs, each [in][16], the
  * last padded with zeros (64-byte aligned). */
@@ -30,9 +20,9 @@ typedef struct at_packed {
     size_t in, out, kp; /* kp: in rounded up to 4 */
 } at_packed;
 
-/* Scratch for the 8-bit products: rows of x as bytes, and their scales. */
+/* Scratch for the 8-bit products: rows of x as signed bytes, and their scales. */
 typedef struct at_qbuf {
-    uint8_t *u;         /* [rows, max kp] */
+    int8_t *q;          /* [rows, max kp] */
     float *scale;       /* [rows] */
 } at_qbuf;
 
@@ -77,9 +67,37 @@ void at_relu_backward(const float *x, const float *dy, size_t n, float *dx);
 void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx);
 /* out[0..n) = (add ? out + : ) the 16-bit little-endian floats at src. */
 void at_halves(const void *src, size_t n, float *out, int add);
+/* One attention head over one chunk of n tokens (attention.c): q, k, v, ctx
+ * are [n, d] with the head's slice at column 0 (rows d apart); weights
+ * [n, n]; kt scratch [dh + 2, np], np = n rounded up to 16; bias_row: the
+ * head's position bias (-inf outside the window) of key j for query i at
+ * Lp + j - i; pad_row: 0 before Lp, -inf from it; drop: the dropout mask
+ * [n, n] to make (with p_drop and rng), or NULL. */
+typedef struct at_head_args {
+    const float *q, *k, *v;
+    size_t d, dh, n, Lp;
+    int window;
+    const float *bias_row, *pad_row;
+    float scale;
+    float *weights, *ctx, *kt, *drop;
+    float p_drop;
+    uint64_t *rng;
+} at_head_args;
+void at_head_forward(const at_head_args *h);
+/* The keys j in [lo, hi) that query i of n may attend to (window 0: all). */
+static inline void at_key_span(int window, size_t i, size_t n, size_t *lo, size_t *hi)
+{
+    *lo = 0;
+    *hi = n;
+    if (window > 0) {
+        *lo = i > (size_t)window ? i - (size_t)window : 0;
+        *hi = i + (size_t)window + 1 < n ? i + (size_t)window + 1 : n;
+    }
+}
 /* y[i] = a[i] + b[i] (y may be a or b) */
 void at_add(const float *a, const float *b, size_t n, float *y);
 /* y[i] += a · x[i] */
 void at_axpy(size_t n, float a, const float *x, float *y);
+
 
 #endif

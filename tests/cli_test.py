@@ -467,6 +467,17 @@ def coprocess_line_buffered():
     assert p.returncode == 0
 
 
+def numbers(obj):
+    """Every number in a JSON value, in order."""
+    if isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        return [obj]
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in numbers(v)]
+    if isinstance(obj, list):
+        return [x for v in obj for x in numbers(v)]
+    return []
+
+
 def kernel_paths():
     """The kernel paths this processor runs, as `attntag info` reports them."""
     rc, out, err = run(["info", REF])
@@ -513,9 +524,12 @@ def batches_and_kernel_paths_change_nothing():
             outs[path] = [json.loads(l) for l in batched.decode().splitlines()]
         tags = {p: [s["tags"] for s in o] for p, o in outs.items()}
         assert all(t == tags["plain"] for t in tags.values()), f"{model}: tags differ by path"
-        # the vector paths fuse the same multiply-adds: the same bits
-        fused = [o for p, o in outs.items() if p != "plain"]
-        assert all(o == fused[0] for o in fused), f"{model}: avx2 and avx512 differ"
+        # the paths differ in the last bits of the floats (vector widths, fused
+        # multiply-adds): the same probabilities to far more than they print
+        for path, o in outs.items():
+            for a, b in zip(o, outs["plain"]):
+                for x, y in zip(numbers(a), numbers(b)):
+                    assert abs(x - y) <= 2e-4, f"{model} {path}: {x} against plain's {y}"
     rc, _, err = run(["convert", "--no-int8", int8, tmp("back.safetensors")])
     assert rc == 0, err
     rc, out, _ = run(["info", tmp("back.safetensors")])

@@ -15,19 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const PATHS[] = {"plain", "avx2", "avx512"};
-enum { N_PATHS = 3 };
-
 static float frand(unsigned *seed)
 {
     return (float)(rand_r(seed) % 20001 - 10000) / 10000.0f;
 }
 
-/* The shapes: rows past every tile height (8, 6, 4), outputs around the
- * 16-wide panels, inputs odd and even. */
-static const size_t NS[] = {1, 2, 3, 5, 7, 8, 9, 13, 17};
-static const size_t OUTS[] = {1, 5, 16, 17, 31, 32, 33, 50};
-static const size_t INS[] = {1, 3, 4, 13, 32, 128};
+/* The shapes: every row count up to two tiles of the tallest (8 rows), so
+ * that every tile height (8, 6, 4, ...) meets every remainder; outputs
+ * around the vector halves (8), the 16-wide panels and the 32-wide pairs of
+ * them; inputs odd and even, around the 4-byte groups and the widths the
+ * quantising loops take at once (16, 32, 64). */
+static const size_t NS[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+static const size_t OUTS[] = {1, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 50, 64};
+static const size_t INS[] = {1, 3, 4, 13, 17, 32, 33, 64, 65, 100, 128, 256};
 
 static void fill(float *p, size_t n, unsigned *seed)
 {
@@ -41,10 +41,10 @@ START_TEST(float_paths_match_double_loops)
     unsigned seed = 7;
     int tested = 0;
     int fused = at_kernels_available("avx2") && at_kernels_available("avx512");
-    for (int pi = 0; pi < N_PATHS; pi++) {
-        if (!at_kernels_available(PATHS[pi]))
+    for (int pi = 0; at_kernels_path(pi); pi++) {
+        if (!at_kernels_available(at_kernels_path(pi)))
             continue;
-        ck_assert_int_eq(at_kernels_use(PATHS[pi]), 0);
+        ck_assert_int_eq(at_kernels_use(at_kernels_path(pi)), 0);
         tested++;
         for (size_t a = 0; a < sizeof NS / sizeof *NS; a++)
             for (size_t b = 0; b < sizeof OUTS / sizeof *OUTS; b++)
@@ -58,7 +58,7 @@ START_TEST(float_paths_match_double_loops)
                     at_packed P;
                     ck_assert_int_eq(at_pack(W, out, in, &P), 0);
                     at_gemm(x, n, &P, bias, y, NULL);
-                    if (fused && strcmp(PATHS[pi], "avx512") == 0) {
+                    if (fused && strcmp(at_kernels_path(pi), "avx512") == 0) {
                         /* the same fused multiply-adds in the same order: the same bits */
                         float *y2 = malloc(n * out * sizeof *y2);
                         ck_assert_int_eq(at_kernels_use("avx2"), 0);
@@ -77,7 +77,7 @@ START_TEST(float_paths_match_double_loops)
                             }
                             ck_assert_msg(fabs(y[i * out + o] - want) <= 1e-6 * mag + 1e-7,
                                           "%s: n %zu out %zu in %zu: y[%zu][%zu] = %g, want %g",
-                                          PATHS[pi], n, out, in, i, o, y[i * out + o], want);
+                                          at_kernels_path(pi), n, out, in, i, o, y[i * out + o], want);
                         }
                     at_packed_free(&P);
                     free(x), free(W), free(bias), free(y);
@@ -124,28 +124,28 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
                 fill(bias, out, &seed);
                 if (n > 2) /* a zero row: scale 0, output the bias */
                     memset(x + in, 0, in * sizeof *x);
-                uint8_t *u = malloc(n * kp);
+                int8_t *u = malloc(n * kp);
                 float *sc = malloc(n * sizeof *sc);
                 at_qbuf qb = {u, sc};
                 at_packed P;
                 ck_assert_int_eq(at_pack_int8(W, out, in, &P), 0);
                 tested = 0;
-                for (int pi = 0; pi < N_PATHS; pi++) {
-                    if (at_kernels_use(PATHS[pi]))
+                for (int pi = 0; at_kernels_path(pi); pi++) {
+                    if (at_kernels_use(at_kernels_path(pi)))
                         continue;
                     at_gemm(x, n, &P, bias, y, &qb);
                     if (tested++ == 0)
                         memcpy(first, y, n * out * sizeof *y);
                     else
                         ck_assert_msg(memcmp(first, y, n * out * sizeof *y) == 0,
-                                      "%s differs from plain: n %zu out %zu in %zu", PATHS[pi],
+                                      "%s differs from plain: n %zu out %zu in %zu", at_kernels_path(pi),
                                       n, out, in);
                     for (size_t i = 0; i < n; i++)
                         for (size_t o = 0; o < out; o++) {
                             double want = int8_reference(x + i * in, in, W, o, bias[o]);
                             ck_assert_msg(fabs(y[i * out + o] - want) <= 1e-5 * (1 + fabs(want)),
                                           "%s: n %zu out %zu in %zu: y[%zu][%zu] = %.9g, want "
-                                          "%.9g", PATHS[pi], n, out, in, i, o, y[i * out + o],
+                                          "%.9g", at_kernels_path(pi), n, out, in, i, o, y[i * out + o],
                                           want);
                         }
                 }
@@ -164,8 +164,8 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
     const char *start = at_kernels_name();
     unsigned seed = 13;
     int tested = 0;
-    for (int pi = 0; pi < N_PATHS; pi++) {
-        if (at_kernels_use(PATHS[pi]))
+    for (int pi = 0; at_kernels_path(pi); pi++) {
+        if (at_kernels_use(at_kernels_path(pi)))
             continue;
         tested++;
         for (int eight = 0; eight < 2; eight++)
@@ -177,7 +177,7 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
                         float *bias = malloc(out * sizeof *bias);
                         float *y = malloc(n * out * sizeof *y), *z = malloc(n * out * sizeof *z);
                         float *res = malloc(n * out * sizeof *res);
-                        uint8_t *u = malloc(n * kp);
+                        int8_t *u = malloc(n * kp);
                         float *sc = malloc(n * sizeof *sc);
                         at_qbuf qb = {u, sc};
                         fill(x, n * in, &seed);
@@ -191,7 +191,7 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
                         for (size_t i = 0; i < n * out; i++) {
                             volatile float want = res[i] + y[i];
                             ck_assert_msg(z[i] == want, "%s %s: n %zu out %zu in %zu: [%zu] "
-                                          "%.9g, want %.9g", PATHS[pi], eight ? "8-bit" : "float",
+                                          "%.9g, want %.9g", at_kernels_path(pi), eight ? "8-bit" : "float",
                                           n, out, in, i, z[i], (double)want);
                         }
                         at_gemm_add(x, n, &P, bias, res, res, &qb); /* y = res */
@@ -229,60 +229,68 @@ START_TEST(attention_of_long_chunks_matches_double_loops)
     const char *vocab[] = {"<unk>", "the", "dog", "runs"};
     at_model *m = test_random_model(&c, vocab, 4, 2, 5, 2.0f);
     at_error err;
-    static const size_t lengths[] = {5, 16, 17, 30, 33, 47, 64, 80};
+    /* chunks of one vector of keys (4, 8 or 16 on a path), of two, of more */
+    static const size_t lengths[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 24, 30, 33, 47, 64, 80};
     size_t d = 32, H = 2, dh = d / H;
-    for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
-        size_t n = lengths[li];
-        at_feats f;
-        at_feats_init(&f);
-        for (size_t i = 0; i < n; i++) {
-            const char *w = vocab[1 + (i * 7 + i / 3) % 3];
-            ck_assert(at_feats_add(m, &f, w, strlen(w), &err) == 0);
-        }
-        at_state *s;
-        ck_assert(at_state_new(m, &s, &err) == 0);
-        ck_assert(at_state_set_training(s, 0, 0, 0, &err) == 0); /* every layer's q, k kept */
-        ck_assert_msg(at_forward(m, s, &f, 0, n, &err) == 0, "%s", err.msg);
-        for (int l = 0; l < c.layers; l++) {
-            const at_layer_act *a = &s->layer[l];
-            const float *rel = m->w.layer[l].rel_bias;
-            for (size_t t = 0; t < H; t++) {
-                const float *wt = at_state_attention(s, l) + t * n * n;
-                for (size_t i = 0; i < n; i++) {
-                    /* the float scores' rounding grows with their terms' size */
-                    double sc[80], mx = -INFINITY, z = 0, mag = 0;
-                    for (size_t j = 0; j < n; j++) {
-                        long dist = (long)j - (long)i;
-                        if (c.window[l] && labs(dist) > c.window[l]) {
-                            sc[j] = -INFINITY;
-                            continue;
+    const char *start = at_kernels_name();
+    for (int pi = 0; at_kernels_path(pi); pi++) {
+        if (at_kernels_use(at_kernels_path(pi)))
+            continue;
+        for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
+            size_t n = lengths[li];
+            at_feats f;
+            at_feats_init(&f);
+            for (size_t i = 0; i < n; i++) {
+                const char *w = vocab[1 + (i * 7 + i / 3) % 3];
+                ck_assert(at_feats_add(m, &f, w, strlen(w), &err) == 0);
+            }
+            at_state *s;
+            ck_assert(at_state_new(m, &s, &err) == 0);
+            ck_assert(at_state_set_training(s, 0, 0, 0, &err) == 0); /* every layer's q, k kept */
+            ck_assert_msg(at_forward(m, s, &f, 0, n, &err) == 0, "%s", err.msg);
+            for (int l = 0; l < c.layers; l++) {
+                const at_layer_act *a = &s->layer[l];
+                const float *rel = m->w.layer[l].rel_bias;
+                for (size_t t = 0; t < H; t++) {
+                    const float *wt = at_state_attention(s, l) + t * n * n;
+                    for (size_t i = 0; i < n; i++) {
+                        /* the float scores' rounding grows with their terms' size */
+                        double sc[80], mx = -INFINITY, z = 0, mag = 0;
+                        for (size_t j = 0; j < n; j++) {
+                            long dist = (long)j - (long)i;
+                            if (c.window[l] && labs(dist) > c.window[l]) {
+                                sc[j] = -INFINITY;
+                                continue;
+                            }
+                            double dot = 0, abs = 0;
+                            for (size_t e = 0; e < dh; e++) {
+                                double p = (double)a->q[i * d + t * dh + e] * a->k[j * d + t * dh + e];
+                                dot += p;
+                                abs += fabs(p);
+                            }
+                            mag = fmax(mag, abs);
+                            long cl = dist < -4 ? -4 : dist > 4 ? 4 : dist;
+                            sc[j] = dot / sqrt((double)dh) + rel[t * 9 + (size_t)(cl + 4)];
+                            mx = fmax(mx, sc[j]);
                         }
-                        double dot = 0, abs = 0;
-                        for (size_t e = 0; e < dh; e++) {
-                            double p = (double)a->q[i * d + t * dh + e] * a->k[j * d + t * dh + e];
-                            dot += p;
-                            abs += fabs(p);
+                        for (size_t j = 0; j < n; j++)
+                            z += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+                        for (size_t j = 0; j < n; j++) {
+                            double want = sc[j] == -INFINITY ? 0 : exp(sc[j] - mx) / z;
+                            float got = wt[i * n + j];
+                            ck_assert_msg(want == 0 ? got == 0 : fabs(got - want) <= 1e-6 * (1 + mag),
+                                          "%s: n %zu layer %d head %zu: weight[%zu][%zu] %.9g, "
+                                          "want %.9g", at_kernels_path(pi), n, l, t, i, j,
+                                          (double)got, want);
                         }
-                        mag = fmax(mag, abs);
-                        long cl = dist < -4 ? -4 : dist > 4 ? 4 : dist;
-                        sc[j] = dot / sqrt((double)dh) + rel[t * 9 + (size_t)(cl + 4)];
-                        mx = fmax(mx, sc[j]);
-                    }
-                    for (size_t j = 0; j < n; j++)
-                        z += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
-                    for (size_t j = 0; j < n; j++) {
-                        double want = sc[j] == -INFINITY ? 0 : exp(sc[j] - mx) / z;
-                        float got = wt[i * n + j];
-                        ck_assert_msg(want == 0 ? got == 0 : fabs(got - want) <= 1e-6 * (1 + mag),
-                                      "n %zu layer %d head %zu: weight[%zu][%zu] %.9g, want "
-                                      "%.9g", n, l, t, i, j, (double)got, want);
                     }
                 }
             }
+            at_state_free(s);
+            at_feats_free(&f);
         }
-        at_state_free(s);
-        at_feats_free(&f);
     }
+    at_kernels_use(start);
     at_model_free(m);
 }
 END_TEST

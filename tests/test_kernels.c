@@ -28,17 +28,14 @@ START_TEST(softmax_values)
 }
 END_TEST
 
-/* Layer norm on every kernel path (AVX-512 has its own, rows interleaved),
- * for row counts past its groups of four and widths with and without its
- * eight-float steps, against double loops; AVX-512 and the compiled code
- * after it (AVX2 on this processor) give the same bits. */
+/* Layer norm on every kernel path (rows interleaved four at a time, vectors
+ * of 4, 8 or 16 floats), for row counts past its groups of four and widths
+ * with and without whole vectors, against double loops. */
 START_TEST(layernorm_paths_match_double_loops)
 {
-    static const char *const paths[] = {"plain", "avx2", "avx512"};
-    static const size_t widths[] = {3, 8, 16, 24, 128, 136};
+    static const size_t widths[] = {3, 4, 8, 16, 20, 24, 128, 136};
     const char *start = at_kernels_name();
     unsigned seed = 17;
-    float first[9 * 136];
     for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++)
         for (size_t n = 1; n <= 9; n++) {
             size_t d = widths[wi];
@@ -50,14 +47,10 @@ START_TEST(layernorm_paths_match_double_loops)
                 b[k] = (float)(rand_r(&seed) % 2001 - 1000) / 1000.0f;
             }
             int tested = 0;
-            for (int p = 0; p < 3; p++) {
-                if (at_kernels_use(paths[p]))
+            for (int p = 0; at_kernels_path(p); p++) {
+                if (at_kernels_use(at_kernels_path(p)))
                     continue;
                 at_layernorm(x, n, d, w, b, 1e-5, y, mean, rstd);
-                if (p == 2 && at_kernels_available("avx2"))
-                    ck_assert_msg(memcmp(first, y, n * d * sizeof *y) == 0,
-                                  "avx512 and avx2 differ: n %zu d %zu", n, d);
-                memcpy(first, y, n * d * sizeof *y);
                 tested++;
                 for (size_t i = 0; i < n; i++) {
                     double m = 0, v = 0;
@@ -72,7 +65,7 @@ START_TEST(layernorm_paths_match_double_loops)
                     for (size_t k = 0; k < d; k++) {
                         double want = (x[i * d + k] - m) * r * w[k] + b[k];
                         ck_assert_msg(fabs(y[i * d + k] - want) <= 1e-5 * (1 + fabs(want)),
-                                      "%s: n %zu d %zu: y[%zu][%zu] %.9g, want %.9g", paths[p],
+                                      "%s: n %zu d %zu: y[%zu][%zu] %.9g, want %.9g", at_kernels_path(p),
                                       n, d, i, k, (double)y[i * d + k], want);
                     }
                 }
@@ -141,48 +134,56 @@ START_TEST(linear_tiles_match_plain_products)
 {
     static const size_t ns[] = {1, 2, 3, 5, 8}, ins[] = {3, 8, 16, 24, 40, 128},
                         outs[] = {1, 3, 4, 5, 17};
-    for (size_t a = 0; a < 5; a++)
-        for (size_t c = 0; c < 6; c++)
-            for (size_t e = 0; e < 5; e++) {
-                size_t n = ns[a], in = ins[c], out = outs[e];
-                float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W),
-                      *dy = malloc(n * out * sizeof *dy), *dW = malloc(out * in * sizeof *dW),
-                      *db = malloc(out * sizeof *db), *dx = malloc(n * in * sizeof *dx);
-                ck_assert(x && W && dy && dW && db && dx);
-                for (size_t i = 0; i < n * in; i++)
-                    x[i] = (float)((i * 7 + 3) % 11) / 11.0f - 0.5f;
-                for (size_t i = 0; i < out * in; i++) {
-                    W[i] = (float)((i * 5 + 1) % 13) / 13.0f - 0.5f;
-                    dW[i] = 0.25f; /* accumulated into */
-                }
-                for (size_t o = 0; o < out; o++)
-                    db[o] = 1.0f;
-                for (size_t i = 0; i < n * out; i++)
-                    dy[i] = (float)((i * 3 + 2) % 7) / 7.0f - 0.5f;
-                at_linear_backward(x, n, in, W, dy, out, dW, db, dx);
-                for (size_t o = 0; o < out; o++) {
-                    double want_b = 1.0;
-                    for (size_t i = 0; i < n; i++)
-                        want_b += dy[i * out + o];
-                    ck_assert(fabs(db[o] - want_b) < 1e-5);
-                    for (size_t k = 0; k < in; k++) {
-                        double want = 0.25;
+    const char *start = at_kernels_name();
+    for (int p = 0; at_kernels_path(p); p++) {
+        if (at_kernels_use(at_kernels_path(p)))
+            continue;
+        for (size_t a = 0; a < 5; a++)
+            for (size_t c = 0; c < 6; c++)
+                for (size_t e = 0; e < 5; e++) {
+                    size_t n = ns[a], in = ins[c], out = outs[e];
+                    float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W),
+                          *dy = malloc(n * out * sizeof *dy), *dW = malloc(out * in * sizeof *dW),
+                          *db = malloc(out * sizeof *db), *dx = malloc(n * in * sizeof *dx);
+                    ck_assert(x && W && dy && dW && db && dx);
+                    for (size_t i = 0; i < n * in; i++)
+                        x[i] = (float)((i * 7 + 3) % 11) / 11.0f - 0.5f;
+                    for (size_t i = 0; i < out * in; i++) {
+                        W[i] = (float)((i * 5 + 1) % 13) / 13.0f - 0.5f;
+                        dW[i] = 0.25f; /* accumulated into */
+                    }
+                    for (size_t o = 0; o < out; o++)
+                        db[o] = 1.0f;
+                    for (size_t i = 0; i < n * out; i++)
+                        dy[i] = (float)((i * 3 + 2) % 7) / 7.0f - 0.5f;
+                    at_linear_backward(x, n, in, W, dy, out, dW, db, dx);
+                    for (size_t o = 0; o < out; o++) {
+                        double want_b = 1.0;
                         for (size_t i = 0; i < n; i++)
-                            want += (double)dy[i * out + o] * x[i * in + k];
-                        ck_assert_msg(fabs(dW[o * in + k] - want) < 1e-5,
-                                      "dW n=%zu in=%zu out=%zu [%zu][%zu]", n, in, out, o, k);
+                            want_b += dy[i * out + o];
+                        ck_assert(fabs(db[o] - want_b) < 1e-5);
+                        for (size_t k = 0; k < in; k++) {
+                            double want = 0.25;
+                            for (size_t i = 0; i < n; i++)
+                                want += (double)dy[i * out + o] * x[i * in + k];
+                            ck_assert_msg(fabs(dW[o * in + k] - want) < 1e-5,
+                                          "%s: dW n=%zu in=%zu out=%zu [%zu][%zu]",
+                                          at_kernels_path(p), n, in, out, o, k);
+                        }
                     }
+                    for (size_t i = 0; i < n; i++)
+                        for (size_t k = 0; k < in; k++) {
+                            double want = 0;
+                            for (size_t o = 0; o < out; o++)
+                                want += (double)dy[i * out + o] * W[o * in + k];
+                            ck_assert_msg(fabs(dx[i * in + k] - want) < 1e-5,
+                                          "%s: dx n=%zu in=%zu out=%zu [%zu][%zu]",
+                                          at_kernels_path(p), n, in, out, i, k);
+                        }
+                    free(x), free(W), free(dy), free(dW), free(db), free(dx);
                 }
-                for (size_t i = 0; i < n; i++)
-                    for (size_t k = 0; k < in; k++) {
-                        double want = 0;
-                        for (size_t o = 0; o < out; o++)
-                            want += (double)dy[i * out + o] * W[o * in + k];
-                        ck_assert_msg(fabs(dx[i * in + k] - want) < 1e-5,
-                                      "dx n=%zu in=%zu out=%zu [%zu][%zu]", n, in, out, i, k);
-                    }
-                free(x), free(W), free(dy), free(dW), free(db), free(dx);
-            }
+    }
+    at_kernels_use(start);
 }
 END_TEST
 
@@ -198,57 +199,105 @@ START_TEST(activations)
 }
 END_TEST
 
-/* GELU (on every kernel path: AVX-512 has its own), its derivative and
- * softmax use their own erf and exp (so that they vectorise): against libm in
- * double over the whole useful range. */
+/* GELU, its derivative and softmax use their own erf and exp (so that they
+ * vectorise), the same formulas on every kernel path: against libm in double
+ * over the whole useful range, on every path, every tail length; and the
+ * paths against each other (vector widths and fused multiply-adds differ:
+ * within the formulas' own error). */
 START_TEST(gelu_and_softmax_match_libm)
 {
     enum { N = 24001 };
-    static const char *const paths[] = {"plain", "avx2", "avx512"};
     const char *start = at_kernels_name();
     float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y), *ones = malloc(N * sizeof *ones),
-          *dx = malloc(N * sizeof *dx);
-    ck_assert(x && y && ones && dx);
+          *dx = malloc(N * sizeof *dx), *ref = malloc(N * sizeof *ref);
+    ck_assert(x && y && ones && dx && ref);
     for (int i = 0; i < N; i++)
         x[i] = -12.0f + (float)i * 0.001f, ones[i] = 1.0f;
-    for (int p = 0; p < 3; p++) {
-        if (at_kernels_use(paths[p]))
+    ck_assert_int_eq(at_kernels_use("plain"), 0);
+    at_gelu(x, N, ref);
+    int tested = 0;
+    for (int p = 0; at_kernels_path(p); p++) {
+        const char *path = at_kernels_path(p);
+        if (at_kernels_use(path))
             continue;
-        for (size_t n = N - 16; n <= N; n++) { /* every tail length */
-            memset(y, 0, N * sizeof *y);
-            at_gelu(x, n, y);
-            for (size_t i = 0; i < N; i++) {
-                double v = x[i], cdf = 0.5 * (1.0 + erf(v / sqrt(2.0)));
-                if (i < n)
-                    ck_assert_msg(fabs(y[i] - v * cdf) < 1e-6 * fmax(1.0, fabs(v)),
-                                  "%s: gelu(%g) = %.9g", paths[p], v, (double)y[i]);
-                else
-                    ck_assert_msg(y[i] == 0.0f, "%s: wrote past %zu", paths[p], n);
-            }
+        tested++;
+        at_gelu(x, N, y);
+        for (size_t i = 0; i < N; i++) {
+            double v = x[i], cdf = 0.5 * (1.0 + erf(v / sqrt(2.0)));
+            ck_assert_msg(fabs(y[i] - v * cdf) < 1e-6 * fmax(1.0, fabs(v)),
+                          "%s: gelu(%g) = %.9g", path, v, (double)y[i]);
+            ck_assert_msg(fabs(y[i] - ref[i]) <= 2e-7 * fmax(1.0, fabs(v)),
+                          "%s: gelu(%g) = %.9g, plain %.9g", path, v, (double)y[i],
+                          (double)ref[i]);
+        }
+        for (size_t n = 0; n <= 40; n++) { /* every tail length: the same values, no more */
+            memset(dx, 0, 41 * sizeof *dx);
+            at_gelu(x + 11000, n, dx);
+            for (size_t i = 0; i <= 40; i++)
+                ck_assert_msg(i < n ? dx[i] == y[11000 + i] : dx[i] == 0.0f,
+                              "%s: n %zu, [%zu] %.9g", path, n, i, (double)dx[i]);
+        }
+        at_gelu_backward(x, ones, N, dx);
+        for (int i = 0; i < N; i++) {
+            double v = x[i], cdf = 0.5 * (1.0 + erf(v / sqrt(2.0)));
+            double pdf = exp(-0.5 * v * v) / sqrt(2.0 * M_PI);
+            ck_assert_msg(fabs(dx[i] - (cdf + v * pdf)) < 1e-6 * fmax(1.0, fabs(v)),
+                          "%s: gelu'(%g)", path, v);
+        }
+        /* softmax over scores from -80 to 80 apart: relative error of each weight */
+        for (int n = 1; n <= 40; n++) {
+            float sc[40];
+            double z = 0, want[40];
+            for (int i = 0; i < n; i++)
+                sc[i] = (float)((i * 37) % 41) * 4.0f - 80.0f;
+            for (int i = 0; i < n; i++)
+                z += exp((double)sc[i]);
+            for (int i = 0; i < n; i++)
+                want[i] = exp((double)sc[i]) / z;
+            at_softmax(sc, (size_t)n);
+            for (int i = 0; i < n; i++)
+                ck_assert_msg(fabs(sc[i] - want[i]) <= 1e-6 * want[i] + 1e-37,
+                              "%s: softmax n=%d [%d]", path, n, i);
+        }
+    }
+    ck_assert_int_ge(tested, 1);
+    at_kernels_use(start);
+    free(x), free(y), free(ones), free(dx), free(ref);
+}
+END_TEST
+
+/* 16-bit floats widened on every path (with conversion instructions or
+ * without), every value and every tail length, as at_half_to_float gives
+ * them; and added to what is there. */
+START_TEST(halves_on_every_path)
+{
+    enum { N = 65536 };
+    const char *start = at_kernels_name();
+    unsigned char *src = malloc(2 * N);
+    float *out = malloc((N + 1) * sizeof *out);
+    ck_assert(src && out);
+    for (uint32_t h = 0; h < N; h++)
+        src[2 * h] = (unsigned char)h, src[2 * h + 1] = (unsigned char)(h >> 8);
+    for (int p = 0; at_kernels_path(p); p++) {
+        if (at_kernels_use(at_kernels_path(p)))
+            continue;
+        at_halves(src, N, out, 0);
+        for (uint32_t h = 0; h < N; h++) { /* NaN payloads may differ */
+            float want = at_half_to_float((uint16_t)h);
+            ck_assert_msg(isnan(want) ? isnan(out[h]) : memcmp(&out[h], &want, sizeof want) == 0,
+                          "%s: half %04x", at_kernels_path(p), h);
+        }
+        for (size_t n = 0; n <= 40; n++) { /* tails, and the sum form */
+            for (size_t i = 0; i <= n; i++)
+                out[i] = 1.0f;
+            at_halves(src + 2 * 0x3C00, n, out, 1); /* 1.0, 1.000977, ... */
+            for (size_t i = 0; i < n; i++)
+                ck_assert(out[i] == 1.0f + at_half_to_float((uint16_t)(0x3C00 + i)));
+            ck_assert(out[n] == 1.0f);
         }
     }
     at_kernels_use(start);
-    at_gelu_backward(x, ones, N, dx);
-    for (int i = 0; i < N; i++) {
-        double v = x[i], cdf = 0.5 * (1.0 + erf(v / sqrt(2.0)));
-        double pdf = exp(-0.5 * v * v) / sqrt(2.0 * M_PI);
-        ck_assert_msg(fabs(dx[i] - (cdf + v * pdf)) < 1e-6 * fmax(1.0, fabs(v)), "gelu'(%g)", v);
-    }
-    /* softmax over scores from -80 to 80 apart: relative error of each weight */
-    for (int n = 1; n <= 40; n++) {
-        float s[40];
-        double z = 0, want[40];
-        for (int i = 0; i < n; i++)
-            s[i] = (float)((i * 37) % 41) * 4.0f - 80.0f;
-        for (int i = 0; i < n; i++)
-            z += exp((double)s[i]);
-        for (int i = 0; i < n; i++)
-            want[i] = exp((double)s[i]) / z;
-        at_softmax(s, (size_t)n);
-        for (int i = 0; i < n; i++)
-            ck_assert_msg(fabs(s[i] - want[i]) <= 1e-6 * want[i] + 1e-37, "softmax n=%d [%d]", n, i);
-    }
-    free(x), free(y), free(ones), free(dx);
+    free(src), free(out);
 }
 END_TEST
 
@@ -311,6 +360,7 @@ Suite *kernels_suite(void)
     tcase_add_test(tc, linear_tiles_match_plain_products);
     tcase_add_test(tc, activations);
     tcase_add_test(tc, gelu_and_softmax_match_libm);
+    tcase_add_test(tc, halves_on_every_path);
     tcase_add_test(tc, half_floats);
     tcase_add_test(tc, crc32_check_value);
     tcase_add_test(tc, crc32c_check_value);

@@ -1,0 +1,138 @@
+/*
+ * avx2.c - the AVX2 + FMA path (x86-64-v3: Intel from Haswell, AMD from
+ * Excavator and every Zen). Compiled with -mavx2 -mfma -mf16c; dispatch.c
+ * calls it only where the processor has them.
+ */
+#include <immintrin.h>
+
+#define AT_VW 8
+
+#include "kernels/generic.h"
+
+/* Float products: 6 rows by one panel (two 8-float halves): 12 accumulators,
+ * two weight vectors and the broadcast input in the 16 registers. */
+enum { GEMM_MR = 6, GEMM_NP = 1 };
+
+INLINE void gemm_tile(const float *x, size_t in, const float *p, const float *b, size_t cols,
+                      const float *res, float *y, size_t out, int R, int NP)
+{
+    __m256 lo[GEMM_MR], hi[GEMM_MR];
+    (void)NP;
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        lo[r] = hi[r] = _mm256_setzero_ps();
+    for (size_t k = 0; k < in; k++) {
+        __m256 w0 = _mm256_load_ps(p + k * 16), w1 = _mm256_load_ps(p + k * 16 + 8);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m256 xv = _mm256_broadcast_ss(x + r * in + k);
+            lo[r] = _mm256_fmadd_ps(xv, w0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(xv, w1, hi[r]);
+        }
+    }
+    size_t c0 = cols < 8 ? cols : 8, c1 = cols - c0;
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        const float *rr = res ? res + r * out : NULL;
+        out_store((vf)lo[r], b, rr, y + r * out, c0);
+        out_store((vf)hi[r], b ? b + 8 : NULL, rr ? rr + 8 : NULL, y + r * out + 8, c1);
+    }
+}
+
+/* 8-bit products. vpmaddubsw multiplies unsigned by signed bytes and adds
+ * pairs into 16 bits, saturating; with |x| <= 127 and |w| <= 127 a pair is
+ * at most 2 * 127 * 127 = 32258 and never saturates. So: |x| (vpabsb) times
+ * w with x's sign (vpsignb), pairs to 16 bits, then vpmaddwd against ones
+ * adds the pairs of pairs into 32-bit lanes: one output's four products per
+ * lane, in the panel's own order [16 outputs][4 inputs], no shuffles. R rows
+ * by one panel: 2 R accumulators, two weight vectors, the ones and the
+ * row's temporaries. */
+enum { GEMM8_MR = 4, GEMM8_NP = 1 };
+
+/* One row's step: four inputs of row r against the panel's w0, w1. */
+#define ROW8(r)                                                                      \
+    if ((r) < R) {                                                                   \
+        int32_t four;                                                                \
+        memcpy(&four, qx + (r) * kp + k, 4);                                         \
+        __m256i x = _mm256_set1_epi32(four), ax = _mm256_abs_epi8(x);                \
+        __m256i p0 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w0, x));              \
+        __m256i p1 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w1, x));              \
+        lo##r = _mm256_add_epi32(lo##r, _mm256_madd_epi16(p0, ones));                \
+        hi##r = _mm256_add_epi32(hi##r, _mm256_madd_epi16(p1, ones));                \
+    }
+/* and its outputs */
+#define OUT8(r)                                                                      \
+    if ((r) < R) {                                                                   \
+        const float *rr = res ? res + (r) * out : NULL;                              \
+        dequant_store((vi)lo##r, sx[r], sw, b, rr, y + (r) * out, c0);               \
+        dequant_store((vi)hi##r, sx[r], sw + 8, b ? b + 8 : NULL, rr ? rr + 8 : NULL, \
+                      y + (r) * out + 8, c1);                                        \
+    }
+
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+                       const float *sx, const float *b, size_t cols, const float *res, float *y,
+                       size_t out, int R, int NP)
+{
+    __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0;
+    __m256i hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int8_t *w = W->q + o * kp;
+    (void)NP;
+    for (size_t k = 0; k < kp; k += 4) {
+        __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + k * 16));
+        __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(w + k * 16 + 32));
+        ROW8(0) ROW8(1) ROW8(2) ROW8(3)
+    }
+    size_t c0 = cols < 8 ? cols : 8, c1 = cols - c0;
+    const float *sw = W->scale + o;
+    OUT8(0) OUT8(1) OUT8(2) OUT8(3)
+}
+#undef ROW8
+#undef OUT8
+
+#include "kernels/drivers.h"
+
+/* Rows to bytes, 32 at a time: four conversions packed to bytes (the packs
+ * interleave 128-bit lanes; the permutation puts them back in order). */
+static void quantize_avx2(const float *x, size_t n, size_t in, size_t kp, int8_t *q,
+                          float *scale)
+{
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * in;
+        int8_t *qi = q + i * kp;
+        __m256 inv = _mm256_set1_ps(row_scale(xi, in, &scale[i]));
+        size_t k = 0;
+        for (; k + 32 <= in; k += 32) {
+            __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xi + k), inv));
+            __m256i b = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xi + k + 8), inv));
+            __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xi + k + 16), inv));
+            __m256i d = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(xi + k + 24), inv));
+            __m256i v = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+            _mm256_storeu_si256((__m256i *)(void *)(qi + k), _mm256_permutevar8x32_epi32(v, order));
+        }
+        quantize_tail(xi, k, in, kp, qi, inv[0]);
+    }
+}
+
+static void halves_f16c(const void *src, size_t n, float *out, int add)
+{
+    const unsigned char *p = src;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        __m256 v = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p + 2 * k)));
+        if (add)
+            v = _mm256_add_ps(v, _mm256_loadu_ps(out + k));
+        _mm256_storeu_ps(out + k, v);
+    }
+    k_halves_bits(p + 2 * k, n - k, out + k, add);
+}
+
+static int avx2_runs(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+           __builtin_cpu_supports("f16c");
+}
+
+const at_kpath at_kpath_avx2 = AT_KPATH("avx2", avx2_runs, k_gemm8, quantize_avx2, halves_f16c);

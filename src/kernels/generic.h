@@ -1,0 +1,619 @@
+/*
+ * generic.h - the kernels written once, for vectors of AT_VW floats. Each
+ * instruction-set file (plain.c, avx2.c, avx512.c, neon.c) is compiled for
+ * its instruction set, defines AT_VW (its register width in floats) and the
+ * micro-kernels of the matrix products, includes this file, and fills its
+ * row of the dispatch table (path.h) from the functions here and its own.
+ *
+ * A path file defines AT_VW, floats per vector (4, 8 or 16), includes this
+ * file, then defines
+ *   GEMM_MR, GEMM_NP  rows and 16-output panels of a float product's tile
+ *   gemm_tile(x, in, p, b, cols, res, y, out, R, NP)
+ *                     y[R][cols] = (res +) x[R] · panel^T + b, cols <= 16 NP,
+ *                     each vector of sums stored by out_store below
+ *   GEMM8_MR, GEMM8_NP  the same for the 8-bit products
+ *   gemm8_tile(qx, kp, W, o, sx, b, cols, res, y, out, R, NP)
+ *                     the exact integer sums of qx[R] · W.q[o .. o + cols)
+ *                     (R rows, NP panels), each vector of them turned into
+ *                     floats and stored by dequant_store below
+ * and then includes drivers.h, the loops around them. The micro-kernels are
+ * always inlined, so that R and NP are constants in each copy, and their
+ * sums go from registers to the outputs.
+ */
+#ifndef AT_VW
+#error "define AT_VW before including generic.h"
+#endif
+
+#include "internal.h"
+#include "kernels.h"
+#include "kernels/path.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+typedef float vf __attribute__((vector_size(AT_VW * 4)));
+typedef int32_t vi __attribute__((vector_size(AT_VW * 4)));
+
+/* ---- vectors: loads and stores of n <= AT_VW floats (the lanes past n read
+ * as fill), lane-wise select, and folds of the lanes in one fixed order */
+
+INLINE vf vload(const float *p, size_t n, float fill)
+{
+    vf v;
+    if (n >= AT_VW) {
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    for (int j = 0; j < AT_VW; j++)
+        v[j] = (size_t)j < n ? p[j] : fill;
+    return v;
+}
+
+INLINE void vstore(float *p, vf v, size_t n)
+{
+    if (n >= AT_VW) {
+        memcpy(p, &v, sizeof v);
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        p[j] = v[j];
+}
+
+INLINE vf vsplat(float x)
+{
+    return (vf){0} + x;
+}
+
+INLINE vf vselect(vi mask, vf a, vf b)
+{
+    return (vf)((mask & (vi)a) | (~mask & (vi)b));
+}
+
+INLINE vf vmax(vf a, vf b)
+{
+    return vselect(a > b, a, b);
+}
+
+/* The lanes folded in halves: lane j with lane j + w for w = AT_VW/2 ... 1. */
+#if AT_VW == 16
+#define FOLD(op, v)                                                                            \
+    v = op(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, \
+                                      7));                                                     \
+    v = op(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10,  \
+                                      11));                                                    \
+    v = op(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12,  \
+                                      13));                                                    \
+    v = op(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15,  \
+                                      14));
+#elif AT_VW == 8
+#define FOLD(op, v)                                                        \
+    v = op(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3));     \
+    v = op(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5));     \
+    v = op(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6));
+#elif AT_VW == 4
+#define FOLD(op, v)                                               \
+    v = op(v, __builtin_shufflevector(v, v, 2, 3, 0, 1));         \
+    v = op(v, __builtin_shufflevector(v, v, 1, 0, 3, 2));
+#else
+#error "AT_VW must be 4, 8 or 16"
+#endif
+#define VADD(a, b) ((a) + (b))
+
+INLINE float vsum(vf v)
+{
+    FOLD(VADD, v)
+    return v[0];
+}
+
+INLINE float vhmax(vf v)
+{
+    FOLD(vmax, v)
+    return v[0];
+}
+
+/* e^x, relative error below 1e-7 (x clamped to [-87, 88], where e^x stays a
+ * normal float): x = n ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor
+ * series to r^7, 2^n written into the exponent bits. */
+INLINE vf vexp(vf x)
+{
+    x = vselect(x < -87.0f, vsplat(-87.0f), x);
+    x = vselect(x > 88.0f, vsplat(88.0f), x);
+    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves no fraction bits */
+    vf n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
+    /* ln 2 in two parts; the first has 15 significant bits, so n times it is exact */
+    vf r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+    vf p = 1.0f + r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+           r * (1.0f / 720 + r * (1.0f / 5040)))))));
+    vi bits = (__builtin_convertvector(n, vi) + 127) << 23; /* n + 127 in [1, 254] */
+    return p * (vf)bits;
+}
+
+/* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
+INLINE vf verf(vf x)
+{
+    const vi sign = (vi){0} | (int32_t)0x80000000;
+    vf ax = (vf)((vi)x & ~sign), t = 1.0f / (1.0f + 0.3275911f * ax);
+    vf poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
+              t * (-1.453152027f + t * 1.061405429f))));
+    vf y = 1.0f - poly * vexp(-ax * ax);
+    return (vf)((vi)y | ((vi)x & sign));
+}
+
+/* ---- the matrix products' outputs: the same arithmetic on every path */
+
+/* y[0..cols) = (res +) (acc + b), cols <= AT_VW; b, res may be NULL. */
+INLINE void out_store(vf acc, const float *b, const float *res, float *y, size_t cols)
+{
+    vf v = b ? acc + vload(b, cols, 0) : acc;
+    vstore(y, res ? vload(res, cols, 0) + v : v, cols);
+}
+
+/* The same from exact integer sums: y = (res +) (acc · (sx · sw) + b), each
+ * operation rounded (no fused multiply-add), so that every path gives the
+ * same bits from the same integers. */
+INLINE void dequant_store(vi acc, float sx, const float *sw, const float *b, const float *res,
+                          float *y, size_t cols)
+{
+    vf v = __builtin_convertvector(acc, vf) * (sx * vload(sw, cols, 0));
+    out_store(__builtin_assoc_barrier(v), b, res, y, cols);
+}
+
+/* ---- element-wise and row kernels */
+
+/* Eight independent partial sums: full vectors without reassociating one chain. */
+static float k_dot(const float *a, const float *b, size_t n)
+{
+    float acc[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += a[k + j] * b[k + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < n; k++)
+        s += a[k] * b[k];
+    return s;
+}
+
+static void k_add(const float *a, const float *b, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+static void k_axpy(size_t n, float a, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+/* The first index of the largest value, NaN lanes left out; then its first
+ * place (no branch per element that the processor would mispredict). */
+static size_t k_argmax(const float *x, size_t n)
+{
+    if (n == 0 || x[0] != x[0])
+        return 0;
+    const vf none = vsplat(-INFINITY);
+    vf m = none;
+    for (size_t k = 0; k < n; k += AT_VW) {
+        vf v = vload(x + k, n - k, -INFINITY);
+        m = vmax(m, vselect(v == v, v, none));
+    }
+    float mx = vhmax(m);
+    for (size_t k = 0; k < n; k++)
+        if (x[k] == mx)
+            return k;
+    return 0;
+}
+
+static void k_softmax(float *x, size_t n)
+{
+    vf m = vload(x, n, -INFINITY);
+    for (size_t k = AT_VW; k < n; k += AT_VW)
+        m = vmax(m, vload(x + k, n - k, -INFINITY));
+    float mx = vhmax(m);
+    if (mx == -INFINITY) { /* nothing to attend to: all weights zero */
+        memset(x, 0, n * sizeof *x);
+        return;
+    }
+    vf s = {0};
+    for (size_t k = 0; k < n; k += AT_VW) { /* e^-inf: exactly 0 */
+        vf v = vload(x + k, n - k, -INFINITY);
+        v = vselect(v == -INFINITY, (vf){0}, vexp(v - mx));
+        s += v;
+        vstore(x + k, v, n - k);
+    }
+    float inv = 1.0f / vsum(s);
+    for (size_t k = 0; k < n; k += AT_VW)
+        vstore(x + k, vload(x + k, n - k, 0.0f) * inv, n - k);
+}
+
+/* GELU(x) = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, the same formula on every path. */
+static void k_gelu(const float *x, size_t n, float *y)
+{
+    for (size_t k = 0; k < n; k += AT_VW) {
+        vf v = vload(x + k, n - k, 0.0f);
+        vstore(y + k, 0.5f * v * (1.0f + verf(v * (float)M_SQRT1_2)), n - k);
+    }
+}
+
+static void k_gelu_backward(const float *x, const float *dy, size_t n, float *dx)
+{
+    for (size_t k = 0; k < n; k += AT_VW) {
+        vf v = vload(x + k, n - k, 0.0f), g = vload(dy + k, n - k, 0.0f);
+        vf cdf = 0.5f * (1.0f + verf(v * (float)M_SQRT1_2));
+        vf pdf = vexp(-0.5f * v * v) * 0.3989422804014327f;
+        vstore(dx + k, g * (cdf + v * pdf), n - k);
+    }
+}
+
+/* Layer norm of R rows at once, their dependent chains of sums interleaved.
+ * The mean of x - x[0] first: exact for a row of equal values, and no
+ * cancellation when the values are large but close. */
+INLINE void layernorm_rows(const float *x, size_t d, int R, const float *w, const float *b,
+                           double eps, float *y, float *mean, float *rstd)
+{
+    vf acc[4];
+    float first[4], m[4], r[4];
+    size_t dv = d / AT_VW * AT_VW;
+    for (int i = 0; i < R; i++) {
+        acc[i] = (vf){0};
+        first[i] = x[i * d];
+    }
+    for (size_t k = 0; k < dv; k += AT_VW)
+        for (int i = 0; i < R; i++)
+            acc[i] += vload(x + i * d + k, AT_VW, 0) - first[i];
+    for (int i = 0; i < R; i++) {
+        float s = vsum(acc[i]);
+        for (size_t k = dv; k < d; k++)
+            s += x[i * d + k] - first[i];
+        m[i] = first[i] + s / (float)d;
+        acc[i] = (vf){0};
+    }
+    for (size_t k = 0; k < dv; k += AT_VW)
+        for (int i = 0; i < R; i++) {
+            vf v = vload(x + i * d + k, AT_VW, 0) - m[i];
+            acc[i] += v * v;
+        }
+    for (int i = 0; i < R; i++) {
+        float s = vsum(acc[i]);
+        for (size_t k = dv; k < d; k++)
+            s += (x[i * d + k] - m[i]) * (x[i * d + k] - m[i]);
+        r[i] = 1.0f / sqrtf(s / (float)d + (float)eps);
+        for (size_t k = 0; k < d; k++)
+            y[i * d + k] = (x[i * d + k] - m[i]) * r[i] * w[k] + b[k];
+        if (mean)
+            mean[i] = m[i];
+        if (rstd)
+            rstd[i] = r[i];
+    }
+}
+
+static void k_layernorm(const float *x, size_t n, size_t d, const float *w, const float *b,
+                        double eps, float *y, float *mean, float *rstd)
+{
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        layernorm_rows(x + i * d, d, 4, w, b, eps, y + i * d, mean ? mean + i : NULL,
+                       rstd ? rstd + i : NULL);
+    for (; i < n; i++)
+        layernorm_rows(x + i * d, d, 1, w, b, eps, y + i * d, mean ? mean + i : NULL,
+                       rstd ? rstd + i : NULL);
+}
+
+static void k_relu(const float *x, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+static void k_relu_backward(const float *x, const float *dy, size_t n, float *dx)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0 ? dy[i] : 0.0f;
+}
+
+static void k_layernorm_backward(const float *x, size_t n, size_t d, const float *w,
+                                 const float *mean, const float *rstd, const float *dy,
+                                 float *dw, float *db, float *dx)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * d, *dyi = dy + i * d;
+        float *dxi = dx + i * d;
+        float m = mean[i], r = rstd[i], s1 = 0, s2 = 0;
+        for (size_t k = 0; k < d; k++) {
+            float xhat = (xi[k] - m) * r, g = dyi[k] * w[k];
+            dw[k] += dyi[k] * xhat;
+            db[k] += dyi[k];
+            s1 += g;
+            s2 += g * xhat;
+        }
+        s1 /= (float)d;
+        s2 /= (float)d;
+        for (size_t k = 0; k < d; k++) {
+            float xhat = (xi[k] - m) * r;
+            dxi[k] = r * (dyi[k] * w[k] - s1 - xhat * s2);
+        }
+    }
+}
+
+/* ---- the backward pass's products (training) */
+
+enum { BW = 16 }; /* floats of a row per tile: 16 / AT_VW vectors */
+
+/* dW[o..o+C)[k..k+16) += sum_i dy[i][o..o+C) x[i][k..k+16): the tile stays
+ * in registers across all rows. */
+INLINE void dweight_tile(const float *x, size_t n, size_t in, const float *dy, size_t out,
+                         float *dW, int C)
+{
+    vf acc[4][BW / AT_VW];
+    for (int c = 0; c < C; c++)
+        for (int j = 0; j < BW / AT_VW; j++)
+            acc[c][j] = vload(dW + c * in + AT_VW * j, AT_VW, 0);
+    for (size_t i = 0; i < n; i++) {
+        vf xv[BW / AT_VW];
+        for (int j = 0; j < BW / AT_VW; j++)
+            xv[j] = vload(x + i * in + AT_VW * j, AT_VW, 0);
+        for (int c = 0; c < C; c++) {
+            float g = dy[i * out + c];
+            for (int j = 0; j < BW / AT_VW; j++)
+                acc[c][j] += g * xv[j];
+        }
+    }
+    for (int c = 0; c < C; c++)
+        for (int j = 0; j < BW / AT_VW; j++)
+            vstore(dW + c * in + AT_VW * j, acc[c][j], AT_VW);
+}
+
+/* dx[i..i+R)[k..k+16) = sum_q dy[i..i+R)[q] W[q][k..k+16). */
+INLINE void dinput_tile(size_t in, const float *W, const float *dy, size_t out, float *dx, int R)
+{
+    vf acc[4][BW / AT_VW] = {{{0}}};
+    for (size_t q = 0; q < out; q++) {
+        vf wv[BW / AT_VW];
+        for (int j = 0; j < BW / AT_VW; j++)
+            wv[j] = vload(W + q * in + AT_VW * j, AT_VW, 0);
+        for (int r = 0; r < R; r++) {
+            float g = dy[r * out + q];
+            for (int j = 0; j < BW / AT_VW; j++)
+                acc[r][j] += g * wv[j];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < BW / AT_VW; j++)
+            vstore(dx + r * in + AT_VW * j, acc[r][j], AT_VW);
+}
+
+static void k_linear_backward(const float *x, size_t n, size_t in, const float *W,
+                              const float *dy, size_t out, float *dW, float *db, float *dx)
+{
+    if (db)
+        for (size_t i = 0; i < n; i++)
+            for (size_t o = 0; o < out; o++)
+                db[o] += dy[i * out + o];
+    if (in % BW) { /* odd widths: the plain way */
+        for (size_t i = 0; i < n; i++) {
+            for (size_t o = 0; o < out; o++)
+                k_axpy(in, dy[i * out + o], x + i * in, dW + o * in);
+            if (dx) {
+                memset(dx + i * in, 0, in * sizeof *dx);
+                for (size_t o = 0; o < out; o++)
+                    k_axpy(in, dy[i * out + o], W + o * in, dx + i * in);
+            }
+        }
+        return;
+    }
+    for (size_t k = 0; k < in; k += BW) {
+        size_t o = 0;
+        for (; o + 4 <= out; o += 4)
+            dweight_tile(x + k, n, in, dy + o, out, dW + o * in + k, 4);
+        for (; o < out; o++)
+            dweight_tile(x + k, n, in, dy + o, out, dW + o * in + k, 1);
+    }
+    if (!dx)
+        return;
+    for (size_t k = 0; k < in; k += BW) {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            dinput_tile(in, W + k, dy + i * out, out, dx + i * in + k, 4);
+        for (; i < n; i++)
+            dinput_tile(in, W + k, dy + i * out, out, dx + i * in + k, 1);
+    }
+}
+
+/* ---- 16-bit floats, widened exactly (a path with conversion instructions
+ * has its own; they give the same values) */
+
+static void k_halves_bits(const void *src, size_t n, float *out, int add)
+{
+    const unsigned char *p = src;
+    for (size_t k = 0; k < n; k++) {
+        float v = at_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
+        out[k] = add ? out[k] + v : v;
+    }
+}
+
+/* ---- one attention head (see attention.c for the maths) */
+
+/* scores_v: query qi against keys j0 .. j0 + AT_VW - 1 (transposed in kt,
+ * rows np apart), scaled, plus bias[np + j - i] (the position bias, -inf
+ * outside the window) and pad[j] (-inf past the chunk's last key). Four
+ * chains over the head's dimensions, so that the multiply-adds overlap. */
+INLINE vf scores_v(const float *qi, const float *kt, size_t np, size_t dh, size_t j0, size_t i,
+                   float scale, const float *bias, const float *pad)
+{
+    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    const float *kj = kt + j0;
+    size_t e = 0;
+    for (; e + 4 <= dh; e += 4) {
+        a0 += qi[e] * vload(kj + e * np, AT_VW, 0);
+        a1 += qi[e + 1] * vload(kj + (e + 1) * np, AT_VW, 0);
+        a2 += qi[e + 2] * vload(kj + (e + 2) * np, AT_VW, 0);
+        a3 += qi[e + 3] * vload(kj + (e + 3) * np, AT_VW, 0);
+    }
+    for (; e < dh; e++)
+        a0 += qi[e] * vload(kj + e * np, AT_VW, 0);
+    vf row = ((a0 + a1) + (a2 + a3)) * scale + vload(bias + np - i + j0, AT_VW, 0);
+    return row + vload(pad + j0, AT_VW, 0);
+}
+
+/* softmax_v: the weights of one row of at most AT_VW scores. */
+INLINE vf softmax_v(vf row)
+{
+    vf ex = vselect(row == -INFINITY, (vf){0}, vexp(row - vhmax(row)));
+    return ex * (1.0f / vsum(ex));
+}
+
+/* softmax_2v: a row of AT_VW + 1 to 2 AT_VW scores, r0 then r1, in place. */
+INLINE void softmax_2v(vf *r0, vf *r1)
+{
+    float mx = vhmax(vmax(*r0, *r1));
+    vf e0 = vselect(*r0 == -INFINITY, (vf){0}, vexp(*r0 - mx));
+    vf e1 = vselect(*r1 == -INFINITY, (vf){0}, vexp(*r1 - mx));
+    float inv = 1.0f / vsum(e0 + e1);
+    *r0 = e0 * inv;
+    *r1 = e1 * inv;
+}
+
+/* near: where the vector of keys around query i starts, when the window fits
+ * in one (the other keys' weights are 0): any chunk length then costs one
+ * vector of scores per query. */
+INLINE size_t near(size_t i, int window, size_t np)
+{
+    size_t j0 = i > (size_t)window ? i - (size_t)window : 0;
+    return j0 < np - AT_VW ? j0 : np - AT_VW;
+}
+
+/* context: o[0..dh) = sum over keys j in [lo, hi) of wi[j] (times the
+ * dropout mask di[j]) v_j, with even and odd keys in two chains. */
+INLINE void context(const float *wi, const float *di, const float *v, size_t d, size_t dh,
+                    size_t lo, size_t hi, float *o)
+{
+    size_t e0 = 0;
+    for (; e0 + 2 * AT_VW <= dh; e0 += 2 * AT_VW) {
+        vf a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+        size_t j = lo;
+        for (; j + 2 <= hi; j += 2) {
+            float w0 = di ? wi[j] * di[j] : wi[j];
+            float w1 = di ? wi[j + 1] * di[j + 1] : wi[j + 1];
+            a0 += w0 * vload(v + j * d + e0, AT_VW, 0);
+            a1 += w0 * vload(v + j * d + e0 + AT_VW, AT_VW, 0);
+            b0 += w1 * vload(v + (j + 1) * d + e0, AT_VW, 0);
+            b1 += w1 * vload(v + (j + 1) * d + e0 + AT_VW, AT_VW, 0);
+        }
+        if (j < hi) {
+            float w0 = di ? wi[j] * di[j] : wi[j];
+            a0 += w0 * vload(v + j * d + e0, AT_VW, 0);
+            a1 += w0 * vload(v + j * d + e0 + AT_VW, AT_VW, 0);
+        }
+        vstore(o + e0, a0 + b0, AT_VW);
+        vstore(o + e0 + AT_VW, a1 + b1, AT_VW);
+    }
+    for (; e0 < dh; e0++) {
+        float acc = 0;
+        for (size_t j = lo; j < hi; j++)
+            acc += (di ? wi[j] * di[j] : wi[j]) * v[j * d + e0];
+        o[e0] = acc;
+    }
+}
+
+/* The keys of the chunk transposed: kt[e][j] = k[j][e], [dh, np], zero past n. */
+static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t np, float *kt)
+{
+    for (size_t e = 0; e < dh; e++) {
+        for (size_t j = 0; j < n; j++)
+            kt[e * np + j] = k[j * d + e];
+        for (size_t j = n; j < np; j++)
+            kt[e * np + j] = 0.0f;
+    }
+}
+
+/* k_head: head t of one chunk of n tokens (at_head_args, path.h). The scores
+ * of a query are computed for AT_VW keys at a time from the keys transposed,
+ * and the context kept in registers. A chunk of up to AT_VW tokens, and a
+ * window that fits in one vector in a chunk of any length, has its softmax
+ * in one vector, a chunk of up to 2 AT_VW in two; rows are taken two at a
+ * time, so that their dependent steps overlap. */
+static void k_head(const at_head_args *h)
+{
+    const float *q = h->q, *v = h->v;
+    size_t d = h->d, dh = h->dh, n = h->n, np = (n + AT_VW - 1) / AT_VW * AT_VW;
+    int window = h->window;
+    float scale = h->scale, *weights = h->weights, *ctx = h->ctx, *kt = h->kt;
+    transpose_keys(h->k, d, dh, n, np, kt);
+    float *sc = kt + dh * np;                       /* [np] one row of scores */
+    float *sc2 = sc + np;                           /* [np] a second row of scores */
+    const float *bias = h->bias_row + h->Lp - np;   /* bias[np + j - i]: key j, query i */
+    const float *pad = h->pad_row + h->Lp - n;      /* [np] 0 for the chunk's keys, then -inf */
+    int small = window > 0 && 2 * (size_t)window < AT_VW;
+    size_t i = 0;
+    if (!h->drop)
+        for (; i + 2 <= n; i += 2) {
+            size_t lo0, hi0, lo1, hi1;
+            at_key_span(window, i, n, &lo0, &hi0);
+            at_key_span(window, i + 1, n, &lo1, &hi1);
+            const float *q0 = q + i * d, *q1 = q + (i + 1) * d;
+            if (np == AT_VW) {
+                vf w0 = softmax_v(scores_v(q0, kt, np, dh, 0, i, scale, bias, pad));
+                vf w1 = softmax_v(scores_v(q1, kt, np, dh, 0, i + 1, scale, bias, pad));
+                vstore(weights + i * n, w0, n);
+                vstore(weights + (i + 1) * n, w1, n);
+            } else if (small) {
+                size_t a0 = near(i, window, np), a1 = near(i + 1, window, np);
+                vf w0 = softmax_v(scores_v(q0, kt, np, dh, a0, i, scale, bias, pad));
+                vf w1 = softmax_v(scores_v(q1, kt, np, dh, a1, i + 1, scale, bias, pad));
+                memset(weights + i * n, 0, 2 * n * sizeof *weights);
+                vstore(weights + i * n + a0, w0, n - a0);
+                vstore(weights + (i + 1) * n + a1, w1, n - a1);
+            } else if (np == 2 * AT_VW) {
+                vf r0 = scores_v(q0, kt, np, dh, 0, i, scale, bias, pad);
+                vf r1 = scores_v(q0, kt, np, dh, AT_VW, i, scale, bias, pad);
+                vf s0 = scores_v(q1, kt, np, dh, 0, i + 1, scale, bias, pad);
+                vf s1 = scores_v(q1, kt, np, dh, AT_VW, i + 1, scale, bias, pad);
+                softmax_2v(&r0, &r1);
+                softmax_2v(&s0, &s1);
+                vstore(weights + i * n, r0, AT_VW);
+                vstore(weights + i * n + AT_VW, r1, n - AT_VW);
+                vstore(weights + (i + 1) * n, s0, AT_VW);
+                vstore(weights + (i + 1) * n + AT_VW, s1, n - AT_VW);
+            } else {
+                for (size_t j0 = 0; j0 < np; j0 += AT_VW) {
+                    vstore(sc + j0, scores_v(q0, kt, np, dh, j0, i, scale, bias, pad), AT_VW);
+                    vstore(sc2 + j0, scores_v(q1, kt, np, dh, j0, i + 1, scale, bias, pad),
+                           AT_VW);
+                }
+                k_softmax(sc, np);
+                k_softmax(sc2, np);
+                memcpy(weights + i * n, sc, n * sizeof *weights);
+                memcpy(weights + (i + 1) * n, sc2, n * sizeof *weights);
+            }
+            context(weights + i * n, NULL, v, d, dh, lo0, hi0, ctx + i * d);
+            context(weights + (i + 1) * n, NULL, v, d, dh, lo1, hi1, ctx + (i + 1) * d);
+        }
+    for (; i < n; i++) {
+        float *wi = weights + i * n; /* row i: [n] */
+        size_t lo, hi;
+        at_key_span(window, i, n, &lo, &hi);
+        if (np == AT_VW) {
+            vstore(wi, softmax_v(scores_v(q + i * d, kt, np, dh, 0, i, scale, bias, pad)), n);
+        } else if (small) {
+            size_t a = near(i, window, np);
+            memset(wi, 0, n * sizeof *wi);
+            vstore(wi + a, softmax_v(scores_v(q + i * d, kt, np, dh, a, i, scale, bias, pad)),
+                   n - a);
+        } else {
+            for (size_t j0 = 0; j0 < np; j0 += AT_VW)
+                vstore(sc + j0, scores_v(q + i * d, kt, np, dh, j0, i, scale, bias, pad), AT_VW);
+            k_softmax(sc, np);
+            memcpy(wi, sc, n * sizeof *wi);
+        }
+        float *di = h->drop ? h->drop + i * n : NULL;
+        if (di) /* the mask is kept: weights stay as computed, for showing */
+            for (size_t j = lo; j < hi; j++)
+                di[j] = at_rand(h->rng) < h->p_drop ? 0.0f : 1.0f / (1.0f - h->p_drop);
+        context(wi, di, v, d, dh, lo, hi, ctx + i * d); /* head t's slice of o_i: [dh] */
+    }
+}
+
