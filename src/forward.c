@@ -88,12 +88,12 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     size_t f = (size_t)c->ffn_dim, cw = window_inputs(c), tags = 0;
     size_t widest = d > f ? d : f; /* the most inputs of a product (8-bit rows in qb) */
     widest = cw > widest ? cw : widest;
-    size_t kp4 = (widest + 3) / 4 + 1;
+    size_t kp4 = ((widest + 3) / 4 + 1) * AT_QBUF_ELEM; /* floats a row of qb takes */
     for (int i = 0; i < c->n_tagsets; i++)
         tags += m->n_tags[i];
     double floats = (double)T * (double)(20 * d + 2 * f + cw + cd + 8 + kp4 + tags) +
                     (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
-                    (double)(L + 16) * (double)(d / H + 2 * H + 7);
+                    (double)(L + 16) * (double)(d / H + 2 * H + 7) + 8.0 * (double)kp4;
     if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
         return at_error_set(err, "running this model on %zu tokens at once needs %.0f MiB, "
                             "more than attntag allows (%d MiB): max_len %zu, heads %zu and "
@@ -120,8 +120,9 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
     s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 2 + 2 * (H + 1)), &fail);
     size_t kp = (widest + 3) / 4 * 4;
-    s->qb.q = (int8_t *)at_state_alloc(s, T * kp / 4, &fail);
+    s->qb.q = at_state_alloc(s, T * kp * AT_QBUF_ELEM / sizeof(float), &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);
+    s->qb.panel = at_state_alloc(s, 16 * kp * AT_QBUF_ELEM / sizeof(float), &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
     /* Tagging keeps only layer 0's buffers and two for the residual stream,
      * used in turn; at_state_set_training gives every layer its own. */

@@ -20,10 +20,15 @@ typedef struct at_packed {
     size_t in, out, kp; /* kp: in rounded up to 4 */
 } at_packed;
 
-/* Scratch for the 8-bit products: rows of x as signed bytes, and their scales. */
+/* Scratch for the 8-bit products: the rows of x as the chosen path's
+ * integers (signed bytes, or 16-bit numbers on the plain path: at most
+ * AT_QBUF_ELEM bytes each), their scales, and room for one panel of weights
+ * widened to 16 bits (the plain path's). */
+enum { AT_QBUF_ELEM = 2 };
 typedef struct at_qbuf {
-    int8_t *q;          /* [rows, max kp] */
+    void *q;            /* [rows, max kp] */
     float *scale;       /* [rows] */
+    void *panel;        /* [16, max kp] */
 } at_qbuf;
 
 /* at_pack, at_pack_int8: 0, or -1 when out of memory. */

@@ -26,8 +26,8 @@ static float frand(unsigned *seed)
  * them; inputs odd and even, around the 4-byte groups and the widths the
  * quantising loops take at once (16, 32, 64). */
 static const size_t NS[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
-static const size_t OUTS[] = {1, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 47, 50, 64};
-static const size_t INS[] = {1, 3, 4, 13, 17, 32, 33, 64, 65, 100, 128, 256};
+static const size_t OUTS[] = {1, 5, 8, 9, 15, 16, 17, 24, 31, 32, 33, 50};
+static const size_t INS[] = {1, 3, 4, 13, 17, 33, 64, 65, 130};
 
 static void fill(float *p, size_t n, unsigned *seed)
 {
@@ -124,9 +124,9 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
                 fill(bias, out, &seed);
                 if (n > 2) /* a zero row: scale 0, output the bias */
                     memset(x + in, 0, in * sizeof *x);
-                int8_t *u = malloc(n * kp);
+                void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(16 * kp * AT_QBUF_ELEM);
                 float *sc = malloc(n * sizeof *sc);
-                at_qbuf qb = {u, sc};
+                at_qbuf qb = {u, sc, panel};
                 at_packed P;
                 ck_assert_int_eq(at_pack_int8(W, out, in, &P), 0);
                 tested = 0;
@@ -150,7 +150,7 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
                         }
                 }
                 at_packed_free(&P);
-                free(x), free(W), free(bias), free(y), free(first), free(u), free(sc);
+                free(x), free(W), free(bias), free(y), free(first), free(u), free(sc), free(panel);
             }
     printf("kernels: 8-bit products tested on %d paths\n", tested);
     at_kernels_use(start);
@@ -177,9 +177,10 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
                         float *bias = malloc(out * sizeof *bias);
                         float *y = malloc(n * out * sizeof *y), *z = malloc(n * out * sizeof *z);
                         float *res = malloc(n * out * sizeof *res);
-                        int8_t *u = malloc(n * kp);
+                        void *u = malloc(n * kp * AT_QBUF_ELEM);
+                        void *panel = malloc(16 * kp * AT_QBUF_ELEM);
                         float *sc = malloc(n * sizeof *sc);
-                        at_qbuf qb = {u, sc};
+                        at_qbuf qb = {u, sc, panel};
                         fill(x, n * in, &seed);
                         fill(W, out * in, &seed);
                         fill(bias, out, &seed);
@@ -198,7 +199,7 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
                         ck_assert(memcmp(res, z, n * out * sizeof *z) == 0);
                         at_packed_free(&P);
                         free(x), free(W), free(bias), free(y), free(res), free(z), free(u),
-                            free(sc);
+                            free(sc), free(panel);
                     }
     }
     ck_assert_int_ge(tested, 1);

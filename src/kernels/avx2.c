@@ -69,14 +69,14 @@ enum { GEMM8_MR = 4, GEMM8_NP = 1 };
                       y + (r) * out + 8, c1);                                        \
     }
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
                        const float *sx, const float *b, size_t cols, const float *res, float *y,
                        size_t out, int R, int NP)
 {
     __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0;
     __m256i hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     const __m256i ones = _mm256_set1_epi16(1);
-    const int8_t *w = W->q + o * kp;
+    const int8_t *w = pw;
     (void)NP;
     for (size_t k = 0; k < kp; k += 4) {
         __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + k * 16));
@@ -94,9 +94,10 @@ INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o
 
 /* Rows to bytes, 32 at a time: four conversions packed to bytes (the packs
  * interleave 128-bit lanes; the permutation puts them back in order). */
-static void quantize_avx2(const float *x, size_t n, size_t in, size_t kp, int8_t *q,
-                          float *scale)
+static void quantize_avx2(const float *x, size_t n, size_t in, size_t kp, at_qbuf *qb)
 {
+    int8_t *q = qb->q;
+    float *scale = qb->scale;
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * in;

@@ -47,12 +47,12 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p0, const float *b
  * sum is taken away at the end: the same exact sum. 8 rows by two panels. */
 enum { GEMM8_MR = 8, GEMM8_NP = 2 };
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
                        const float *sx, const float *b, size_t cols, const float *res, float *y,
                        size_t out, int R, int NP)
 {
     __m512i a0[GEMM8_MR], a1[GEMM8_MR];
-    const int8_t *q0 = W->q + o * kp, *q1 = q0 + kp * 16;
+    const int8_t *q0 = pw, *q1 = q0 + kp * 16;
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
         a0[r] = a1[r] = _mm512_setzero_si512();
@@ -88,8 +88,10 @@ INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o
 
 /* Rows to bytes, 64 at a time (as avx2.c's, with 512-bit registers), then
  * 128 added (the sign bit flipped) for vpdpbusd, padding included. */
-static void quantize_512(const float *x, size_t n, size_t in, size_t kp, int8_t *q, float *scale)
+static void quantize_512(const float *x, size_t n, size_t in, size_t kp, at_qbuf *qb)
 {
+    int8_t *q = qb->q;
+    float *scale = qb->scale;
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     for (size_t i = 0; i < n; i++) {

@@ -101,10 +101,10 @@ void at_gemm_shared(const float *x, size_t n, const at_packed *const *W, const f
         }
         /* the bytes of x serve every 8-bit product of the same width */
         if (!quantized || W[i]->kp != W[quantized - 1]->kp) {
-            k->quantize(x, n, W[i]->in, W[i]->kp, qb->q, qb->scale);
+            k->quantize(x, n, W[i]->in, W[i]->kp, qb);
             quantized = i + 1;
         }
-        k->gemm8(qb->q, qb->scale, n, W[i], b[i], NULL, y[i]);
+        k->gemm8(qb, n, W[i], b[i], NULL, y[i]);
     }
 }
 
@@ -118,8 +118,8 @@ void at_gemm_add(const float *x, size_t n, const at_packed *W, const float *b,
         k->gemm(x, n, W, b, res, y);
         return;
     }
-    k->quantize(x, n, W->in, W->kp, qb->q, qb->scale);
-    k->gemm8(qb->q, qb->scale, n, W, b, res, y);
+    k->quantize(x, n, W->in, W->kp, qb);
+    k->gemm8(qb, n, W, b, res, y);
 }
 
 void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,

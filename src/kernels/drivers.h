@@ -40,61 +40,41 @@ static void k_gemm(const float *x, size_t n, const at_packed *W, const float *b,
     }
 }
 
-/* y[n, out] = (res +) dequantised (qx[n, kp] · W^T) + b, W 8-bit. */
-static void k_gemm8(const int8_t *qx, const float *sx, size_t n, const at_packed *W,
-                    const float *b, const float *res, float *y)
+/* The rows i .. i + GEMM8_MR (at most n) against the panel(s) at output o. */
+INLINE void gemm8_rows(const at_qbuf *qb, size_t i, size_t n, const void *pw, const at_packed *W,
+                       size_t o, const float *b, const float *res, float *y)
 {
     size_t kp = W->kp, out = W->out;
-    for (size_t i = 0; i < n; i += GEMM8_MR) {
-        int R = n - i < GEMM8_MR ? (int)(n - i) : GEMM8_MR;
-        for (size_t o = 0; o < out; o += 16 * GEMM8_NP) {
-            size_t cols = out - o < 16 * GEMM8_NP ? out - o : 16 * GEMM8_NP;
-            const int8_t *qi = qx + i * kp;
-            const float *bo = b ? b + o : NULL, *ro = res ? res + i * out + o : NULL;
-            float *yo = y + i * out + o;
-            if (cols > 16 * (GEMM8_NP - 1)) {
-                BY_ROWS(R, GEMM8_MR, gemm8_tile(qi, kp, W, o, sx + i, bo, cols, ro, yo, out, R_,
-                                                GEMM8_NP))
-            } else {
-                BY_ROWS(R, GEMM8_MR, gemm8_tile(qi, kp, W, o, sx + i, bo, cols, ro, yo, out, R_, 1))
-            }
-        }
+    size_t cols = out - o < 16 * GEMM8_NP ? out - o : 16 * GEMM8_NP;
+    int R = n - i < GEMM8_MR ? (int)(n - i) : GEMM8_MR;
+    const qelem *qi = (const qelem *)qb->q + i * kp;
+    const float *bo = b ? b + o : NULL, *ro = res ? res + i * out + o : NULL;
+    const float *si = qb->scale + i;
+    float *yo = y + i * out + o;
+    if (cols > 16 * (GEMM8_NP - 1)) {
+        BY_ROWS(R, GEMM8_MR, gemm8_tile(qi, kp, pw, W, o, si, bo, cols, ro, yo, out, R_, GEMM8_NP))
+    } else {
+        BY_ROWS(R, GEMM8_MR, gemm8_tile(qi, kp, pw, W, o, si, bo, cols, ro, yo, out, R_, 1))
     }
 }
 
-/* Rows of x to signed bytes q = round(x / scale), scale = max |x| / 127 per
- * row (0: the row is zero), rows kp bytes apart and zero past in. |x| <= amax
- * and inv is 127 / amax rounded, so |x inv| < 127.5: no value needs
- * clamping. Rounding is to nearest even, as the vector conversions do. */
-INLINE float row_scale(const float *xi, size_t in, float *scale)
+/* y[n, out] = (res +) dequantised (qx[n, kp] · W^T) + b, W 8-bit. A path
+ * that reads the packed panels as they are takes a tile of rows against
+ * every panel (the rows stay in the nearest cache); one that copies each
+ * panel first (GEMM8_PANEL_COPY) copies it once and takes every row against it. */
+static void k_gemm8(const at_qbuf *qb, size_t n, const at_packed *W, const float *b,
+                    const float *res, float *y)
 {
-    vf m = {0};
-    size_t k = 0;
-    for (; k + AT_VW <= in; k += AT_VW) {
-        vf v = vload(xi + k, AT_VW, 0);
-        m = vmax(m, vselect(v < 0, -v, v));
+    size_t out = W->out, step = 16 * GEMM8_NP;
+#ifdef GEMM8_PANEL_COPY
+    for (size_t o = 0; o < out; o += step) {
+        const void *pw = gemm8_panel(W, o, out - o < step ? out - o : step, qb->panel);
+        for (size_t i = 0; i < n; i += GEMM8_MR)
+            gemm8_rows(qb, i, n, pw, W, o, b, res, y);
     }
-    float amax = vhmax(m);
-    for (; k < in; k++)
-        amax = fabsf(xi[k]) > amax ? fabsf(xi[k]) : amax;
-    *scale = amax / 127.0f;
-    return amax > 0 ? 127.0f / amax : 0.0f;
-}
-
-/* The inputs of row xi from k on, and the row's padding. */
-INLINE void quantize_tail(const float *xi, size_t k, size_t in, size_t kp, int8_t *qi, float inv)
-{
-    for (; k < in; k++)
-        qi[k] = (int8_t)lrintf(xi[k] * inv);
-    memset(qi + in, 0, kp - in);
-}
-
-/* The generic form (paths with faster conversions have their own). */
-static inline void k_quantize(const float *x, size_t n, size_t in, size_t kp, int8_t *q,
-                              float *scale)
-{
-    for (size_t i = 0; i < n; i++) {
-        const float *xi = x + i * in;
-        quantize_tail(xi, 0, in, kp, q + i * kp, row_scale(xi, in, &scale[i]));
-    }
+#else
+    for (size_t i = 0; i < n; i += GEMM8_MR)
+        for (size_t o = 0; o < out; o += step)
+            gemm8_rows(qb, i, n, W->q + o * W->kp, W, o, b, res, y);
+#endif
 }

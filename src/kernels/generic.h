@@ -12,10 +12,13 @@
  *                     y[R][cols] = (res +) x[R] · panel^T + b, cols <= 16 NP,
  *                     each vector of sums stored by out_store below
  *   GEMM8_MR, GEMM8_NP  the same for the 8-bit products
- *   gemm8_tile(qx, kp, W, o, sx, b, cols, res, y, out, R, NP)
- *                     the exact integer sums of qx[R] · W.q[o .. o + cols)
- *                     (R rows, NP panels), each vector of them turned into
- *                     floats and stored by dequant_store below
+ *   GEMM8_PANEL_COPY, gemm8_panel(W, o, cols, scratch)
+ *                     optionally: a copy in scratch of the panel at output
+ *                     o, as the tile reads it (else it reads W->q itself)
+ *   gemm8_tile(qx, kp, pw, W, o, sx, b, cols, res, y, out, R, NP)
+ *                     the exact integer sums of qx[R] · W[o .. o + cols)
+ *                     (R rows, NP panels, the panel pw), each vector of them
+ *                     turned into floats and stored by dequant_store below
  * and then includes drivers.h, the loops around them. The micro-kernels are
  * always inlined, so that R and NP are constants in each copy, and their
  * sums go from registers to the outputs.
@@ -159,6 +162,51 @@ INLINE void dequant_store(vi acc, float sx, const float *sw, const float *b, con
 {
     vf v = __builtin_convertvector(acc, vf) * (sx * vload(sw, cols, 0));
     out_store(__builtin_assoc_barrier(v), b, res, y, cols);
+}
+
+/* The rows of x as integers, for the 8-bit products: q = round(x / scale),
+ * scale = max |x| / 127 per row (0: the row is zero), rows kp apart and zero
+ * past in, as the path's qelem (AT_QELEM: int8_t unless it says otherwise).
+ * |x| <= amax and inv is 127 / amax rounded, so |x inv| < 127.5: no value
+ * needs clamping. Rounding is to nearest even, as the vector conversions do. */
+#ifndef AT_QELEM
+#define AT_QELEM int8_t
+#endif
+typedef AT_QELEM qelem;
+
+INLINE float row_scale(const float *xi, size_t in, float *scale)
+{
+    const vi magnitude = (vi){0} | 0x7FFFFFFF;
+    vf m0 = {0}, m1 = {0};
+    size_t k = 0;
+    for (; k + 2 * AT_VW <= in; k += 2 * AT_VW) {
+        m0 = vmax(m0, (vf)((vi)vload(xi + k, AT_VW, 0) & magnitude));
+        m1 = vmax(m1, (vf)((vi)vload(xi + k + AT_VW, AT_VW, 0) & magnitude));
+    }
+    float amax = vhmax(vmax(m0, m1));
+    for (; k < in; k++)
+        amax = fabsf(xi[k]) > amax ? fabsf(xi[k]) : amax;
+    *scale = amax / 127.0f;
+    return amax > 0 ? 127.0f / amax : 0.0f;
+}
+
+/* The inputs of row xi from k on, and the row's padding. */
+INLINE void quantize_tail(const float *xi, size_t k, size_t in, size_t kp, qelem *qi, float inv)
+{
+    for (; k < in; k++)
+        qi[k] = (qelem)lrintf(xi[k] * inv);
+    for (; k < kp; k++)
+        qi[k] = 0;
+}
+
+/* The generic form (paths with faster conversions have their own). */
+static inline void k_quantize(const float *x, size_t n, size_t in, size_t kp, at_qbuf *qb)
+{
+    qelem *q = qb->q;
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * in;
+        quantize_tail(xi, 0, in, kp, q + i * kp, row_scale(xi, in, &qb->scale[i]));
+    }
 }
 
 /* ---- element-wise and row kernels */

@@ -51,12 +51,12 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p, const float *b,
  * panel: 16 accumulators. */
 enum { GEMM8_MR = 4, GEMM8_NP = 1 };
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
                        const float *sx, const float *b, size_t cols, const float *res, float *y,
                        size_t out, int R, int NP)
 {
     int32x4_t acc[GEMM8_MR][4];
-    const int8_t *w = W->q + o * kp;
+    const int8_t *w = pw;
     (void)NP;
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
@@ -95,12 +95,12 @@ enum { GEMM8_MR = 2, GEMM8_NP = 1 };
 #define PAIR(acc, half, xa, wa, xb, wb) \
     acc = vpadalq_s16(acc, vmlal_s8(vmull_s8(xa, half(wa)), xb, half(wb)))
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
                        const float *sx, const float *b, size_t cols, const float *res, float *y,
                        size_t out, int R, int NP)
 {
     int32x4_t acc[GEMM8_MR][8];
-    const int8_t *w = W->q + o * kp;
+    const int8_t *w = pw;
     (void)NP;
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
@@ -160,8 +160,10 @@ INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o
 
 /* Rows to bytes: conversion to the nearest integer, ties to even (FCVTNS),
  * as lrintf does, then narrowed (no value needs saturating). */
-static void quantize_neon(const float *x, size_t n, size_t in, size_t kp, int8_t *q, float *scale)
+static void quantize_neon(const float *x, size_t n, size_t in, size_t kp, at_qbuf *qb)
 {
+    int8_t *q = qb->q;
+    float *scale = qb->scale;
     for (size_t i = 0; i < n; i++) {
         const float *xi = x + i * in;
         int8_t *qi = q + i * kp;

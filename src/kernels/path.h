@@ -16,9 +16,9 @@ typedef struct at_kpath {
     int (*runs)(void); /* does this processor run it? */
     void (*gemm)(const float *x, size_t n, const at_packed *W, const float *b, const float *res,
                  float *y);
-    void (*gemm8)(const int8_t *qx, const float *sx, size_t n, const at_packed *W,
-                  const float *b, const float *res, float *y);
-    void (*quantize)(const float *x, size_t n, size_t in, size_t kp, int8_t *q, float *scale);
+    void (*gemm8)(const at_qbuf *qb, size_t n, const at_packed *W, const float *b,
+                  const float *res, float *y);
+    void (*quantize)(const float *x, size_t n, size_t in, size_t kp, at_qbuf *qb);
     void (*layernorm)(const float *x, size_t n, size_t d, const float *w, const float *b,
                       double eps, float *y, float *mean, float *rstd);
     void (*gelu)(const float *x, size_t n, float *y);

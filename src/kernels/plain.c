@@ -4,6 +4,7 @@
  * the path every other one is tested against.
  */
 #define AT_VW 4
+#define AT_QELEM int16_t /* see the 8-bit products below */
 
 #include "kernels/generic.h"
 
@@ -29,37 +30,59 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p, const float *b,
                       y + r * out + j, cols - j);
 }
 
-/* 8-bit products: a panel's 64 bytes per four inputs are 16 outputs by 4
- * inputs. Each product fits in 16 bits (|x|, |w| <= 127), and each pair of
- * them goes to its own 32-bit lane: two lanes per output, added at the end. */
-enum { GEMM8_MR = 4, GEMM8_NP = 1 };
+/* 8-bit products as dot products of 16-bit numbers, the form compilers turn
+ * into their vector multiply-and-add-pairs instructions (SSE2's pmaddwd,
+ * NEON's SMLAL): each row of x is quantised to 16-bit numbers (AT_QELEM),
+ * and each panel's weights are widened to 16 bits and laid out an output per
+ * row once per product (gemm8_panel), so that each sum runs over two
+ * contiguous arrays. R rows by four outputs at a time. */
+enum { GEMM8_MR = 2, GEMM8_NP = 1 };
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const at_packed *W, size_t o,
+/* pw[j][k] = the weight of output o + j for input k, [16][kp] */
+#define GEMM8_PANEL_COPY 1
+static const void *gemm8_panel(const at_packed *W, size_t o, size_t cols, void *scratch)
+{
+    size_t kp = W->kp;
+    const int8_t *w = W->q + o * kp;
+    int16_t *pw = scratch;
+    for (size_t j = 0; j < cols; j++)
+        for (size_t g = 0; g < kp; g += 4)
+            for (size_t e = 0; e < 4; e++)
+                pw[j * kp + g + e] = w[g * 16 + j * 4 + e];
+    return pw;
+}
+
+INLINE void gemm8_tile(const int16_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
                        const float *sx, const float *b, size_t cols, const float *res, float *y,
                        size_t out, int R, int NP)
 {
-    int32_t a[GEMM8_MR][32] = {{0}};
-    const int8_t *w = W->q + o * kp;
+    const int16_t *w = pw;
     (void)NP;
-    for (size_t k = 0; k < kp; k += 4, w += 64)
+    for (size_t j = 0; j < cols; j += 4) {
+        int32_t s[GEMM8_MR][4] = {{0}};
+        size_t m = cols - j; /* a last group of fewer outputs repeats its first */
+        const int16_t *w0 = w + j * kp, *w1 = m > 1 ? w0 + kp : w0;
+        const int16_t *w2 = m > 2 ? w0 + 2 * kp : w0, *w3 = m > 3 ? w0 + 3 * kp : w0;
         #pragma GCC unroll 8
         for (int r = 0; r < R; r++) {
-            const int8_t *x = qx + r * kp + k;
-            int16_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-            for (int j = 0; j < 16; j++) {
-                a[r][2 * j] += (int16_t)(x0 * w[4 * j]) + (int16_t)(x1 * w[4 * j + 1]);
-                a[r][2 * j + 1] += (int16_t)(x2 * w[4 * j + 2]) + (int16_t)(x3 * w[4 * j + 3]);
+            const int16_t *x = qx + r * kp;
+            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (size_t k = 0; k < kp; k++) {
+                s0 += x[k] * w0[k];
+                s1 += x[k] * w1[k];
+                s2 += x[k] * w2[k];
+                s3 += x[k] * w3[k];
             }
+            s[r][0] = s0, s[r][1] = s1, s[r][2] = s2, s[r][3] = s3;
         }
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        for (size_t j = 0; j < cols; j += AT_VW) {
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
             vi sum;
-            for (int l = 0; l < AT_VW; l++)
-                sum[l] = a[r][2 * (j + (size_t)l)] + a[r][2 * (j + (size_t)l) + 1];
+            memcpy(&sum, s[r], sizeof sum);
             dequant_store(sum, sx[r], W->scale + o + j, b ? b + j : NULL,
                           res ? res + r * out + j : NULL, y + r * out + j, cols - j);
         }
+    }
 }
 
 static int plain_runs(void)
