@@ -17,7 +17,14 @@ Run it through bench/run.sh, which installs what it needs first. Environment:
   BENCH_OUT            where benchmarks.md and benchmark.svg go (docs/)
   BENCH_CPUS           the CPU to measure on and the one to train PyTorch on
                        while NLTK trains on the first (0,1)
-Progress goes to standard error.
+  OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE   passed on to PyTorch's OpenBLAS as they
+                       are (the report says so, and names the core that ran)
+
+attntag has a row per kernel path the processor runs (the list `attntag info`
+prints; ATTNTAG_KERNELS forces a path). The PyTorch reference has a row with
+OpenBLAS's kernels for this CPU and, where the CPU has AVX-512, one with
+OPENBLAS_CORETYPE=Haswell (its AVX2 kernels), to set against attntag's AVX2
+path. Progress goes to standard error.
 """
 import hashlib
 import json
@@ -59,6 +66,17 @@ SERIAL_BLAS = "/usr/lib/x86_64-linux-gnu/openblas-serial"
 NODE_MODULES = os.path.join(CACHE, "npm", "node_modules")
 LINGUA_DIR = "/usr/share/perl5/Lingua/EN/Tagger"
 SHORT = "The quick brown fox jumps over the lazy dog .".split()
+# The issue's targets for each kernel path: tokens/s over NLTK's UPOS
+# perceptron's, over the PyTorch reference's with the matching OpenBLAS
+# kernels, and over attntag's AVX2 path's. A path not named has none.
+TARGETS = {
+    "avx512": {"nltk": 2.5, "torch": 5.0},
+    "avx2": {"nltk": 1.5, "torch": 3.0},
+    "plain": {"avx2": 1 / 3},
+}
+# The OpenBLAS core whose kernels stand for attntag's AVX2 path on a CPU with
+# AVX-512; every other path is set against OpenBLAS's own choice.
+AVX2_CORE = "Haswell"
 T_START = time.time()
 T0 = float(os.environ.get("BENCH_T0") or T_START)
 
@@ -106,6 +124,45 @@ def dir_size(paths):
         else:
             tot += os.path.getsize(p)
     return tot
+
+
+def kernel_paths(env):
+    """(the path attntag picks, every path this processor runs), from the
+    `kernels:` line of `attntag info`; each path is checked to be the one
+    that runs when ATTNTAG_KERNELS names it (attntag falls back silently)."""
+    pat = re.compile(r"^kernels: (\S+) \(this processor runs: ([^)]*)\)$", re.M)
+    m = pat.search(sh([ATTNTAG, "info", MODEL], env=env))
+    if not m or not m.group(2).split():
+        die("%s info printed no line 'kernels: PATH (this processor runs: PATHS)'" % ATTNTAG)
+    chosen, paths = m.group(1), m.group(2).split()
+    for p in paths:
+        got = pat.search(sh([ATTNTAG, "info", MODEL], env=dict(env, ATTNTAG_KERNELS=p)))
+        if not got or got.group(1) != p:
+            die("ATTNTAG_KERNELS=%s: attntag runs %s instead"
+                % (p, got.group(1) if got else "no path it names"))
+    if chosen not in paths:
+        die("attntag chose the %s path, which it does not list among %s" % (chosen, paths))
+    return chosen, paths
+
+
+def check_core(t, err):
+    """A PyTorch reference run must have run the OpenBLAS core its row names
+    (OPENBLAS_VERBOSE=2 makes OpenBLAS print "Core: NAME" as it loads)."""
+    if "core" not in t:
+        return
+    with open(err, errors="replace") as f:
+        seen = re.findall(r"^Core: (\S+)", f.read(), re.M)
+    if seen != [t["core"]]:
+        die("%s: OpenBLAS said core %s in a tagging run, %s when asked"
+            % (t["short"], " ".join(seen) or "nothing", t["core"]))
+
+
+def cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
 
 
 # --------------------------------------------------------------------------
@@ -254,6 +311,22 @@ def epochs(n):
     return "%d epoch%s" % (n, "" if n == 1 else "s")
 
 
+MAIN_HEADER = ("| tagger | UPOS % | XPOS % | unknown UPOS % | unknown XPOS % | tokens/s "
+               "| × attntag | start-up | peak memory | model on disk | training |")
+RATIO_HEADER = ("| attntag | tokens/s | ÷ NLTK UPOS | target | ÷ PyTorch ref. (OpenBLAS core) "
+                "| target | ÷ attntag avx2 | target |")
+
+
+def target(r, t):
+    """'≥ 1.5: met', '≥ 1/3: NOT met', or — without a target."""
+    if t is None or r is None:
+        return "—"
+    import fractions
+    f = fractions.Fraction(t).limit_denominator(10)
+    shown = "%g" % t if f.denominator == 1 or abs(float(f) - t) > 1e-9 or t >= 1 else str(f)
+    return "≥ %s: %s" % (shown, "met" if r >= t else "NOT met")
+
+
 def pct(x):
     return "—" if x is None else "%.2f" % (100 * x)
 
@@ -351,9 +424,25 @@ def main():
 
     base_env = dict(os.environ)
     base_env["OMP_NUM_THREADS"] = "1"
+    # attntag's own choice of kernels for its first row, whatever the caller set
+    base_env.pop("ATTNTAG_KERNELS", None)
+    chosen_path, paths = kernel_paths(base_env)
+    paths = [chosen_path] + [p for p in paths if p != chosen_path]
+    log("attntag kernel paths: %s (its choice: %s)" % (" ".join(paths), chosen_path))
     torch_env = dict(base_env)
     torch_env["LD_LIBRARY_PATH"] = SERIAL_BLAS + (
         ":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")
+    # OpenBLAS names the core whose kernels it loaded ("Core: Haswell") on
+    # standard error: each run of the reference says which one ran
+    torch_env["OPENBLAS_VERBOSE"] = "2"
+    ctype = os.environ.get("OPENBLAS_CORETYPE")
+    l2 = os.environ.get("OPENBLAS_L2_SIZE")
+    # the reference as the environment has it (OpenBLAS's own choice unless
+    # OPENBLAS_CORETYPE is set) and, on a CPU with AVX-512, held to AVX2
+    torch_envs = [("own", torch_env)]
+    has_avx512 = "avx512f" in cpu_flags()
+    if has_avx512 and (ctype or "").lower() != AVX2_CORE.lower():
+        torch_envs.append(("avx2", dict(torch_env, OPENBLAS_CORETYPE=AVX2_CORE)))
     # Lingua::EN::Tagger breaks ties between tags in Perl's hash order, which
     # Perl randomises per process: a fixed seed makes its runs repeatable
     perl_env = dict(base_env)
@@ -401,17 +490,26 @@ def main():
     wink_files = [os.path.join(NODE_MODULES, "wink-lexicon", "src", "lexicon.js"),
                   os.path.join(NODE_MODULES, "wink-pos-tagger", "src")]
     lingua_files = [os.path.join(LINGUA_DIR, f) for f in ("pos_words.hash", "pos_tags.hash")]
+    at_cmd = [ATTNTAG, "-m", MODEL, "-i", "vertical", "-f", "tsv", "-s", ",".join(at_tagsets)]
     taggers = [
-        {"name": "**attntag** (%s)" % ("bundled model" if BUNDLED else MODEL_SHOWN),
-         "short": "attntag",
-         "cmd": [ATTNTAG, "-m", MODEL, "-i", "vertical", "-f", "tsv", "-s", ",".join(at_tagsets)],
-         "env": base_env, "tagsets": at_tagsets, "size": os.path.getsize(MODEL),
-         "train": None, "train_note": "bundled"},
+        {"name": "**attntag** (%s), %s path (%s)" % (
+            "bundled model" if BUNDLED else MODEL_SHOWN, p,
+            "its choice on this CPU" if p == chosen_path else "ATTNTAG_KERNELS=%s" % p),
+         "short": "attntag %s" % p, "path": p, "cmd": at_cmd,
+         "env": base_env if p == chosen_path else dict(base_env, ATTNTAG_KERNELS=p),
+         "tagsets": at_tagsets, "size": os.path.getsize(MODEL),
+         "train": None, "train_note": "bundled"}
+        for p in paths]
+    n_att = len(taggers)
+    taggers += [
         {"name": "PyTorch reference, same network (%s)" % epochs(torch_info["epochs"]),
-         "short": "PyTorch ref.",
+         "short": "PyTorch ref." if which == "own" else "PyTorch ref. %s" % AVX2_CORE,
+         "blas_kernels": which,
          "cmd": [PY, os.path.join(HERE, "torch_tagger.py"), "tag", torch_model],
-         "env": torch_env, "tagsets": at_tagsets, "size": os.path.getsize(torch_model),
-         "train": cached_json(torch_model + ".json")["train_seconds"]},
+         "env": env, "tagsets": at_tagsets, "size": os.path.getsize(torch_model),
+         "train": cached_json(torch_model + ".json")["train_seconds"]}
+        for which, env in torch_envs]
+    taggers += [
         {"name": "NLTK averaged perceptron, UPOS model", "short": "NLTK UPOS",
          "cmd": [PY, os.path.join(HERE, "nltk_tagger.py"), "tag", nltk_models["upos"]],
          "env": base_env, "tagsets": ["upos"], "size": os.path.getsize(nltk_models["upos"]),
@@ -443,8 +541,30 @@ def main():
              / n_tokens for k, ts in enumerate(at_tagsets)}
     log("architecture check: same tag for %s of the test words"
         % ", ".join("%s %.3f%%" % (ts.upper(), 100 * v) for ts, v in agree.items()))
-    blas = json.loads(sh(["taskset", "-c", str(CPU_MEASURE), PY, os.path.join(HERE, "torch_tagger.py"), "blas"],
-                         env=torch_env))
+    # what OpenBLAS says of itself, in a process with each reference row's
+    # environment; the tagging runs' own "Core:" lines are checked against it
+    for t in taggers:
+        if "blas_kernels" not in t:
+            continue
+        t["blas"] = json.loads(sh(["taskset", "-c", str(CPU_MEASURE), PY,
+                                   os.path.join(HERE, "torch_tagger.py"), "blas"], env=t["env"],
+                                  stderr=subprocess.DEVNULL))
+        core = t["blas"].get("openblas_core")
+        if not core:
+            die("PyTorch did not load OpenBLAS (libraries: %s): the rows name OpenBLAS's kernels"
+                % ", ".join(t["blas"]["libraries"]))
+        t["core"] = core
+        if t["blas_kernels"] == "avx2":
+            how = "OPENBLAS_CORETYPE=%s: its AVX2 kernels" % AVX2_CORE
+        elif ctype:
+            how = "OPENBLAS_CORETYPE=%s from the environment" % ctype
+        else:
+            how = "OpenBLAS's own choice"
+        t["name"] += ", OpenBLAS core %s (%s)" % (core, how)
+        if t["blas_kernels"] == "own":
+            t["short"] = "PyTorch ref. %s" % core
+        log("%s: OpenBLAS core %s (%s)" % (t["short"], core, how))
+    blas = next(t["blas"] for t in taggers if "blas" in t)
 
     # ---- side by side: one scored run over the test set; RUNS timed runs over
     # the test set REPEAT times; STARTUP_RUNS runs on one short sentence
@@ -459,6 +579,7 @@ def main():
         t["out"] = os.path.join(work, "pred-%s.tsv" % slug(t))
         wall, rss = run_measured(t["cmd"], t["env"], test_vert, t["out"], t["out"] + ".err")
         t["rss"] = [rss]
+        check_core(t, t["out"] + ".err")
         t["scores"] = score.score(gold, vocab, score.read_pred(t["out"], len(t["tagsets"])),
                                   t["tagsets"])
         log("%-13s %s" % (t["short"], ", ".join("%s %.2f%% (unknown %.2f%%)" % (
@@ -470,6 +591,7 @@ def main():
             wall, rss = run_measured(t["cmd"], t["env"], rep_vert, out, out + ".err")
             t["walls"].append(wall)
             t["rss"].append(rss)
+            check_core(t, out + ".err")
             # the same tags as the scored run, every time
             with open(out, encoding="utf-8") as f, open(t["out"], encoding="utf-8") as g:
                 got, want = f.read().split("\n"), (g.read() * REPEAT).split("\n")
@@ -482,6 +604,7 @@ def main():
             out = os.path.join(work, "short-%s.tsv" % slug(t))
             wall, _ = run_measured(t["cmd"], t["env"], short_vert, out, out + ".err")
             t["starts"].append(wall)
+            check_core(t, out + ".err")
     other_measuring = other.cores()
     log("other processes used %.2f cores on average during the measurements" % other_measuring)
     for t in taggers:
@@ -499,11 +622,38 @@ def main():
     lingua_resplit = (int(m.group(1)), int(m.group(2))) if m else None
     att = taggers[0]
 
-    # ---- cross-check attntag with its own scorer
-    ev = json.loads(sh([ATTNTAG, "eval", "-m", MODEL, "--json", TEST]))
-    cross = {ts: (ev["tagsets"][ts]["accuracy"], att["scores"][ts]["accuracy"]) for ts in at_tagsets}
-    cross_ok = all(abs(a - b) < 1e-9 for a, b in cross.values())
-    log("attntag eval agrees with bench/score.py: %s" % cross_ok)
+    # ---- cross-check attntag with its own scorer, on every path
+    cross_ok = True
+    for t in taggers[:n_att]:
+        ev = json.loads(sh([ATTNTAG, "eval", "-m", MODEL, "--json", TEST], env=t["env"]))
+        t["cross"] = {ts: (ev["tagsets"][ts]["accuracy"], t["scores"][ts]["accuracy"])
+                      for ts in at_tagsets}
+        t["cross_ok"] = all(abs(a - b) < 1e-9 for a, b in t["cross"].values())
+        cross_ok = cross_ok and t["cross_ok"]
+        log("%s: attntag eval agrees with bench/score.py: %s" % (t["short"], t["cross_ok"]))
+
+    # ---- every path's tags against the plain path's, token by token
+    plain = next((t for t in taggers[:n_att] if t["path"] == "plain"), None)
+    if plain:
+        pp = score.read_pred(plain["out"], len(at_tagsets))
+        for t in taggers[:n_att]:
+            pt = score.read_pred(t["out"], len(at_tagsets))
+            t["same_as_plain"] = sum(a[1:] == b[1:] for sa, sb in zip(pt, pp) for a, b in zip(sa, sb))
+            log("%s: the plain path's tags for %d of %d test words"
+                % (t["short"], t["same_as_plain"], n_tokens))
+
+    # ---- the targets: tokens/s over NLTK UPOS's, over the PyTorch reference
+    # with the matching OpenBLAS kernels, and over attntag's AVX2 path
+    nltk_upos = next(t for t in taggers if t["short"] == "NLTK UPOS")
+    torch_rows = {t["blas_kernels"]: t for t in taggers if "blas_kernels" in t}
+    by_path = {t["path"]: t for t in taggers[:n_att]}
+    for t in taggers[:n_att]:
+        tw = torch_rows.get("avx2") if t["path"] == "avx2" else None
+        t["torch_match"] = tw or torch_rows["own"]
+        t["vs"] = {"nltk": t["tokps"] / nltk_upos["tokps"],
+                   "torch": t["tokps"] / t["torch_match"]["tokps"]}
+        if "avx2" in by_path and t["path"] != "avx2":
+            t["vs"]["avx2"] = t["tokps"] / by_path["avx2"]["tokps"]
 
     # ---- versions and machine
     cpu = "?"
@@ -521,7 +671,8 @@ def main():
     with open(os.path.join(NODE_MODULES, "wink-lexicon", "package.json")) as f:
         winklex_ver = json.load(f)["version"]
     versions = [
-        ("attntag", try_sh([ATTNTAG, "--version"]), "this repository, `make`"),
+        ("attntag", try_sh([ATTNTAG, "--version"]), "this repository, `make`; kernel paths "
+         "this processor runs: %s" % ", ".join(paths)),
         ("PyTorch", "%s (Debian python3-torch %s)" % (blas["torch"], dpkg_version("python3-torch")),
          "Python %s" % platform.python_version()),
         ("OpenBLAS (serial)", dpkg_version("libopenblas0-serial"), "Debian libopenblas0-serial"),
@@ -534,8 +685,6 @@ def main():
          % try_sh(["perl", "-e", "print $^V"])),
         ("gnuplot", try_sh(["gnuplot", "--version"]), "the chart"),
     ]
-    ctype = os.environ.get("OPENBLAS_CORETYPE")
-    l2 = os.environ.get("OPENBLAS_L2_SIZE")
 
     # ---- chart and report
     os.makedirs(OUT_DIR, exist_ok=True)
@@ -567,8 +716,7 @@ def main():
       "measurements)." % (total / 60, "training" if trained_here else
                           "peer models from the cache"))
     w("")
-    w("| tagger | UPOS % | XPOS % | unknown UPOS % | unknown XPOS % | tokens/s | × attntag "
-      "| start-up | peak memory | model on disk | training |")
+    w(MAIN_HEADER)
     w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for t in taggers:
         sc = t["scores"]
@@ -589,8 +737,38 @@ def main():
     w("")
     w("![Accuracy against tagging speed](benchmark.svg)")
     w("")
+    w("## attntag's kernel paths against the targets")
+    w("")
+    w("attntag's tokens/s on each kernel path over NLTK's UPOS perceptron's, over the "
+      "PyTorch reference's with the matching OpenBLAS kernels (attntag's AVX2 path against "
+      "OpenBLAS held to its AVX2 kernels%s, every other path against OpenBLAS's kernels as "
+      "it ran them in the first PyTorch row), and over attntag's AVX2 path's; all from the "
+      "table above. The targets are those of the issue; a path without one shows —."
+      % (", OPENBLAS_CORETYPE=%s, where the CPU has AVX-512" % AVX2_CORE
+         if "avx2" in torch_rows else " — not measured here: %s" % (
+             "the CPU has no AVX-512, so OpenBLAS's own choice stands for AVX2"
+             if not has_avx512 else "OPENBLAS_CORETYPE=%s is already the environment's" % ctype)))
+    w("")
+    w(RATIO_HEADER)
+    w("| --- | ---: | ---: | --- | ---: | --- | ---: | --- |")
+    for t in taggers[:n_att]:
+        tg = TARGETS.get(t["path"], {})
+        w("| %s | %s | %.2f | %s | %.2f (%s) | %s | %s | %s |" % (
+            "%s path%s" % (t["path"], "" if t["path"] == chosen_path
+                           else " (ATTNTAG_KERNELS=%s)" % t["path"]),
+            "{:,}".format(round(t["tokps"])), t["vs"]["nltk"], target(t["vs"]["nltk"], tg.get("nltk")),
+            t["vs"]["torch"], t["torch_match"]["core"], target(t["vs"]["torch"], tg.get("torch")),
+            "%.2f" % t["vs"]["avx2"] if "avx2" in t["vs"] else "—",
+            target(t["vs"].get("avx2"), tg.get("avx2"))))
+    w("")
     w("## What the columns mean")
     w("")
+    w("- **rows**: attntag has one per kernel path this processor runs (`attntag info`), the "
+      "first the path it picks by itself, the others forced with `ATTNTAG_KERNELS`. The "
+      "PyTorch reference has one with OpenBLAS's kernels as the environment leaves them%s."
+      % (" and one with `OPENBLAS_CORETYPE=%s`, OpenBLAS's AVX2 kernels, to set against "
+         "attntag's AVX2 path on this CPU with AVX-512" % AVX2_CORE if "avx2" in torch_rows
+         else ""))
     w("- **UPOS, XPOS**: accuracy over all %d test words, scored by one scorer "
       "(bench/score.py) for every tagger. Taggers without universal tags (wink, Lingua) "
       "have no UPOS; NLTK's perceptron learns one tag set per model, so it has two rows."
@@ -602,7 +780,8 @@ def main():
       "(the test set %d times over, one token per line, in one process that writes the "
       "tags) divided by (the median wall time of %d such runs - the median start-up time). "
       "The runs of the different taggers alternate, and every run's tags must equal the "
-      "scored run's. **× attntag** is that speed over attntag's, both from this run. Taggers "
+      "scored run's. **× attntag** is that speed over attntag's first row's (the path it "
+      "picks on this CPU), both from this run. Taggers "
       "that cache per word form (attntag's word features, PyTorch's features here, Lingua's "
       "memoised lookups) gain a little from the repetition; the test set alone has %d distinct forms in %d words."
       % (REPEAT, n_tokens, REPEAT, RUNS, len({t for s in test_sents for t in s}), n_tokens))
@@ -646,21 +825,32 @@ def main():
     w("")
     w("BLAS: Debian's PyTorch calls the system BLAS; for the benchmark processes only, "
       "`LD_LIBRARY_PATH=%s` makes it load OpenBLAS's serial build instead of the alternative "
-      "installed as libblas.so.3. Libraries mapped into the tagging process: %s. OpenBLAS "
-      "reports `%s`, core `%s`. `OPENBLAS_CORETYPE` was %s and `OPENBLAS_L2_SIZE` %s in the "
-      "environment of `make bench` (when unset, OpenBLAS picks its kernels from the CPU it "
-      "detects; the core it ran is named above)." % (
+      "installed as libblas.so.3. Libraries mapped into the tagging process: %s. "
+      "`OPENBLAS_CORETYPE` was %s and `OPENBLAS_L2_SIZE` %s in the environment of `make "
+      "bench`, and are passed on as they are (when `OPENBLAS_CORETYPE` is unset, OpenBLAS "
+      "picks its kernels from the CPU it detects)." % (
           SERIAL_BLAS, ", ".join("`%s`" % p for p in blas["libraries"]),
-          blas.get("openblas_config", "?"), blas.get("openblas_core", "?"),
           "`%s`" % ctype if ctype is not None else "unset",
           "`%s`" % l2 if l2 is not None else "unset"))
+    w("")
+    for t in taggers:
+        if "core" in t:
+            w("- %s: OpenBLAS reports `%s`, core `%s`%s." % (
+                t["short"], t["blas"].get("openblas_config", "?"), t["core"],
+                " (OPENBLAS_CORETYPE=%s set for this row)" % AVX2_CORE
+                if t["blas_kernels"] == "avx2" else ""))
+    w("")
+    w("Every run of the reference (scored, timed, start-up) ran with `OPENBLAS_VERBOSE=2`, "
+      "so that OpenBLAS named the core it loaded (`Core: ...` on standard error); each named "
+      "its row's core.")
     w("")
     w("## Gold tokens and the pretrained taggers")
     w("")
     w("Every tagger gets the gold words of the test set, one token per line, and must give "
       "one tag per token; bench/score.py refuses output that does not line up.")
     w("")
-    w("- **attntag**: `attntag -i vertical -f tsv -s %s`." % ",".join(at_tagsets))
+    w("- **attntag**: `attntag -i vertical -f tsv -s %s`, with `ATTNTAG_KERNELS=PATH` in "
+      "the environment for a path it does not pick by itself." % ",".join(at_tagsets))
     w("- **NLTK, PyTorch**: read the tokens and tag them as they are.")
     w("- **wink-pos-tagger**: `tagRawTokens()` takes an array of token strings and returns "
       "one tagged token per string (its tokenizer is not run), so alignment is exact. Its "
@@ -689,10 +879,21 @@ def main():
     w("")
     w("## Cross-check")
     w("")
-    w("`attntag eval --json` scores attntag's tags as %s (%s); bench/score.py: %s."
-      % ("equal" if cross_ok else "DIFFERENT",
-         ", ".join("%s %.4f%%" % (ts.upper(), 100 * a) for ts, (a, b) in cross.items()),
-         ", ".join("%s %.4f%%" % (ts.upper(), 100 * b) for ts, (a, b) in cross.items())))
+    for t in taggers[:n_att]:
+        w("- %s path: `attntag eval --json` scores attntag's tags as %s (%s); bench/score.py: "
+          "%s." % (t["path"], "equal" if t["cross_ok"] else "DIFFERENT",
+                   ", ".join("%s %.4f%%" % (ts.upper(), 100 * a)
+                             for ts, (a, b) in t["cross"].items()),
+                   ", ".join("%s %.4f%%" % (ts.upper(), 100 * b)
+                             for ts, (a, b) in t["cross"].items())))
+    if plain:
+        w("")
+        w("Every kernel path against the plain path, on the scored run: the same %s for %s of "
+          "the %d test words (the target is 99.99%%)." % (
+              " and ".join(ts.upper() for ts in at_tagsets),
+              ", ".join("%s %d (%.3f%%)" % (t["path"], t["same_as_plain"],
+                                            100 * t["same_as_plain"] / n_tokens)
+                        for t in taggers[:n_att] if t is not plain), n_tokens))
     if any(t["changed"] for t in taggers):
         w("")
         w("Tags of the timed runs (the test set %d times over) that differ from the scored "
@@ -714,9 +915,9 @@ def main():
     with open(md, "w", encoding="utf-8") as f:
         f.write("\n".join(L) + "\n")
     log("wrote %s and %s (%.1f min)" % (md, svg, total / 60))
-    print("\n".join(L[L.index("| tagger | UPOS % | XPOS % | unknown UPOS % | unknown XPOS % | "
-                               "tokens/s | × attntag | start-up | peak memory | model on disk "
-                               "| training |"):][:2 + len(taggers)]))
+    print("\n".join(L[L.index(MAIN_HEADER):][:2 + len(taggers)]))
+    print()
+    print("\n".join(L[L.index(RATIO_HEADER):][:2 + n_att]))
 
 
 if __name__ == "__main__":

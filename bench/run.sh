@@ -8,6 +8,7 @@
 # to standard error.
 #
 # usage: bench/run.sh          (from anywhere; it works in the repository root)
+#   BENCH_OUT=/tmp/b bench/run.sh   writes the page and the chart elsewhere
 # Environment:
 #   EWT_DIR              UD English EWT directory (default data/ud-en-ewt, which
 #                        `make data` links); the treebank is never copied
@@ -21,6 +22,11 @@
 #   OPENBLAS_CORETYPE    passed on to PyTorch's OpenBLAS: e.g. Haswell where
 #                        OpenBLAS does not know the CPU and would run its
 #                        generic kernels (the report names the core that ran)
+#   OPENBLAS_L2_SIZE     passed on too (the report says what it was)
+#
+# attntag gets a row per kernel path the processor runs (from `attntag info`),
+# and the PyTorch reference a second row with OPENBLAS_CORETYPE=Haswell (its
+# AVX2 kernels) where the CPU has AVX-512, for the AVX2 path's targets.
 set -eu
 BENCH_T0=$(date +%s.%N)
 export BENCH_T0

@@ -1,24 +1,87 @@
 #!/bin/sh
-# speed.sh - how fast attntag tags: tokens per second on one core over the
-# EWT test set (gold tokens, one sentence per line), and the wall time of
-# tagging one short sentence from a cold start (start-up included); then the
-# model's multiply-adds per token against the core's measured peak (bench/
-# peak.c), the same input as one line of a million tokens and as 200,000
-# short sentences, and whether every kernel path gives the reference path's
-# tags on EWT dev, and one thread against two.
+# speed.sh - how fast attntag tags, on each kernel path the processor runs
+# (the list `attntag info` prints; ATTNTAG_KERNELS=PATH forces one). For each
+# path, on one core (taskset -c 0, --threads 1):
+#
+#   - start-up: the median wall time of 15 runs of `echo "Hello world ." |
+#     attntag` (process start, loading the model, tagging, exit);
+#   - tokens/s: EWT test (gold tokens, one sentence per line), median of RUNS
+#     runs, the median start-up subtracted from the median wall time;
+#   - the model's multiply-adds per token against the core's measured peak
+#     for the path's own instruction mix (bench/peak.c: a mix is named
+#     KIND-INSTRUCTIONS-PATH, e.g. int8-signmadd-avx2);
+#   - linear cost: the test text as one line of a million tokens, and as
+#     200,000 sentences of four tokens (EWT test's four-token sentences over
+#     and over), each tagged whole in one run, and whether each is tagged at
+#     no less than the path's tokens/s;
+#   - threads: the test text (repeated to take about a second on the path)
+#     with --threads 1 on core 0 and --threads 2 on cores 0 and 1, one run
+#     each: their outputs must be the same bytes;
+#   - and, on EWT dev with gold tokens, how many tokens get the plain path's
+#     tags on every tag set (target: at least 99.99%).
+#
+# The long inputs are tagged in full on every path, since a smaller sample
+# cannot show that the cost stays linear: at about 3,000 tokens/s (the plain
+# path today) they take some 10 minutes, where the fast paths take seconds.
+# Before each long run, a progress line on standard error says how long it
+# should take; results go to standard output.
 #
 # usage: bench/speed.sh [MODEL]     (run from the repository root after `make`)
-# EWT_DIR overrides where the UD English EWT treebank is looked for.
+# Environment:
+#   ATTNTAG_BIN   the binary (./attntag)
+#   EWT_DIR       the UD English EWT treebank (data/ud-en-ewt)
+#   RUNS          tagging runs per path for tokens/s (5)
+#   PATHS         the kernel paths to measure, e.g. "avx2 avx512" (default:
+#                 every path `attntag info` says this processor runs); the
+#                 plain path always tags EWT dev, as the reference
 set -eu
 BIN=${ATTNTAG_BIN:-./attntag}
 MODEL=${1:-models/en-ewt.safetensors}
 EWT_DIR=${EWT_DIR:-data/ud-en-ewt}
 TEST="$EWT_DIR/en_ewt-ud-test.conllu"
+DEV="$EWT_DIR/en_ewt-ud-dev.conllu"
 RUNS=${RUNS:-5}
-if [ ! -r "$TEST" ]; then
-    echo "speed.sh: $TEST not found (make data, or set EWT_DIR to the UD English EWT directory)" >&2
-    exit 2
-fi
+T0=$(date +%s)
+
+die() { echo "speed.sh: $*" >&2; exit 2; }
+progress() {
+    el=$(( $(date +%s) - T0 ))
+    printf '[speed %d:%02d] %s\n' $((el / 60)) $((el % 60)) "$*" >&2
+}
+
+case $RUNS in
+    '' | *[!0-9]* | 0) die "RUNS must be a whole number of at least 1, not '$RUNS'" ;;
+esac
+[ -x "$BIN" ] || die "$BIN not found or not executable (run make, or set ATTNTAG_BIN)"
+[ -r "$MODEL" ] || die "model $MODEL not found"
+for f in "$TEST" "$DEV"; do
+    [ -r "$f" ] || die "$f not found (make data, or set EWT_DIR to the UD English EWT directory)"
+done
+for c in taskset python3 cc awk; do
+    command -v "$c" > /dev/null || die "$c is needed and was not found"
+done
+
+# The paths this processor runs, from attntag itself:
+#   kernels: avx512 (this processor runs: avx512 avx2 plain)
+info=$("$BIN" info "$MODEL") || die "$BIN info $MODEL failed"
+runs=$(echo "$info" | sed -n 's/^kernels: .*(this processor runs: *\(.*\))$/\1/p')
+[ -n "$runs" ] || die "$BIN info printed no line 'kernels: PATH (this processor runs: PATHS)'"
+PATHS=${PATHS:-$runs}
+for p in $PATHS; do
+    case " $runs " in *" $p "*) ;; *) die "PATHS: this processor does not run '$p' (it runs: $runs)" ;; esac
+done
+case " $runs " in *" plain "*) ;; *) die "attntag does not list a plain path (it lists: $runs)" ;; esac
+
+# attntag falls back to its own choice for a name it does not take: make
+# sure each forced path is the one that runs
+for p in $PATHS plain; do
+    got=$(ATTNTAG_KERNELS=$p "$BIN" info "$MODEL" | sed -n 's/^kernels: \([^ ]*\).*/\1/p')
+    [ "$got" = "$p" ] || die "ATTNTAG_KERNELS=$p: attntag runs '$got' instead"
+done
+
+cores=0
+[ "$(nproc)" -ge 2 ] && cores=0,1
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -27,56 +90,48 @@ awk -F'\t' '/^[0-9]+\t/ { printf "%s%s", sep, $2; sep = " " }
             /^$/ { if (sep != "") print ""; sep = "" }' "$TEST" > "$tmp/test.txt"
 tokens=$(wc -w < "$tmp/test.txt")
 sentences=$(wc -l < "$tmp/test.txt")
+[ "$tokens" -gt 0 ] || die "no tokens read from $TEST"
+
+# One line of a million tokens: the test text over and over.
+awk -v n=1000000 '{ w[NR] = $0 } END {
+        for (;;) for (i = 1; i <= NR; i++) { k = split(w[i], t, " ")
+            for (j = 1; j <= k; j++) { printf "%s ", t[j]; if (++c == n) { print ""; exit } } } }' \
+    "$tmp/test.txt" > "$tmp/long.txt"
+# 200,000 sentences of four tokens.
+awk 'NF == 4 { s[n++] = $0 } END { if (!n) exit 1; for (i = 0; i < 200000; i++) print s[i % n] }' \
+    "$tmp/test.txt" > "$tmp/short.txt" || die "$TEST has no sentence of four tokens"
+long_n=$(wc -w < "$tmp/long.txt")
+short_n=$(wc -w < "$tmp/short.txt")
+short_s=$(wc -l < "$tmp/short.txt")
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
+# run P FILE OUT [THREADS CORES]: tag FILE on path P, write OUT; prints the
+# wall time in seconds
+run() {
+    t0=$(now)
+    ATTNTAG_KERNELS=$1 taskset -c "${5:-0}" "$BIN" -m "$MODEL" --threads "${4:-1}" < "$2" > "$3" ||
+        die "attntag failed on path $1 (input $2)"
+    t1=$(now)
+    [ "$(wc -w < "$3")" -eq "$(wc -w < "$2")" ] || die "path $1: tokens lost on $2"
+    echo "$t0 $t1" | awk '{ printf "%.4f", $2 - $1 }'
+}
+
 echo "attntag speed, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "binary: $($BIN --version); model: $MODEL ($(wc -c < "$MODEL") bytes)"
-echo "input: $TEST: $sentences sentences, $tokens tokens"
-
-: > "$tmp/tagging"
-i=0
-while [ $i -lt "$RUNS" ]; do
-    t0=$(now)
-    taskset -c 0 "$BIN" -m "$MODEL" < "$tmp/test.txt" > "$tmp/out.txt"
-    t1=$(now)
-    echo "$t0 $t1" | awk '{ print $2 - $1 }' >> "$tmp/tagging"
-    i=$((i + 1))
-done
-out_tokens=$(wc -w < "$tmp/out.txt")
-[ "$out_tokens" -eq "$tokens" ] || { echo "speed.sh: $out_tokens tokens out, $tokens in" >&2; exit 1; }
-secs=$(median < "$tmp/tagging")
-echo "tagging, one core (median of $RUNS): $secs s, $(echo "$tokens $secs" | awk '{ printf "%.0f", $1 / $2 }') tokens/s"
-
-: > "$tmp/hello"
-i=0
-while [ $i -lt 15 ]; do
-    t0=$(now)
-    echo "Hello world ." | "$BIN" -m "$MODEL" > /dev/null
-    t1=$(now)
-    echo "$t0 $t1" | awk '{ print ($2 - $1) * 1000 }' >> "$tmp/hello"
-    i=$((i + 1))
-done
-echo "echo \"Hello world .\" | attntag, wall time (median of 15): $(median < "$tmp/hello") ms"
-
-# tokens/s of one run of attntag on core 0 over FILE (start-up included)
-rate() {
-    n=$(wc -w < "$1")
-    t0=$(now)
-    taskset -c 0 "$BIN" -m "$MODEL" < "$1" > "$tmp/rate.out"
-    t1=$(now)
-    [ "$(wc -w < "$tmp/rate.out")" -eq "$n" ] || { echo "speed.sh: tokens lost" >&2; exit 1; }
-    echo "$n $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }'
-}
+echo "$info" | grep '^kernels:'
+echo "input: $TEST: $sentences sentences, $tokens tokens; paths measured: $PATHS"
+echo "load average at the start (other work shares the cores): $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # The arithmetic: the matrix products' multiply-adds per token (blocks and
 # classifiers, in 8-bit integers for an int8 model; the n-gram projection in
-# floats; attention's scores and sums depend on the
-# sentence length and are left out), against the core's peak.
-cc -O2 -o "$tmp/peak" bench/peak.c
-taskset -c 0 "$tmp/peak" 2> /dev/null > "$tmp/peak.txt"
+# floats; attention's scores and sums depend on the sentence length and are
+# left out), against the core's peak for the path's mix.
+progress "measuring the core's peaks (bench/peak.c)"
+cc -O2 -o "$tmp/peak" bench/peak.c || die "bench/peak.c does not compile"
+taskset -c 0 "$tmp/peak" > "$tmp/peak.txt" || die "bench/peak.c failed"
 macs=$(python3 - "$MODEL" <<'PY'
 import json, struct, sys
 with open(sys.argv[1], "rb") as f:
@@ -87,65 +142,102 @@ d, fd, L = c["dim"], c["ffn_dim"], c["layers"]
 heads = sum(h["heads.%s.weight" % t]["shape"][0] for t in c["tagsets"])
 blocks = L * (4 * d * d + 2 * d * fd) + d * heads
 other = d * (c["char_dim"] if c["char_buckets"] else 0)
-print(blocks, other, 1 if c.get("int8") else 0)
+print(blocks, other, "int8" if c.get("int8") else "fp32")
 PY
-)
+) || die "could not read the model's configuration from $MODEL"
+# shellcheck disable=SC2086
 set -- $macs
-int8=$3
-kind=$([ "$int8" = 1 ] && echo "int8-vnni-avx512" || echo "fp32-fma-avx512")
-peak=$(awk -v k="$kind" '$1 == k { print $2 }' "$tmp/peak.txt")
-[ -n "$peak" ] || { kind=fp32-fma-avx2; peak=$(awk '$1 == "fp32-fma-avx2" { print $2 }' "$tmp/peak.txt"); }
-echo "peak of core 0 (bench/peak.c, giga multiply-adds/s): $(tr '\n' ' ' < "$tmp/peak.txt")"
-echo "$1 $2 $secs $tokens $peak $kind" | awk '{ r = $4 / $3; printf "multiply-adds per token: %d in the blocks and classifiers (%s products) + %d in floats; at %.0f tokens/s the blocks run at %.1f G/s, %.0f%% of the %s peak\n", $1, ($6 ~ /int8/ ? "8-bit" : "float"), $2, r, r * $1 / 1e9, 100 * r * $1 / 1e9 / $5, $6 }'
+blocks=$1 floats=$2 kind=$3
+if [ -s "$tmp/peak.txt" ]; then
+    echo "peak of core 0 (bench/peak.c, giga multiply-adds/s): $(tr '\n' ' ' < "$tmp/peak.txt")"
+else
+    echo "peak of core 0: bench/peak.c measures no instruction mix on this processor"
+fi
+echo "multiply-adds per token: $blocks in the blocks and classifiers ($kind products) + $floats in floats"
 
-# Linear cost: one line of a million tokens; 200,000 short sentences.
-awk '{ for (i = 1; i <= NF; i++) { printf "%s ", $i; if (++n == 1000000) exit } } END { print "" }' \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" \
-    "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" "$tmp/test.txt" > "$tmp/long.txt"
-awk 'NF <= 6 { s[n++] = $0 } END { for (i = 0; i < 200000; i++) print s[i % n] }' \
-    "$tmp/test.txt" > "$tmp/short.txt"
-echo "one line of $(wc -w < "$tmp/long.txt") tokens: $(rate "$tmp/long.txt") tokens/s"
-echo "$(wc -l < "$tmp/short.txt") sentences of at most 6 tokens ($(wc -w < "$tmp/short.txt") tokens): $(rate "$tmp/short.txt") tokens/s"
+# the reference: EWT dev on the plain path
+progress "EWT dev on the plain path (the reference)"
+ATTNTAG_KERNELS=plain "$BIN" -m "$MODEL" -i conllu -f tsv -s all "$DEV" > "$tmp/dev.plain" ||
+    die "attntag failed on $DEV"
 
-# Threads: the same input (EWT test eight times over) on one core and on two
-# (--threads 2, cores 0 and 1), median of RUNS runs each; the outputs must
-# be the same bytes.
-for i in 1 2 3 4 5 6 7 8; do cat "$tmp/test.txt"; done > "$tmp/test8.txt"
-n8=$(wc -w < "$tmp/test8.txt")
-for th in 1 2; do
-    cores=$([ "$th" = 1 ] && echo 0 || echo 0,1)
-    : > "$tmp/threads$th"
+for p in $PATHS; do
+    echo
+    echo "== $p path (ATTNTAG_KERNELS=$p)"
+
+    progress "$p: start-up, 15 runs"
+    : > "$tmp/hello"
     i=0
-    while [ $i -lt "$RUNS" ]; do
+    while [ $i -lt 15 ]; do
         t0=$(now)
-        taskset -c "$cores" "$BIN" -m "$MODEL" --threads "$th" < "$tmp/test8.txt" > "$tmp/out$th.txt"
+        echo "Hello world ." | ATTNTAG_KERNELS=$p taskset -c 0 "$BIN" -m "$MODEL" --threads 1 > /dev/null ||
+            die "attntag failed on path $p"
         t1=$(now)
-        echo "$t0 $t1" | awk '{ print $2 - $1 }' >> "$tmp/threads$th"
+        echo "$t0 $t1" | awk '{ print $2 - $1 }' >> "$tmp/hello"
         i=$((i + 1))
     done
-done
-cmp -s "$tmp/out1.txt" "$tmp/out2.txt" || { echo "speed.sh: 1 and 2 threads differ" >&2; exit 1; }
-s1=$(median < "$tmp/threads1")
-s2=$(median < "$tmp/threads2")
-echo "$n8 $s1 $s2" | awk '{ printf "threads (%d tokens, median of runs): 1 thread %.0f tokens/s, 2 threads %.0f tokens/s: %.2fx; the same bytes\n", $1, $1 / $2, $1 / $3, $2 / $3 }'
+    start=$(median < "$tmp/hello")
 
-# Every kernel path against the plain one, on EWT dev (gold tokens).
-DEV="$EWT_DIR/en_ewt-ud-dev.conllu"
-if [ -r "$DEV" ]; then
-    paths=$("$BIN" info "$MODEL" | sed -n 's/^kernels: .*runs: *\(.*\))$/\1/p')
-    for p in $paths; do
-        ATTNTAG_KERNELS=$p "$BIN" -m "$MODEL" -i conllu -f tsv -s all "$DEV" > "$tmp/dev.$p"
+    : > "$tmp/tagging"
+    i=0
+    while [ $i -lt "$RUNS" ]; do
+        progress "$p: EWT test, run $((i + 1)) of $RUNS"
+        run "$p" "$tmp/test.txt" "$tmp/out.txt" >> "$tmp/tagging"
+        echo >> "$tmp/tagging"
+        i=$((i + 1))
     done
-    for p in $paths; do
-        [ "$p" = plain ] && continue
+    secs=$(median < "$tmp/tagging")
+    # a run barely longer than start-up would make the difference noise: then
+    # the rate keeps start-up in, and says so
+    rate=$(echo "$tokens $secs $start" | awk '{ printf "%.0f", ($2 - $3 > $2 / 4) ? $1 / ($2 - $3) : $1 / $2 }')
+    echo "$start $secs $tokens $RUNS $rate" | awk '{
+        printf "start-up (median of 15): %.1f ms\n", 1000 * $1
+        printf "tagging EWT test, one core (median of %d): %.3f s; %.0f tokens/s with start-up, %s\n", $4, $2, $3 / $2,
+               ($2 - $1 > $2 / 4) ? sprintf("%.0f tokens/s without (the path'\''s tokens/s below)", $5) : "start-up is most of it: the rate below keeps it in" }'
+
+    mix=$(awk -v k="$kind" -v p="$p" 'index($1, k "-") == 1 && substr($1, length($1) - length(p)) == "-" p { print $1, $2; exit }' "$tmp/peak.txt")
+    if [ -n "$mix" ]; then
+        echo "$blocks $rate $mix" | awk '{ g = $2 * $1 / 1e9
+            printf "the blocks at %.0f tokens/s: %.2f G multiply-adds/s, %.1f%% of the %s peak (%.1f G/s)\n", $2, g, 100 * g / $4, $3, $4 }'
+    else
+        echo "fraction of peak: no $kind mix for the $p path in bench/peak.c's output"
+    fi
+
+    # linear cost
+    for what in long short; do
+        if [ $what = long ]; then n=$long_n; desc="one line of $long_n tokens"
+        else n=$short_n; desc="$short_s sentences of four tokens ($short_n tokens)"; fi
+        progress "$p: $desc, about $(echo "$n $rate" | awk '{ s = $1 / $2; if (s < 120) printf "%.0f s", s; else printf "%.1f min", s / 60 }')"
+        s=$(run "$p" "$tmp/$what.txt" "$tmp/$what.out")
+        echo "$n $s $rate" | awk -v d="$desc" '{ r = $1 / $2
+            printf "%s: %.1f s, %.0f tokens/s, %.2fx the path'\''s tokens/s: %s\n", d, $2, r, r / $3,
+                   (r >= $3) ? "at least its rate" : "BELOW its rate" }'
+    done
+
+    # threads: about a second of tagging on this path
+    reps=$(echo "$rate $tokens" | awk '{ r = int($1 / $2 + 0.5); print (r < 1) ? 1 : ((r > 8) ? 8 : r) }')
+    : > "$tmp/threads.txt"
+    i=0
+    while [ $i -lt "$reps" ]; do cat "$tmp/test.txt" >> "$tmp/threads.txt"; i=$((i + 1)); done
+    progress "$p: --threads 1 and --threads 2 on EWT test x$reps"
+    s1=$(run "$p" "$tmp/threads.txt" "$tmp/out1.txt" 1 0)
+    s2=$(run "$p" "$tmp/threads.txt" "$tmp/out2.txt" 2 "$cores")
+    same=$(cmp -s "$tmp/out1.txt" "$tmp/out2.txt" && echo "the same bytes" || echo "DIFFERENT output")
+    echo "$((tokens * reps)) $s1 $s2 $cores" | awk -v same="$same" '{
+        printf "threads (EWT test x%d, %d tokens, one run each): --threads 1 %.0f tokens/s, --threads 2 on cores %s %.0f tokens/s (%.2fx); %s\n",
+               $1 / '"$tokens"', $1, $1 / $2, $4, $1 / $3, $2 / $3, same }'
+
+    # the same tags as the plain path, on EWT dev
+    if [ "$p" != plain ]; then
+        progress "$p: EWT dev against the plain path"
+        ATTNTAG_KERNELS=$p "$BIN" -m "$MODEL" -i conllu -f tsv -s all "$DEV" > "$tmp/dev.$p" ||
+            die "attntag failed on $DEV (path $p)"
         paste "$tmp/dev.$p" "$tmp/dev.plain" | awk -F'\t' -v p="$p" '
             NF > 2 { n++; h = NF / 2; same = 1; for (i = 2; i <= h; i++) if ($i != $(h + i)) same = 0; s += same }
-            END { printf "kernel path %s against plain on EWT dev: the same tags for %.3f%% of %d tokens\n", p, 100 * s / n, n }'
-    done
-fi
+            END { a = 100 * s / n
+                  printf "EWT dev against the plain path: the same tags for %d of %d tokens (%.3f%%; target 99.99%%: %s)\n",
+                         s, n, a, (s >= 0.9999 * n) ? "met" : "NOT met" }'
+    fi
+done
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+progress "done"
