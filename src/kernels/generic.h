@@ -567,9 +567,69 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
     }
 }
 
-/* The keys of the chunk transposed: kt[e][j] = k[j][e], [dh, np], zero past n. */
+/* transpose_v: r[i][j] <- r[j][i] for an AT_VW x AT_VW block, by swapping
+ * the off-diagonal blocks of AT_VW / 2, then of half that, ... 1 lanes
+ * between row pairs. */
+#define SWAP(s)                                                                 \
+    for (int i = 0; i < AT_VW; i++)                                             \
+        if (!(i & (s))) {                                                       \
+            vf a = r[i], b = r[i + (s)];                                        \
+            r[i] = __builtin_shufflevector(a, b, FIRST_##s);                    \
+            r[i + (s)] = __builtin_shufflevector(a, b, SECOND_##s);             \
+        }
+#if AT_VW == 16
+#define FIRST_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define SECOND_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define FIRST_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define SECOND_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define FIRST_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define SECOND_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define FIRST_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define SECOND_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#elif AT_VW == 8
+#define FIRST_4 0, 1, 2, 3, 8, 9, 10, 11
+#define SECOND_4 4, 5, 6, 7, 12, 13, 14, 15
+#define FIRST_2 0, 1, 8, 9, 4, 5, 12, 13
+#define SECOND_2 2, 3, 10, 11, 6, 7, 14, 15
+#define FIRST_1 0, 8, 2, 10, 4, 12, 6, 14
+#define SECOND_1 1, 9, 3, 11, 5, 13, 7, 15
+#else
+#define FIRST_2 0, 1, 4, 5
+#define SECOND_2 2, 3, 6, 7
+#define FIRST_1 0, 4, 2, 6
+#define SECOND_1 1, 5, 3, 7
+#endif
+
+INLINE void transpose_v(vf *r)
+{
+#if AT_VW == 16
+    SWAP(8)
+#endif
+#if AT_VW >= 8
+    SWAP(4)
+#endif
+    SWAP(2)
+    SWAP(1)
+}
+#undef SWAP
+
+/* The keys of the chunk transposed: kt[e][j] = k[j][e], [dh, np], zero past
+ * n; in blocks of AT_VW x AT_VW in registers when dh is a whole number of
+ * vectors. */
 static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t np, float *kt)
 {
+    if (dh % AT_VW == 0) {
+        for (size_t j0 = 0; j0 < np; j0 += AT_VW)
+            for (size_t e0 = 0; e0 < dh; e0 += AT_VW) {
+                vf r[AT_VW];
+                for (size_t jj = 0; jj < AT_VW; jj++)
+                    r[jj] = j0 + jj < n ? vload(k + (j0 + jj) * d + e0, AT_VW, 0) : (vf){0};
+                transpose_v(r);
+                for (size_t ee = 0; ee < AT_VW; ee++)
+                    vstore(kt + (e0 + ee) * np + j0, r[ee], AT_VW);
+            }
+        return;
+    }
     for (size_t e = 0; e < dh; e++) {
         for (size_t j = 0; j < n; j++)
             kt[e * np + j] = k[j * d + e];
