@@ -155,7 +155,7 @@ size_t at_model_param_count(const at_model *m);
 uint32_t at_model_checksum(const at_model *m); /* CRC-32 of all tensor data, in name order */
 
 /* Tensors, by name (see docs/model-format.md for the names). */
-typedef enum { AT_F32 = 0, AT_F16 = 1, AT_U8 = 2 } at_dtype;
+typedef enum { AT_F32 = 0, AT_F16 = 1, AT_U8 = 2, AT_I8 = 3 } at_dtype;
 typedef struct at_tensor_info {
     const char *name;
     at_dtype dtype;
@@ -176,6 +176,10 @@ const float *at_model_tensor_data(const at_model *m, const char *name, size_t *n
 float *at_model_tensor_f32(at_model *m, const char *name, size_t *n);
 /* at_model_set_int8: turn the config's int8 on or off (see at_config). */
 int at_model_set_int8(at_model *m, int on, at_error *err);
+/* at_model_int8_stored: 1 when the model's 8-bit weights are read from its
+ * file, packed, instead of being rounded from its weights when first used
+ * (an int8 model saved by this version; 0 again once the weights change). */
+int at_model_int8_stored(const at_model *m);
 /* at_model_set_temperature: the temperature of tag set ts (0: none; else
  * 0.01 to 100), applied to the probabilities from then on. */
 int at_model_set_temperature(at_model *m, int ts, double temp, at_error *err);

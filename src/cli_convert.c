@@ -1,6 +1,8 @@
 /*
  * cli_convert.c - `attntag convert IN OUT`: safetensors <-> JSON. The output
  * format follows OUT's extension (.json = JSON) unless --to says otherwise.
+ * An int8 model's safetensors OUT gets 8-bit packs made from its weights
+ * (at_safetensors_save), whatever IN had.
  */
 #include "cli.h"
 
@@ -18,8 +20,9 @@ static void convert_help(void)
           "      --f16         store the weights as 16-bit floats (half the size)\n"
           "      --int8        mark the model to be run in 8-bit integers: the blocks'\n"
           "                    and classifiers' matrix products, with weights rounded\n"
-          "                    per output when loaded (about twice as fast, tags\n"
-          "                    nearly all the same)\n"
+          "                    per output (about twice as fast, tags nearly all the\n"
+          "                    same); a safetensors OUT stores them rounded, packed\n"
+          "                    as tagging reads them, for a quicker start-up\n"
           "      --no-int8     run it in 32-bit floats again\n"
           "  -h, --help        show this help\n",
           stdout);

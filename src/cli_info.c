@@ -72,9 +72,11 @@ int cli_info(int argc, char **argv)
     printf("lexicon: %zu words\n", at_model_lexicon_size(m));
     printf("parameters: %zu\n", at_model_param_count(m));
     printf("weights checksum: %08x (CRC-32)\n", at_model_checksum(m));
-    printf("numbers: %s\n", c->int8 ? "8-bit integer products in the blocks and classifiers "
-                                       "(int8)"
-                                     : "32-bit floats");
+    printf("numbers: %s%s\n",
+           c->int8 ? "8-bit integer products in the blocks and classifiers (int8)"
+                   : "32-bit floats",
+           !c->int8 ? "" : at_model_int8_stored(m) ? ", weights stored rounded and packed"
+                                                   : ", weights rounded when loaded");
     int n_paths = 0;
     while (at_kernels_path(n_paths))
         n_paths++;

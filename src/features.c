@@ -134,8 +134,12 @@ static cache_entry *cache_slot(const at_model *m, at_feats *f, const char *token
 {
     if (len == 0 || len > CACHE_KEY)
         return NULL;
-    if (!f->cache && !(f->cache = calloc(1, sizeof *f->cache)))
-        return NULL;
+    if (!f->cache) { /* already empty: 2 MB that a short input never touches */
+        if (!(f->cache = calloc(1, sizeof *f->cache)))
+            return NULL;
+        f->cache->model = m->serial;
+        f->cache->n_lex = m->n_lex;
+    }
     if (f->cache->model != m->serial || f->cache->n_lex != m->n_lex) {
         memset(f->cache, 0, sizeof *f->cache);
         f->cache->model = m->serial;

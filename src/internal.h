@@ -117,6 +117,14 @@ struct at_model {
     size_t gen;             /* bumped whenever the weights may have changed */
     uint64_t serial;        /* this model among all made in the process (from 1) */
     at_packs *packs;
+    /* the 8-bit packs the file stores ("<matrix>.int8", "<matrix>.int8_scale",
+     * docs/model-format.md), sorted by name, pointing into the mapping; once
+     * checked (int8_ok), used instead of rounding the weights while these are
+     * still those of generation int8_gen */
+    at_tensor *pk;
+    size_t n_pk;
+    size_t int8_gen;
+    bool int8_ok;
     /* a training checkpoint's extra state (not part of the network) */
     at_tensor *extra;       /* "train.*" F32 tensors, owned */
     size_t n_extra;
@@ -251,6 +259,31 @@ int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char *
  * NULL to build one. */
 int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
                            const unsigned char *index, size_t mask, at_error *err);
+
+/* The 8-bit packs a safetensors file may store beside the weights of an int8
+ * model (docs/model-format.md): AT_INT8_LAYOUT names their layout, the one
+ * at_pack_int8 makes and every kernel path reads. */
+#define AT_INT8_LAYOUT "panel16x4"
+/* at_int8_name: name is a pack's ("....int8" or "....int8_scale"). */
+bool at_int8_name(const char *name);
+/* at_model_add_int8: take a pack tensor from the file (not copied, not yet
+ * checked); at_model_adopt_int8, after at_model_finish, checks them all
+ * against the config and the metadata: layout (AT_INT8_LAYOUT), made_from
+ * (the weights' CRC-32C when they were made), crc32c (theirs); weights_crc32c
+ * is at_model_crc32c(m). Packs of another layout, or made from other weights,
+ * are left unused (the weights are rounded as for a file without packs);
+ * damaged or hostile ones are refused. */
+int at_model_add_int8(at_model *m, const char *name, at_dtype dt, int ndim, const size_t *shape,
+                      const void *data, size_t nbytes, at_error *err);
+int at_model_adopt_int8(at_model *m, const char *layout, const char *made_from,
+                        const char *crc32c, uint32_t weights_crc32c, const char *where,
+                        at_error *err);
+/* at_model_each_int8: the packs of an int8 model's current weights, made now,
+ * each matrix's ".int8" then its ".int8_scale", to fn (whose data is valid
+ * during the call). */
+typedef int (*at_int8_fn)(void *ctx, const char *name, at_dtype dt, int ndim,
+                          const size_t *shape, const void *data, size_t nbytes, at_error *err);
+int at_model_each_int8(const at_model *m, at_int8_fn fn, void *ctx, at_error *err);
 
 /* safetensors.c and model_json.c */
 int at_safetensors_load(const char *path, at_model **out, at_error *err);

@@ -34,9 +34,13 @@ typedef struct at_qbuf {
 /* at_pack, at_pack_int8: 0, or -1 when out of memory. */
 int at_pack(const float *W, size_t out, size_t in, at_packed *P);
 int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P);
+/* at_pack_int8_stored: a pack made before, as at_pack_int8 lays it out (q
+ * [panels][kp / 4][16][4], scale [out]), copied in: 0, or -1 out of memory. */
+int at_pack_int8_stored(const int8_t *q, const void *scale, size_t out, size_t in,
+                        at_packed *P);
 void at_packed_free(at_packed *P);
 /* y[n, out] = x[n, in] · W^T + b (b may be NULL), W packed: the forward pass's
- * product, for many rows at once (see gemm.c). An 8-bit W takes each row of x
+ * product, for many rows at once (kernels/drivers.h). An 8-bit W takes each row of x
  * to bytes first, in qb. */
 void at_gemm(const float *x, size_t n, const at_packed *W, const float *b, float *y,
              at_qbuf *qb);

@@ -48,7 +48,7 @@ static int load_tensor(at_model *m, const cJSON *t, const char *path, at_error *
     if (!cJSON_IsObject(t) || !cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(data))
         return at_error_set(err, "%s: tensor \"%s\": expected an object with \"dtype\", "
                             "\"shape\" and \"data\"", path, name);
-    if (at_dtype_parse(dt->valuestring, &dtype) || dtype == AT_U8)
+    if (at_dtype_parse(dt->valuestring, &dtype) || (dtype != AT_F32 && dtype != AT_F16))
         return at_error_set(err, "%s: tensor \"%s\": dtype \"%s\" is not supported (expected "
                             "F32 or F16)", path, name, dt->valuestring);
     int nd = cJSON_GetArraySize(sh);

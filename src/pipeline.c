@@ -43,8 +43,11 @@ struct at_tagger {
     size_t long_lines; /* of the last stream, read in pieces */
     int n_slots;
     slot *slot;
-    /* threads > 1: workers, started once, take the shares in the order they
-     * were filled (share i is in slot i % n_slots) */
+    /* threads > 1: workers, started when a stream first has more than one
+     * share (a short input is tagged on the calling thread, in `alone`, and
+     * costs no threads), take the shares in the order they were filled
+     * (share i is in slot i % n_slots) */
+    at_state *alone;
     pthread_t *workers;
     struct worker_arg { at_tagger *t; at_state *st; } *wa; /* each worker's own state,
                            * which stays warm in its core's caches */
@@ -109,26 +112,28 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
         at_tagger_free(t);
         return -1;
     }
-    if (o->threads > 1) {
-        if (!(t->workers = calloc((size_t)o->threads, sizeof *t->workers)) ||
-            !(t->wa = calloc((size_t)o->threads, sizeof *t->wa))) {
-            at_tagger_free(t);
-            return at_error_set(err, "out of memory");
-        }
-        for (int i = 0; i < o->threads; i++) {
-            t->wa[i].t = t;
-            if (at_state_new_batch(m, AT_BATCH_TOKENS, &t->wa[i].st, err)) {
-                at_tagger_free(t);
-                return -1;
-            }
-        }
-        for (; t->n_workers < o->threads; t->n_workers++)
-            if (pthread_create(&t->workers[t->n_workers], NULL, worker, &t->wa[t->n_workers])) {
-                at_tagger_free(t);
-                return at_error_set(err, "cannot start a thread");
-            }
-    }
     *out = t;
+    return 0;
+}
+
+/* start_workers: the worker threads, each with its run state, once. */
+static int start_workers(at_tagger *t, at_error *err)
+{
+    if (t->workers)
+        return 0;
+    int n = t->o.threads;
+    if (!(t->wa = calloc((size_t)n, sizeof *t->wa)))
+        return at_error_set(err, "out of memory");
+    for (int i = 0; i < n; i++) {
+        t->wa[i].t = t;
+        if (at_state_new_batch(t->m, AT_BATCH_TOKENS, &t->wa[i].st, err))
+            return -1;
+    }
+    if (!(t->workers = calloc((size_t)n, sizeof *t->workers)))
+        return at_error_set(err, "out of memory");
+    for (; t->n_workers < n; t->n_workers++)
+        if (pthread_create(&t->workers[t->n_workers], NULL, worker, &t->wa[t->n_workers]))
+            return at_error_set(err, "cannot start a thread");
     return 0;
 }
 
@@ -151,6 +156,7 @@ void at_tagger_free(at_tagger *t)
     for (int i = 0; t->wa && i < t->o.threads; i++)
         at_state_free(t->wa[i].st);
     free(t->wa);
+    at_state_free(t->alone);
     pthread_mutex_destroy(&t->lock);
     pthread_cond_destroy(&t->ready);
     pthread_cond_destroy(&t->done);
@@ -297,18 +303,29 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
     return rc;
 }
 
-static void start(at_tagger *t, slot *s)
+/* start: s's share on its way: run now on one thread, or on the calling
+ * thread when `alone` (the stream's only share, and no workers yet), else
+ * handed to the workers, started first if need be. */
+static int start(at_tagger *t, slot *s, int alone, at_error *err)
 {
-    if (t->o.threads == 1) {
+    if (t->o.threads == 1 || (alone && !t->workers)) {
+        if (t->o.threads > 1) {
+            if (!t->alone && at_state_new_batch(t->m, AT_BATCH_TOKENS, &t->alone, err))
+                return -1;
+            s->st = t->alone;
+        }
         run(s);
         s->state = DONE;
-        return;
+        return 0;
     }
+    if (start_workers(t, err))
+        return -1;
     pthread_mutex_lock(&t->lock);
     s->state = READY;
     t->filled++;
     pthread_cond_signal(&t->ready);
     pthread_mutex_unlock(&t->lock);
+    return 0;
 }
 
 int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long *tokens,
@@ -319,7 +336,7 @@ int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long
         return -1;
     t->name = name;
     /* the workers take share i from slot i % n_slots, counting over every stream */
-    int rc = 0, read_rc = 1, k = (int)(t->filled % (size_t)t->n_slots);
+    int rc = 0, read_rc = 1, k = (int)(t->filled % (size_t)t->n_slots), started = 0;
     at_error read_err;
     while (rc == 0 && read_rc == 1) {
         slot *s = &t->slot[k];
@@ -338,8 +355,10 @@ int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long
         }
         if (read_rc == 1 && n_tok < SLOT_TOKENS && !t->o.line_buffered)
             read_rc = at_error_set(&read_err, "out of memory");
-        if (s->n_sent)
-            start(t, s);
+        /* the input ended with this, its first share: no threads for it */
+        if (s->n_sent && (rc = start(t, s, read_rc != 1 && !started, err)))
+            break;
+        started |= s->n_sent > 0;
         if (t->o.line_buffered && (rc = finish(t, s, out, tokens, err))) /* answered now */
             break;
         k = (k + 1) % t->n_slots;

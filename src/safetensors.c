@@ -60,7 +60,7 @@ static int parse_entry(const cJSON *it, size_t data_len, entry *e, const char *p
                             "\"shape\" and \"data_offsets\"", path, e->name);
     if (at_dtype_parse(dt->valuestring, &e->dtype))
         return at_error_set(err, "%s: tensor \"%s\": dtype \"%s\" is not supported (expected "
-                            "F32, F16 or U8)", path, e->name, dt->valuestring);
+                            "F32, F16, U8 or I8)", path, e->name, dt->valuestring);
     int nd = cJSON_GetArraySize(sh);
     if (nd < 1 || nd > 4)
         return at_error_set(err, "%s: tensor \"%s\": %d dimensions, expected 1 to 4", path,
@@ -217,6 +217,9 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
     const char *sum = meta_string(meta, "attntag.checksum");
     const char *sum_c = meta_string(meta, "attntag.crc32c");
     const char *note = meta_string(meta, "attntag.train_state");
+    const char *i8_layout = meta_string(meta, "attntag.int8.layout");
+    const char *i8_from = meta_string(meta, "attntag.int8.made_from");
+    const char *i8_crc = meta_string(meta, "attntag.int8.crc32c");
     if (!ent) {
         at_error_set(err, "%s: out of memory", path);
         goto out;
@@ -269,6 +272,10 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
         if (!strncmp(e->name, "train.", 6)) {
             if (load_extra(m, e, data, path, err))
                 goto out;
+        } else if (at_int8_name(e->name)) {
+            if (at_model_add_int8(m, e->name, e->dtype, e->ndim, e->shape, data + e->begin,
+                                  e->end - e->begin, err))
+                goto out;
         } else if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
             !strncmp(e->name, "lexicon.", 8)) {
             if (!strncmp(e->name, "lexicon.", 8) && !lex_words && !lex_bits) {
@@ -287,9 +294,15 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
         goto out;
     /* the CRC-32C when there is one: the processor computes it in a fraction
      * of a millisecond; files written before it have the CRC-32 alone */
+    uint32_t crc_c = 0;
+    bool have_crc_c = false;
     if (sum_c || sum) {
         char want[16];
-        snprintf(want, sizeof want, "%08x", sum_c ? at_model_crc32c(m) : at_model_checksum(m));
+        if (sum_c) {
+            crc_c = at_model_crc32c(m);
+            have_crc_c = true;
+        }
+        snprintf(want, sizeof want, "%08x", sum_c ? crc_c : at_model_checksum(m));
         if (strcmp(sum_c ? sum_c : sum, want) != 0) {
             at_error_set(err, "%s: checksum mismatch: the header says %s %s, the weights give "
                          "%s (the file is corrupt)", path, sum_c ? "CRC-32C" : "CRC-32",
@@ -297,6 +310,11 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             goto out;
         }
     }
+    /* the 8-bit packs, used only if made from these very weights */
+    if ((m->n_pk || i8_layout) &&
+        at_model_adopt_int8(m, i8_layout, i8_from, i8_crc,
+                            have_crc_c ? crc_c : at_model_crc32c(m), path, err))
+        goto out;
     rc = 0;
 out:
     free(ent);
@@ -386,8 +404,78 @@ static cJSON *add_entry(cJSON *h, const char *name, at_dtype dt, int ndim, const
     return e;
 }
 
+/* The 8-bit packs of an int8 model, made from its weights to be written. */
+typedef struct pack_out {
+    char *name;
+    at_dtype dtype;
+    int ndim;
+    size_t shape[4];
+    void *data;
+    size_t nbytes;
+} pack_out;
+
+typedef struct pack_list {
+    pack_out *v;
+    size_t n;
+} pack_list;
+
+static int keep_pack(void *ctx, const char *name, at_dtype dt, int ndim, const size_t *shape,
+                     const void *data, size_t nbytes, at_error *err)
+{
+    pack_list *l = ctx;
+    pack_out *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
+    if (!nv)
+        return at_error_set(err, "out of memory");
+    l->v = nv;
+    pack_out *p = &l->v[l->n];
+    memset(p, 0, sizeof *p);
+    p->name = strdup(name);
+    p->data = malloc(nbytes ? nbytes : 1);
+    if (!p->name || !p->data) {
+        free(p->name);
+        free(p->data);
+        return at_error_set(err, "out of memory");
+    }
+    l->n++;
+    memcpy(p->data, data, nbytes);
+    p->dtype = dt;
+    p->ndim = ndim;
+    memcpy(p->shape, shape, (size_t)ndim * sizeof *shape);
+    p->nbytes = nbytes;
+    return 0;
+}
+
+static int cmp_pack(const void *a, const void *b)
+{
+    return strcmp(((const pack_out *)a)->name, ((const pack_out *)b)->name);
+}
+
+static void packs_done(pack_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].data);
+    }
+    free(l->v);
+}
+
 int at_safetensors_save(const at_model *m, const char *path, at_error *err)
 {
+    /* an int8 model stores its weights rounded and packed as tagging reads
+     * them, so that loading it does not round them (docs/model-format.md) */
+    pack_list pk = {NULL, 0};
+    char pk_crc[16];
+    if (m->cfg.int8) {
+        if (at_model_each_int8(m, keep_pack, &pk, err)) {
+            packs_done(&pk);
+            return at_error_set(err, "%s: %.900s", path, err->msg);
+        }
+        qsort(pk.v, pk.n, sizeof *pk.v, cmp_pack);
+        uint32_t crc = 0;
+        for (size_t i = 0; i < pk.n; i++)
+            crc = at_crc32c(crc, pk.v[i].data, pk.v[i].nbytes);
+        snprintf(pk_crc, sizeof pk_crc, "%08x", crc);
+    }
     cJSON *h = cJSON_CreateObject();
     outbuf data = {0};
     char *cfg = at_config_to_json(&m->cfg), sum[16], sum_c[16];
@@ -401,11 +489,16 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         cJSON_AddStringToObject(meta, "attntag.crc32c", sum_c);
         if (m->note)
             cJSON_AddStringToObject(meta, "attntag.train_state", m->note);
+        if (m->cfg.int8) {
+            cJSON_AddStringToObject(meta, "attntag.int8.layout", AT_INT8_LAYOUT);
+            cJSON_AddStringToObject(meta, "attntag.int8.made_from", sum_c);
+            cJSON_AddStringToObject(meta, "attntag.int8.crc32c", pk_crc);
+        }
     }
     /* F32 first, then F16, then bytes: every tensor stays aligned to its size
      * when the data section starts 8-aligned. */
     static const at_dtype order[] = {AT_F32, AT_F16};
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 2; k++) {
         for (size_t i = 0; i < m->n_t; i++) {
             const at_tensor *t = &m->t[i];
             if (t->dtype != order[k])
@@ -414,11 +507,24 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
             put(&data, t->data, t->nbytes);
             add_entry(h, t->name, t->dtype, t->ndim, t->shape, b0, data.len);
         }
+        for (size_t i = 0; k == 0 && i < pk.n; i++)
+            if (pk.v[i].dtype == AT_F32) {
+                size_t b0 = data.len;
+                put(&data, pk.v[i].data, pk.v[i].nbytes);
+                add_entry(h, pk.v[i].name, AT_F32, pk.v[i].ndim, pk.v[i].shape, b0, data.len);
+            }
+    }
     for (size_t i = 0; i < m->n_extra; i++) {
         size_t b0 = data.len;
         put(&data, m->extra[i].data, m->extra[i].nbytes);
         add_entry(h, m->extra[i].name, AT_F32, 1, m->extra[i].shape, b0, data.len);
     }
+    for (size_t i = 0; i < pk.n; i++)
+        if (pk.v[i].dtype != AT_F32) {
+            size_t b0 = data.len;
+            put(&data, pk.v[i].data, pk.v[i].nbytes);
+            add_entry(h, pk.v[i].name, pk.v[i].dtype, pk.v[i].ndim, pk.v[i].shape, b0, data.len);
+        }
     size_t b0 = data.len, one[1];
     put_strings(&data, m->vocab, m->n_vocab);
     one[0] = data.len - b0;
@@ -475,5 +581,6 @@ out:
     free(cfg);
     free(data.p);
     cJSON_Delete(h);
+    packs_done(&pk);
     return rc;
 }

@@ -227,6 +227,118 @@ model_case("json-model-nan-text", json.dumps(JSON_MODEL).encode().replace(b"[", 
 model_case("json-model-config-typo", json_config(hedas=4), 2, "hedas", ext="json")
 
 
+# The 8-bit packs of an int8 model (docs/model-format.md): each damage comes
+# with the packs' CRC-32C made to match, as a hostile writer would.
+def crc32c(data, crc=0):
+    table = crc32c.table
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+crc32c.table = []
+for _n in range(256):
+    _c = _n
+    for _ in range(8):
+        _c = (_c >> 1) ^ (0x82F63B78 if _c & 1 else 0)
+    crc32c.table.append(_c)
+
+REF8 = path("ref8.safetensors")
+subprocess.run([BIN, "convert", "--int8", REF_JSON, REF8], check=True)
+REF8_JSON = path("ref8.json")  # the same model without packs: rounded when loaded
+subprocess.run([BIN, "convert", "--int8", REF_JSON, REF8_JSON], check=True)
+with open(REF8, "rb") as f:
+    GOOD8 = f.read()
+(HLEN8,) = struct.unpack("<Q", GOOD8[:8])
+HEADER8 = json.loads(GOOD8[8:8 + HLEN8])
+DATA8 = GOOD8[8 + HLEN8:]
+ROUNDED = subprocess.run([BIN, "-m", REF8_JSON, "-f", "tsv", "-s", "all", "--probs"],
+                         input=b"The cat sat .\n", capture_output=True, check=True).stdout
+
+
+def packed(h, data=DATA8, fix_crc=True):
+    """A file of header h and data, the packs' CRC-32C recomputed."""
+    h = json.loads(json.dumps(h))
+    if fix_crc:
+        crc = 0
+        for name in sorted(k for k in h if k.endswith(".int8") or k.endswith(".int8_scale")):
+            b, e = h[name]["data_offsets"]
+            crc = crc32c(data[b:e], crc)
+        h["__metadata__"]["attntag.int8.crc32c"] = "%08x" % crc
+    raw = json.dumps(h, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+def with_data8(name, offset, raw, fix_crc=True):
+    b, _ = HEADER8[name]["data_offsets"]
+    d = bytearray(DATA8)
+    d[b + offset:b + offset + len(raw)] = raw
+    return packed(HEADER8, bytes(d), fix_crc)
+
+
+def with_tensor8(name, **changes):
+    h = json.loads(json.dumps(HEADER8))
+    h[name].update(changes)
+    return packed(h)
+
+
+def with_meta8(**changes):
+    h = json.loads(json.dumps(HEADER8))
+    for k, v in changes.items():
+        if v is None:
+            h["__metadata__"].pop(k, None)
+        else:
+            h["__metadata__"][k] = v
+    return packed(h, fix_crc=False)
+
+
+def renamed8(old, new):
+    return packed({(new if k == old else k): v for k, v in HEADER8.items()})
+
+
+def int8_case(name, content, status, fragment):
+    args = ["-m", write(name + ".safetensors", content), "-f", "tsv", "-s", "all", "--probs"]
+    case("model", name, lambda: args, status, fragment, b"The cat sat .\n")
+    if status == 0:  # accepted: the tags and probabilities of rounding at load
+        CHECKS[name] = lambda out: out == ROUNDED
+
+
+# heads.upos: 5 tags, so lanes 5-15 of its one panel are padding; its 16
+# inputs make 4 groups of 4 bytes: [1 panel, 4 groups, 16 lanes, 4 bytes]
+int8_case("int8-accepted", GOOD8, 0, "")
+int8_case("int8-shape-wrong", with_tensor8("heads.upos.int8", shape=[1, 2, 16, 8]), 2,
+          'tensor "heads.upos.int8" is I8 [1, 2, 16, 8], the config implies I8 [1, 4, 16, 4]')
+int8_case("int8-dtype-u8", with_tensor8("layers.0.attn.q.int8", dtype="U8"), 2,
+          'tensor "layers.0.attn.q.int8" is U8 [1, 4, 16, 4], the config implies I8')
+int8_case("int8-scale-shape", with_tensor8("heads.xpos.int8_scale", shape=[1, 7]), 2,
+          'tensor "heads.xpos.int8_scale" is F32 [1, 7], the config implies F32 [7]')
+int8_case("int8-byte-minus-128", with_data8("layers.1.ffn.up.int8", 70, b"\x80"), 2,
+          'tensor "layers.1.ffn.up.int8": byte 70 (output 1, input 6) is -128')
+int8_case("int8-padding-output", with_data8("heads.upos.int8", 4 * 15 + 1, b"\x01"), 2,
+          'tensor "heads.upos.int8": padding of output 15 (of 5) is not 0')
+int8_case("int8-scale-nan", with_data8("heads.upos.int8_scale", 4, struct.pack("<f", float("nan"))), 2,
+          'tensor "heads.upos.int8_scale": the scale of output 1 is nan')
+int8_case("int8-scale-negative", with_data8("layers.0.ffn.down.int8_scale", 0, struct.pack("<f", -0.5)), 2,
+          'tensor "layers.0.ffn.down.int8_scale": the scale of output 0 is -0.5')
+int8_case("int8-not-rounded", with_data8("heads.xpos.int8", 0, b"\0" * 256), 2,
+          'tensor "heads.xpos.int8": output 0 has scale')
+int8_case("int8-missing", renamed8("layers.1.attn.k.int8", "layers.7.attn.k.int8"), 2,
+          'tensor "layers.1.attn.k.int8" is missing')
+int8_case("int8-unexpected", packed(dict(json.loads(json.dumps(HEADER8)), **{"layers.1.attn.x.int8": {
+    "dtype": "I8", "shape": [0], "data_offsets": [len(DATA8), len(DATA8)]}})), 2,
+    'unexpected tensor "layers.1.attn.x.int8"')
+int8_case("int8-crc-wrong", with_data8("layers.0.attn.v.int8", 3, b"\x05", fix_crc=False), 2,
+          "attntag.int8.crc32c says")
+int8_case("int8-no-layout", with_meta8(**{"attntag.int8.layout": None}), 2,
+          "8-bit packs need the metadata attntag.int8.layout")
+int8_case("int8-config-not-int8", packed(dict(json.loads(json.dumps(HEADER8)), __metadata__=dict(
+    HEADER8["__metadata__"], **{"attntag.config": HEADER8["__metadata__"]["attntag.config"].replace(
+        '"int8":true,', "")}))), 2, 'does not say "int8": true')
+# not refused: a later layout, and packs made from other weights, are not used
+int8_case("int8-other-layout-accepted", with_meta8(**{"attntag.int8.layout": "panel32x4"}), 0, "")
+int8_case("int8-made-from-other-accepted", with_meta8(**{"attntag.int8.made_from": "00000000"}), 0, "")
+
 # CoNLL-U, as tagging input (-i conllu) and as gold for eval.
 def conllu(*rows):
     return ("\n".join("\t".join(r) if isinstance(r, tuple) else r for r in rows) + "\n\n").encode()

@@ -536,6 +536,39 @@ def batches_and_kernel_paths_change_nothing():
     assert b'"int8"' not in out and b"32-bit floats" in out
 
 
+
+def tensor_names(model):
+    with open(model, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return [k for k in json.loads(raw[8:8 + n]) if k != "__metadata__"]
+
+
+@test
+def stored_int8_packs_give_the_same_bytes_as_rounding_at_load():
+    packs, nopacks = tmp("packs.safetensors"), tmp("nopacks.json")
+    for out in (packs, nopacks):  # a JSON model keeps no packs: rounded when loaded
+        rc, _, err = run(["convert", "--int8", REF, out])
+        assert rc == 0, err
+    names = tensor_names(packs)
+    assert "layers.0.attn.q.int8" in names and "heads.xpos.int8_scale" in names, names
+    rc, out, _ = run(["info", packs])
+    assert b"weights stored rounded and packed" in out, out
+    rc, out, _ = run(["info", nopacks])
+    assert b"weights rounded when loaded" in out, out
+    for path in kernel_paths():
+        env = {"ATTNTAG_KERNELS": path}
+        outs = []
+        for model in (packs, nopacks):
+            rc, o, err = run(["-m", model, "-f", "tsv", "-s", "all", "--probs"], MIXED, env)
+            assert rc == 0, err
+            outs.append(o)
+        assert outs[0] == outs[1], f"{path}: stored packs changed the output"
+    # a model run in floats again stores no packs
+    back = tmp("floats-again.safetensors")
+    rc, _, err = run(["convert", "--no-int8", packs, back])
+    assert rc == 0 and not [n for n in tensor_names(back) if ".int8" in n], err
+
 # --- model files -------------------------------------------------------------------------
 
 @test

@@ -14,7 +14,7 @@ if hlen > len(raw) - 8:
     sys.exit("%s: header length %d exceeds the file (%d bytes)" % (sys.argv[1], hlen, len(raw)))
 header = json.loads(raw[8:8 + hlen].decode("utf-8"))
 data = raw[8 + hlen:]
-fmt = {"F32": ("<f", 4), "F16": ("<e", 2), "U8": ("B", 1)}
+fmt = {"F32": ("<f", 4), "F16": ("<e", 2), "U8": ("B", 1), "I8": ("b", 1)}
 out = {"metadata": header.pop("__metadata__", {}), "tensors": {}}
 for name, t in header.items():
     if t["dtype"] not in fmt:

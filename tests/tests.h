@@ -19,6 +19,7 @@ Suite *backward_suite(void);
 Suite *train_suite(void);
 Suite *calibrate_suite(void);
 Suite *mixers_suite(void);
+Suite *int8_file_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);

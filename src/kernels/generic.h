@@ -154,6 +154,18 @@ INLINE void out_store(vf acc, const float *b, const float *res, float *y, size_t
     vstore(y, res ? vload(res, cols, 0) + v : v, cols);
 }
 
+/* ROUNDED(x): x rounded as it stands, not fused into a multiply-add with
+ * what follows (the kernels are built with -ffp-contract=fast; a compiler
+ * without the builtin is one that contracts within an expression only). */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_assoc_barrier)
+#define ROUNDED(x) __builtin_assoc_barrier(x)
+#endif
+#endif
+#ifndef ROUNDED
+#define ROUNDED(x) (x)
+#endif
+
 /* The same from exact integer sums: y = (res +) (acc · (sx · sw) + b), each
  * operation rounded (no fused multiply-add), so that every path gives the
  * same bits from the same integers. */
@@ -161,7 +173,7 @@ INLINE void dequant_store(vi acc, float sx, const float *sw, const float *b, con
                           float *y, size_t cols)
 {
     vf v = __builtin_convertvector(acc, vf) * (sx * vload(sw, cols, 0));
-    out_store(__builtin_assoc_barrier(v), b, res, y, cols);
+    out_store(ROUNDED(v), b, res, y, cols);
 }
 
 /* The rows of x as integers, for the 8-bit products: q = round(x / scale),

@@ -43,11 +43,9 @@ void at_packed_free(at_packed *P)
     P->colsum = NULL;
 }
 
-/* 8-bit: each output's weights scaled by their largest magnitude to
- * [-127, 127] and rounded; packed [panel][in/4][16][4] (in padded to 4), the
- * order in which the 4-way integer dot products (vpdpbusd, sdot) and the
- * pairwise ones (vpmaddubsw + vpmaddwd) take them. */
-int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P)
+/* The memory of an 8-bit pack of W [out, in], zero (and one byte past the
+ * weights, which the vector loads of a last group may touch). */
+static int int8_alloc(size_t out, size_t in, at_packed *P)
 {
     size_t panels = (out + PANEL - 1) / PANEL, kp = (in + 3) / 4 * 4;
     memset(P, 0, sizeof *P);
@@ -60,7 +58,32 @@ int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P)
         at_packed_free(P);
         return -1;
     }
-    memset(P->q, 0, panels * kp * PANEL);
+    memset(P->q, 0, panels * kp * PANEL + 1);
+    return 0;
+}
+
+/* Each output's sum of weights (the VNNI path's correction). */
+static void int8_colsums(at_packed *P)
+{
+    size_t panels = (P->out + PANEL - 1) / PANEL, kp = P->kp;
+    for (size_t pn = 0; pn < panels; pn++)
+        for (size_t j = 0; j < PANEL; j++) {
+            int32_t sum = 0;
+            for (size_t k = 0; k < kp; k++)
+                sum += P->q[(pn * kp + k / 4 * 4) * PANEL + j * 4 + k % 4];
+            P->colsum[pn * PANEL + j] = sum;
+        }
+}
+
+/* 8-bit: each output's weights scaled by their largest magnitude to
+ * [-127, 127] and rounded; packed [panel][in/4][16][4] (in padded to 4), the
+ * order in which the 4-way integer dot products (vpdpbusd, sdot) and the
+ * pairwise ones (vpmaddubsw + vpmaddwd) take them. */
+int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P)
+{
+    if (int8_alloc(out, in, P))
+        return -1;
+    size_t kp = P->kp;
     for (size_t o = 0; o < out; o++) {
         float amax = 0;
         for (size_t k = 0; k < in; k++)
@@ -68,15 +91,24 @@ int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P)
         float inv = amax > 0 ? 127.0f / amax : 0.0f;
         P->scale[o] = amax / 127.0f;
         size_t pn = o / PANEL, j = o % PANEL;
-        int32_t sum = 0;
         for (size_t k = 0; k < in; k++) {
             long q = lrintf(W[o * in + k] * inv);
             q = q > 127 ? 127 : q < -127 ? -127 : q;
             P->q[((pn * kp + k / 4 * 4) * PANEL) + j * 4 + k % 4] = (int8_t)q;
-            sum += (int32_t)q;
         }
-        P->colsum[o] = sum;
     }
+    int8_colsums(P);
+    return 0;
+}
+
+int at_pack_int8_stored(const int8_t *q, const void *scale, size_t out, size_t in,
+                        at_packed *P)
+{
+    if (int8_alloc(out, in, P))
+        return -1;
+    memcpy(P->q, q, (out + PANEL - 1) / PANEL * P->kp * PANEL);
+    memcpy(P->scale, scale, out * sizeof *P->scale); /* little-endian floats, any alignment */
+    int8_colsums(P);
     return 0;
 }
 
