@@ -133,20 +133,26 @@ int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
     return 0;
 }
 
-const at_tensor *at_model_find(const at_model *m, const char *name)
+/* The tensor called name in t[0..n), sorted by name, or NULL. */
+static const at_tensor *find_sorted(const at_tensor *t, size_t n, const char *name)
 {
-    size_t lo = 0, hi = m->n_t;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int c = strcmp(m->t[mid].name, name);
+        int c = strcmp(t[mid].name, name);
         if (c == 0)
-            return &m->t[mid];
+            return &t[mid];
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     return NULL;
+}
+
+const at_tensor *at_model_find(const at_model *m, const char *name)
+{
+    return find_sorted(m->t, m->n_t, name);
 }
 
 static int keep_string(at_model *m, char *s, at_error *err)
@@ -654,18 +660,7 @@ static const at_tensor *find_int8(const at_model *m, const char *base, const cha
 {
     char name[112];
     snprintf(name, sizeof name, "%s%s", base, suffix);
-    size_t lo = 0, hi = m->n_pk;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(m->pk[mid].name, name);
-        if (c == 0)
-            return &m->pk[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return find_sorted(m->pk, m->n_pk, name);
 }
 
 /* stored_pack: the file's pack of matrix base (checked when loaded). */

@@ -32,17 +32,24 @@ const char *test_tmp(const char *suffix)
     return buf[k];
 }
 
-cJSON *test_load_json(const char *path)
+char *test_slurp(const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
     ck_assert_msg(fp != NULL, "cannot open %s", path);
     fseek(fp, 0, SEEK_END);
-    long len = ftell(fp);
+    *len = (size_t)ftell(fp);
     fseek(fp, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    ck_assert(buf && fread(buf, 1, (size_t)len, fp) == (size_t)len);
+    char *buf = malloc(*len + 1);
+    ck_assert(buf && fread(buf, 1, *len, fp) == *len);
+    buf[*len] = 0;
     fclose(fp);
-    buf[len] = 0;
+    return buf;
+}
+
+cJSON *test_load_json(const char *path)
+{
+    size_t len;
+    char *buf = test_slurp(path, &len);
     cJSON *j = cJSON_Parse(buf);
     free(buf);
     ck_assert_msg(j != NULL, "%s: bad JSON", path);

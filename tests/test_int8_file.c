@@ -16,19 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    *len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc(*len + 1);
-    ck_assert(buf && fread(buf, 1, *len, fp) == *len);
-    fclose(fp);
-    return buf;
-}
-
 static void spit(const char *path, const void *data, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -186,7 +173,7 @@ START_TEST(stored_packs_give_the_bits_of_rounding_at_load)
         const char *again = test_tmp(".safetensors");
         ck_assert_msg(at_model_save(stored, again, AT_FILE_SAFETENSORS, &err) == 0, "%s", err.msg);
         size_t l1, l2;
-        char *f1 = slurp(bin, &l1), *f2 = slurp(again, &l2);
+        char *f1 = test_slurp(bin, &l1), *f2 = test_slurp(again, &l2);
         ck_assert_msg(l1 == l2 && memcmp(f1, f2, l1) == 0, "model %d: saved again, it differs",
                       which);
         free(f1), free(f2), free(a.p), free(b.p), free(j.p);
@@ -261,7 +248,7 @@ START_TEST(packs_are_not_used_once_the_weights_change)
     at_model *src = load(test_path("tests/fixtures/ref_pre.json"));
     const char *p = packed_copy(src);
     size_t len, data, b0, e0;
-    char *b = slurp(p, &len);
+    char *b = test_slurp(p, &len);
     cJSON *h = header_of(b, &data);
     range_of(h, "layers.0.ffn.up.int8", &b0, &e0);
     for (size_t k = 0; k < e0 - b0; k += 64) /* panel 0, output 0: bytes 0-3 of each group */
@@ -307,7 +294,7 @@ START_TEST(packs_of_other_weights_are_not_used)
     at_model *src = load(test_path("tests/fixtures/ref_pre.json"));
     const char *p = packed_copy(src);
     size_t len, data, b0, e0;
-    char *b = slurp(p, &len);
+    char *b = test_slurp(p, &len);
     cJSON *h = header_of(b, &data);
     range_of(h, "layers.1.attn.v.weight", &b0, &e0);
     float w;

@@ -10,20 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    ck_assert_msg(fp != NULL, "cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    *len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *buf = malloc(*len + 1);
-    ck_assert(buf && fread(buf, 1, *len, fp) == *len);
-    buf[*len] = 0;
-    fclose(fp);
-    return buf;
-}
-
 static void spit(const char *path, const void *data, size_t len)
 {
     FILE *fp = fopen(path, "wb");
@@ -41,7 +27,7 @@ static char *valid_bin(size_t *len)
     const char *p = test_tmp(".safetensors");
     ck_assert_msg(at_model_save(m, p, AT_FILE_SAFETENSORS, &err) == 0, "%s", err.msg);
     at_model_free(m);
-    char *b = slurp(p, len);
+    char *b = test_slurp(p, len);
     remove(p);
     return b;
 }
@@ -84,7 +70,7 @@ START_TEST(roundtrip_json_bin_json)
     ck_assert_msg(at_model_load(bin, AT_FILE_AUTO, &m2, &err) == 0, "%s", err.msg);
     ck_assert_msg(at_model_save(m2, j2, AT_FILE_AUTO, &err) == 0, "%s", err.msg);
     size_t l1, l2;
-    char *a = slurp(j1, &l1), *b = slurp(j2, &l2);
+    char *a = test_slurp(j1, &l1), *b = test_slurp(j2, &l2);
     ck_assert_msg(l1 == l2 && memcmp(a, b, l1) == 0, "JSON -> binary -> JSON changed the model");
     ck_assert_uint_eq(at_model_checksum(m), at_model_checksum(m2));
     ck_assert_uint_eq(at_model_param_count(m), at_model_param_count(m2));
@@ -103,7 +89,7 @@ END_TEST
 START_TEST(binary_values_match_fixture_text)
 {
     size_t len;
-    char *bin = valid_bin(&len), *txt = slurp(test_path("tests/fixtures/ref_pre.json"), &len);
+    char *bin = valid_bin(&len), *txt = test_slurp(test_path("tests/fixtures/ref_pre.json"), &len);
     char *at = strstr(txt, "\"embed.shape\"");
     ck_assert(at);
     at = strstr(at, "\"data\"");
@@ -297,7 +283,7 @@ START_TEST(nan_in_16_bit_table)
     ck_assert_msg(at_model_load(p, AT_FILE_AUTO, &m, &err) == 0, "%s", err.msg); /* valid */
     at_model_free(m);
     size_t len;
-    char *b = slurp(p, &len);
+    char *b = test_slurp(p, &len);
     remove(p);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--)
@@ -370,7 +356,7 @@ START_TEST(lexicon_index_in_the_file)
     ck_assert_int_eq(lexicon_bits_of(m2, "cat"), lexicon_bits_of(m, "cat"));
     at_model_free(m2);
     size_t len;
-    char *b = slurp(p, &len);
+    char *b = test_slurp(p, &len);
     uint64_t hl = 0;
     for (int i = 7; i >= 0; i--)
         hl = hl << 8 | (unsigned char)b[i];
@@ -433,7 +419,7 @@ START_TEST(json_model_errors)
     }
     /* the optional "int8" key: true or false, nothing else */
     size_t len;
-    char *cfg = slurp(test_path("tests/fixtures/ref_pre.json"), &len);
+    char *cfg = test_slurp(test_path("tests/fixtures/ref_pre.json"), &len);
     char *eps = strstr(cfg, "\"ln_eps\"");
     ck_assert(eps);
     for (int good = 0; good < 2; good++) {
@@ -456,7 +442,7 @@ START_TEST(json_model_errors)
     }
     free(cfg);
     /* a valid model with one value too few in one tensor */
-    char *t = slurp(test_path("tests/fixtures/ref_post.json"), &len);
+    char *t = test_slurp(test_path("tests/fixtures/ref_post.json"), &len);
     char *hit = strstr(t, "\"heads.upos.bias\"");
     ck_assert(hit);
     char *data = strchr(strstr(hit, "\"data\""), '[');

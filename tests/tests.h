@@ -23,6 +23,9 @@ Suite *int8_file_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
+/* A whole file, NUL-terminated, its length in *len (the test fails if it
+ * cannot be read); free() it. */
+char *test_slurp(const char *path, size_t *len);
 /* A JSON file, parsed (the test fails if it cannot be). */
 struct cJSON *test_load_json(const char *path);
 /* test_random_model: a model of config c with one tag set of n_tags tags
