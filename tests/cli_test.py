@@ -569,6 +569,39 @@ def stored_int8_packs_give_the_same_bytes_as_rounding_at_load():
     rc, _, err = run(["convert", "--no-int8", packs, back])
     assert rc == 0 and not [n for n in tensor_names(back) if ".int8" in n], err
 
+def ewt(name):
+    """A file of UD English EWT: data/ud-en-ewt (make data), else the shared copy
+    beside the repository; None if neither is there."""
+    for d in (os.path.join(ROOT, "data", "ud-en-ewt"),
+              os.path.join(os.path.dirname(ROOT), "shared", "data", "ud-en-ewt")):
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
+    return None
+
+
+@test
+def kernel_paths_agree_on_ewt_dev():
+    # the bundled model on EWT dev: every path gives the plain path's tags for
+    # at least 99.99% of the tokens
+    dev = ewt("en_ewt-ud-dev.conllu")
+    if not dev:
+        print("SKIP kernel_paths_agree_on_ewt_dev: UD English EWT not found (make data)")
+        return
+    model = os.path.join(ROOT, "models", "en-ewt.safetensors")
+    tags = {}
+    for path in kernel_paths():
+        rc, out, err = run(["-m", model, "-i", "conllu", "-f", "tsv", "-s", "all", dev],
+                           env={"ATTNTAG_KERNELS": path})
+        assert rc == 0, err
+        tags[path] = [line.split("\t")[1:] for line in out.decode().splitlines() if line]
+    n = len(tags["plain"])
+    assert n > 25000, n
+    for path, rows in tags.items():
+        same = sum(a == b for a, b in zip(rows, tags["plain"]))
+        assert len(rows) == n and same >= 0.9999 * n, f"{path}: {same} of {n} tokens as plain"
+        print(f"kernel path {path}: the plain path's tags for {same} of {n} EWT dev tokens")
+
+
 # --- model files -------------------------------------------------------------------------
 
 @test
