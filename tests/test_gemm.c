@@ -381,7 +381,9 @@ Suite *gemm_suite(void)
 {
     Suite *s = suite_create("gemm");
     TCase *tc = tcase_create("products");
-    tcase_set_timeout(tc, 60);
+    /* every shape on every path: seconds, but minutes under the sanitizers
+     * on a busy machine */
+    tcase_set_timeout(tc, 600);
     tcase_add_test(tc, float_paths_match_double_loops);
     tcase_add_test(tc, int8_paths_agree_to_the_bit_and_match_the_arithmetic);
     tcase_add_test(tc, gemm_add_is_the_product_then_the_sum);

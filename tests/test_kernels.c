@@ -353,6 +353,7 @@ Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
     TCase *tc = tcase_create("maths");
+    tcase_set_timeout(tc, 120); /* every path, under the sanitizers, on a busy machine */
     tcase_add_test(tc, softmax_values);
     tcase_add_test(tc, linear_and_layernorm);
     tcase_add_test(tc, argmax_is_the_first_largest);
