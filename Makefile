@@ -1,6 +1,7 @@
 # attntag - build, test, install. `make` builds the binary and libattntag.a;
 # `make check` runs every test; `make check SANITIZE=1` runs them under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer; `make check-arm64` cross-builds
+# for ARM64 and tests that build under qemu-aarch64.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -89,7 +90,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 .PHONY: all check test install uninstall clean data model bench experiments fuzz fuzz-build \
-	attntag libattntag.a
+	check-arm64 attntag libattntag.a
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -158,6 +159,25 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
 	python3 tests/explain_page.py $(BUILD)/attntag
 	$(SLOW_TESTS)
+
+$(BUILD)/arm64_probe: $(BUILD)/tests/arm64_probe.o $(BUILD)/libattntag.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libattntag.a $(LIBS)
+
+# ARM64 under emulation (tests/arm64.sh): the program, the unit tests and a
+# probe cross-built with Debian's aarch64-linux-gnu-gcc into their own
+# directory, the unit tests run under qemu-aarch64 on every kernel path, on a
+# CPU model with the dot-product extension and one without, and the tags of
+# EWT dev sentences (or of the samples, without EWT) compared byte for byte
+# with this machine's build. tools/install-deps installs what it needs.
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_BUILD = build/$(shell $(ARM64_CC) -dumpmachine)
+check-arm64:
+	@command -v $(ARM64_CC) > /dev/null || \
+		{ echo "make check-arm64: $(ARM64_CC) not found (tools/install-deps installs it)"; exit 2; }
+	$(MAKE) SANITIZE= build/rel/attntag
+	$(MAKE) SANITIZE= CC=$(ARM64_CC) $(ARM64_BUILD)/attntag $(ARM64_BUILD)/run_tests \
+		$(ARM64_BUILD)/arm64_probe
+	tests/arm64.sh $(ARM64_BUILD) build/rel/attntag
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per
 # parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
@@ -254,4 +274,5 @@ experiments: attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 clean:
 	rm -rf build attntag libattntag.a
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) \
+	$(BUILD)/tests/arm64_probe.d
