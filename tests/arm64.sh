@@ -7,27 +7,27 @@
 #    below would not test what they claim. It also lists the kernel paths
 #    (ARM64_PATHS) the processor runs and checks that ATTNTAG_KERNELS selects
 #    each of them.
-# 2. the unit tests (Check) on each CPU model, with the kernels forced to each
-#    path it runs (the matrix-product tests also loop over every path, for
-#    every tile remainder), but the plain path on the first CPU model only
-#    (it is the same code on any) unless it is the second's default; two runs
-#    at a time.
+# 2. the unit tests (Check), with the kernels forced (ATTNTAG_KERNELS) to
+#    each path, on the first CPU model that runs it (a path is the same code
+#    on any processor that runs it), and each CPU model's default path on it:
+#    here plain and neon on the first, neondot on the second. The
+#    matrix-product tests also loop over every path the CPU model runs, for
+#    every tile remainder. Two runs at a time.
 # 3. tagging, compared byte for byte with this machine's build (X86): the
-#    first ARM64_SENTENCES (300) sentences of UD English EWT dev, with the
-#    bundled 8-bit model and its 32-bit float conversion: ARM64's plain path
-#    against X86's plain path, on the first CPU model (plain is the same code
-#    on any), every other ARM64 path on each CPU model, and each CPU model's
-#    default path, against X86's default path (the vector paths compute the
-#    same operations as X86's); and the
-#    samples in data/ (raw text through the tokenizer, and the CoNLL-U and
-#    line inputs). EWT is data/ud-en-ewt, or $EWT_DIR, or what data/fetch
-#    finds and links (as `make data` does: $UD_DIR, ../shared/data; never a
-#    download); without it, the samples and tests/fixtures' CoNLL-U files are
-#    what is compared, and the script says so.
+#    first ARM64_SENTENCES (300) sentences of UD English EWT dev and the
+#    samples in data/ (raw text through the tokenizer, CoNLL-U, lines,
+#    vertical), on the same runs as the unit tests, with the bundled 8-bit
+#    model and, on the plain and default paths, its 32-bit float conversion:
+#    ARM64's plain path against X86's plain path, and every other ARM64 path
+#    and each CPU model's default (chosen, not forced) against X86's default.
+#    EWT is data/ud-en-ewt, or $EWT_DIR, or what data/fetch finds and links
+#    (as `make data` does: $UD_DIR, ../shared/data; never a download);
+#    without it, the samples and tests/fixtures' CoNLL-U files are what is
+#    compared, and the script says so.
 #
-# Tagging under emulation runs with --threads 1, except one run, the default
-# path of the second CPU model, on two threads (the output is the same bytes
-# for any number of threads).
+# Tagging under emulation runs with --threads 1, except the second CPU
+# model's default path with the 8-bit model, on two threads (the output is
+# the same bytes for any number of threads).
 #
 # The programs run with QEMU_LD_PREFIX=/, that is with the ARM64 loader and C
 # library of Debian's multiarch libc6:arm64 (/lib/aarch64-linux-gnu), where
@@ -41,14 +41,14 @@
 # usage: tests/arm64.sh ARM64_BUILD_DIR X86_ATTNTAG     (from the repository root)
 # Environment: ARM64_CPUS ("cortex-a72 neoverse-n1": a CPU model without the
 # dot-product extension, then one with it; `qemu-aarch64 -cpu help` lists
-# them), ARM64_PATHS ("plain neon": the kernel paths to look for),
+# them), ARM64_PATHS ("plain neon neondot": the kernel paths to look for),
 # ARM64_SENTENCES (300), EWT_DIR, QEMU (qemu-aarch64), JOBS (2).
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: tests/arm64.sh ARM64_BUILD_DIR X86_ATTNTAG" >&2; exit 2; }
 dir=$1 x86=$2
 QEMU=${QEMU:-qemu-aarch64}
 read -r -a CPUS <<< "${ARM64_CPUS:-cortex-a72 neoverse-n1}"
-read -r -a PATHS <<< "${ARM64_PATHS:-plain neon}"
+read -r -a PATHS <<< "${ARM64_PATHS:-plain neon neondot}"
 N=${ARM64_SENTENCES:-300}
 JOBS=${JOBS:-2}
 MODEL=models/en-ewt.safetensors
@@ -129,37 +129,20 @@ for p in "${PATHS[@]}"; do
     esac
 done
 
-# 2. the unit tests: on each CPU model its default path and every other path
-# it runs but plain, which runs on the first (it is the same code on any)
-units=()
-for cpu in "${CPUS[@]}"; do
-    for k in ${avail[$cpu]}; do
-        if [ "$k" != plain ] || [ "$cpu" = "${CPUS[0]}" ] || [ "$k" = "${defaults[$cpu]}" ]; then
-            units+=("$cpu:$k")
-        fi
+# What runs where: each path on the first CPU model that runs it (a path is
+# the same code on any: which instructions it uses is fixed when it is
+# chosen), and each CPU model's default path on that CPU model.
+plan=()
+for p in "${PATHS[@]}"; do
+    for cpu in "${CPUS[@]}"; do
+        case " ${avail[$cpu]} " in *" $p "*) plan+=("$cpu:$p"); break ;; esac
     done
 done
-t=$(date +%s)
-for u in "${units[@]}"; do
-    spawn "unit-${u%%:*}-${u#*:}" arm "${u%%:*}" "${u#*:}" "$dir/run_tests"
+for cpu in "${CPUS[@]}"; do
+    case " ${plan[*]} " in *" $cpu:${defaults[$cpu]} "*) ;; *) plan+=("$cpu:${defaults[$cpu]}") ;; esac
 done
-drain
-for u in "${units[@]}"; do
-    cpu=${u%%:*} k=${u#*:}
-    name=unit-$cpu-$k
-    summary=$(grep -E '^[0-9]+%: Checks:' "$tmp/$name.out" || echo "no summary")
-    say "unit tests, -cpu $cpu, kernels $k: $summary"
-    if [ "$(status "$name")" -eq 0 ]; then
-        ok
-    else
-        grep -E ':[EF]:' "$tmp/$name.out" | sed 's/^/    /' || tail -n 20 "$tmp/$name.out"
-        fail "unit tests, -cpu $cpu, kernels $k"
-    fi
-done
-say "unit tests: $(($(date +%s) - t)) s"
 
-# 3. tagging, against this machine's build
-t=$(date +%s)
+# 3's inputs, and X86's outputs to compare with
 ewt=""
 find_ewt() {
     local d
@@ -221,55 +204,74 @@ for m in "${models[@]}"; do
     done
 done
 x86default=$("$x86" info "$MODEL" | sed -n 's/^kernels: \([a-z0-9]*\).*/\1/p')
-# ARM64: on each CPU model each path it runs, but the plain path on the first
-# only (it is the same code on both: it does not look at the processor), each
-# model, every input in one job; then, on the second CPU model, its default
-# path on two threads.
+
+# 2 and 3 together: the unit tests first (the longest), then the tagging
+t=$(date +%s)
+# 2. the unit tests, with the kernels forced to each path of the plan
+units=("${plan[@]}")
+for u in "${units[@]}"; do
+    spawn "unit-${u%%:*}-${u#*:}" arm "${u%%:*}" "${u#*:}" "$dir/run_tests"
+done
+
+# ARM64: the plan's runs, a CPU model's default path as chosen (no
+# ATTNTAG_KERNELS), the others forced; the 8-bit model on every run, the float
+# one on plain and the defaults; every input in one job. The second CPU
+# model's default path tags with the 8-bit model on two threads.
 jobs=()
-tag_all() { # CPU KERNELS|default MODEL-SPEC THREADS
-    local cpu=$1 k=$2 m=$3 th=$4 spec name
+tag_all() { # CPU KERNELS|default MODEL-SPEC THREADS OUT-PREFIX
+    local cpu=$1 k=$2 m=$3 th=$4 out=$5 spec
     for spec in "${inputs[@]}"; do
-        name=${m%%:*}-${spec%%:*}
         # shellcheck disable=SC2046
         arm "$cpu" "$k" "$dir/attntag" --threads "$th" $(tagargs "${m#*:}" "$spec") \
-            > "$tmp/arm-$cpu-$k-$th-$name" || return 1
+            > "$out-${m%%:*}-${spec%%:*}" || return 1
     done
 }
-for cpu in "${CPUS[@]}"; do
-    armdefault=${defaults[$cpu]}
-    for k in ${avail[$cpu]}; do
-        [ "$k" = plain ] && [ "$cpu" != "${CPUS[0]}" ] && continue
-        for m in "${models[@]}"; do
-            spawn "tag-$cpu-$k-1-${m%%:*}" tag_all "$cpu" "$k" "$m" 1
-            jobs+=("$cpu:$k:${m%%:*}:1:$([ "$k" = "$armdefault" ] && echo default)")
-        done
+for run in "${plan[@]}"; do
+    cpu=${run%%:*} p=${run#*:}
+    k=$p
+    [ "$p" != "${defaults[$cpu]}" ] || k=default
+    for m in "${models[@]}"; do
+        [ "${m%%:*}" = int8 ] || [ "$p" = plain ] || [ "$k" = default ] || continue
+        th=1
+        if [ "$cpu" = "${CPUS[1]}" ] && [ "$k" = default ] && [ "${m%%:*}" = int8 ]; then th=2; fi
+        spawn "tag-$cpu-$p-${m%%:*}" tag_all "$cpu" "$k" "$m" "$th" "$tmp/arm-$cpu-$p"
+        jobs+=("$cpu:$p:${m%%:*}:$th:$k")
     done
 done
-spawn "tag-${CPUS[1]}-default-2-int8" tag_all "${CPUS[1]}" default "${models[0]}" 2
-jobs+=("${CPUS[1]}:default:int8:2:default")
 drain
+for u in "${units[@]}"; do
+    cpu=${u%%:*} k=${u#*:}
+    name=unit-$cpu-$k
+    summary=$(grep -E '^[0-9]+%: Checks:' "$tmp/$name.out" || echo "no summary")
+    say "unit tests, -cpu $cpu, kernels $k: $summary"
+    if [ "$(status "$name")" -eq 0 ]; then
+        ok
+    else
+        grep -E ':[EF]:' "$tmp/$name.out" | sed 's/^/    /' || tail -n 20 "$tmp/$name.out"
+        fail "unit tests, -cpu $cpu, kernels $k"
+    fi
+done
+
 for j in "${jobs[@]}"; do
-    IFS=: read -r cpu k m th isdefault <<< "$j"
-    job=tag-$cpu-$k-$th-$m
+    IFS=: read -r cpu p m th k <<< "$j"
+    job=tag-$cpu-$p-$m
     if [ "$(status "$job")" -ne 0 ]; then
-        fail "tagging, -cpu $cpu, kernels $k, $m model: $(tail -n 3 "$tmp/$job.out")"
+        fail "tagging, -cpu $cpu, kernels $p, $m model: $(tail -n 3 "$tmp/$job.out")"
         continue
     fi
     # plain against plain; any other path, and the default, against X86's default
     refs=()
-    if [ "$k" = plain ]; then refs+=(plain); else refs+=(default); fi
-    [ -n "$isdefault" ] && [ "$k" = plain ] && refs+=(default)
+    if [ "$p" = plain ]; then refs+=(plain); fi
+    if [ "$p" != plain ] || [ "$k" = default ]; then refs+=(default); fi
     for ref in "${refs[@]}"; do
-        if [ "$k" = default ]; then
-            what="-cpu $cpu, its default kernels (${defaults[$cpu]}), --threads $th"
-        else
-            what="-cpu $cpu, kernels $k$([ -n "$isdefault" ] && echo " (its default)")"
-        fi
-        what="$what, $m model, against x86-64 $ref ($([ "$ref" = plain ] && echo plain || echo "$x86default"))"
+        refname=$x86default
+        [ "$ref" != plain ] || refname=plain
+        what="-cpu $cpu, kernels $p$([ "$k" != default ] || echo " (its default)"), --threads $th,"
+        what="$what $m model, against x86-64 $ref ($refname)"
         bad=""
         for spec in "${inputs[@]}"; do
-            name=$m-${spec%%:*}
-            cmp -s "$tmp/x86-$ref-$name" "$tmp/arm-$cpu-$k-$th-$name" || bad="$bad ${spec%%:*}"
+            cmp -s "$tmp/x86-$ref-$m-${spec%%:*}" "$tmp/arm-$cpu-$p-$m-${spec%%:*}" ||
+                bad="$bad ${spec%%:*}"
         done
         if [ -z "$bad" ]; then
             say "tags equal: $what"
@@ -277,11 +279,11 @@ for j in "${jobs[@]}"; do
         else
             fail "tags differ: $what:$bad"
             for b in $bad; do
-                diff "$tmp/x86-$ref-$m-$b" "$tmp/arm-$cpu-$k-$th-$m-$b" | head -n 6 | sed 's/^/    /' || true
+                diff "$tmp/x86-$ref-$m-$b" "$tmp/arm-$cpu-$p-$m-$b" | head -n 6 | sed 's/^/    /' || true
             done
         fi
     done
 done
-say "tagging: $(($(date +%s) - t)) s; all: $(($(date +%s) - start)) s"
+say "unit tests and tagging: $(($(date +%s) - t)) s; all: $(($(date +%s) - start)) s"
 echo "arm64: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
