@@ -1,6 +1,7 @@
 # attntag - build, test, install. `make` builds the binary and libattntag.a;
 # `make check` runs every test; `make check SANITIZE=1` runs them under
-# AddressSanitizer and UndefinedBehaviorSanitizer.
+# AddressSanitizer and UndefinedBehaviorSanitizer; `make check-arm64` cross-builds
+# for ARM64 and tests that build under qemu-aarch64.
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -12,10 +13,32 @@ DATADIR = $(PREFIX)/share/attntag
 MANDIR = $(PREFIX)/share/man/man1
 MODEL_NAME = en-ewt.safetensors
 
-PKG_CONFIG ?= pkg-config
 DEPS = libcjson libutf8proc
 CC ?= cc
+# The machine the compiler builds for (its -dumpmachine, e.g. x86_64-linux-gnu
+# or aarch64-linux-gnu). x86-64 builds assume x86-64-v2 (SSE4.2, POPCNT) and
+# pick AVX2 or AVX-512 at run time; other processors get the compiler's own
+# default, so that `make CC=aarch64-linux-gnu-gcc` needs no OPT.
+TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+TARGET_CPU := $(firstword $(subst -, ,$(TARGET)))
+ifeq ($(TARGET_CPU),x86_64)
 OPT ?= -O2 -march=x86-64-v2
+else
+OPT ?= -O2
+endif
+# A compiler for another processor (a cross compiler) builds into its own
+# directory, so that its objects and the native ones never mix, and finds its
+# libraries with that processor's pkg-config: Debian's TARGET-pkg-config
+# (package pkgconf:ARCH, e.g. pkgconf:arm64), else pkg-config on
+# /usr/lib/TARGET/pkgconfig. PKG_CONFIG overrides either.
+ifneq ($(TARGET_CPU),$(shell uname -m))
+CROSS := $(TARGET)
+ifeq ($(origin PKG_CONFIG),undefined)
+PKG_CONFIG := $(if $(shell command -v $(TARGET)-pkg-config),$(TARGET)-pkg-config,\
+	PKG_CONFIG_LIBDIR=/usr/lib/$(TARGET)/pkgconfig:/usr/share/pkgconfig pkg-config)
+endif
+endif
+PKG_CONFIG ?= pkg-config
 CFLAGS ?= $(OPT) -g
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CPPFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -Isrc $(shell $(PKG_CONFIG) --cflags $(DEPS)) \
@@ -27,18 +50,19 @@ TEST_LIBS = $(shell $(PKG_CONFIG) --libs check)
 # several on the tiny corpus: run once, in the plain build, where that takes
 # a minute or two instead of ten.
 ifeq ($(SANITIZE),1)
-BUILD = build/san
+BUILD = build/$(if $(CROSS),$(CROSS)-)san
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SLOW_TESTS = @echo "man examples, experiments: run in the plain build (make test)"
 else
-BUILD = build/rel
+BUILD = build/$(if $(CROSS),$(CROSS),rel)
 SANFLAGS =
 SLOW_TESTS = python3 tests/man_examples.py $(BUILD)/attntag && tests/experiments.sh $(BUILD)/attntag
 endif
+# the shared library's objects
+PIC = build/$(if $(CROSS),$(CROSS)/)pic
 
 # The kernels: one file per instruction-set path the target can run (see
 # src/kernels/dispatch.c), each compiled for its instructions.
-TARGET_CPU := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 KERNEL_SRC = src/kernels/dispatch.c src/kernels/pack.c src/kernels/plain.c
 ifeq ($(TARGET_CPU),x86_64)
 KERNEL_SRC += src/kernels/avx2.c src/kernels/avx512.c
@@ -58,14 +82,15 @@ CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_inf
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
 
 LIB_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/%.o)
-PIC_OBJ = $(LIB_SRC:src/%.c=build/pic/%.o)
+PIC_OBJ = $(LIB_SRC:src/%.c=$(PIC)/%.o)
 VERSION = $(shell sed -n 's/^\#define ATTNTAG_VERSION "\(.*\)"/\1/p' src/attntag.h)
 SOMAJOR = $(firstword $(subst ., ,$(VERSION)))
 SHLIB = libattntag.so.$(VERSION)
 CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
-.PHONY: all check test install uninstall clean data model bench experiments fuzz fuzz-build
+.PHONY: all check test install uninstall clean data model bench experiments fuzz fuzz-build \
+	check-arm64 attntag libattntag.a
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -73,7 +98,7 @@ $(BUILD)/%.o: src/%.c
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(ISA) $(SANFLAGS) -MMD -MP -c $< -o $@
 
 # The shared library's objects: position-independent, never sanitised.
-build/pic/%.o: src/%.c
+$(PIC)/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(WARN) $(CFLAGS) $(HOT_FLAGS) $(ISA) -fPIC -MMD -MP -c $< -o $@
 
@@ -82,7 +107,7 @@ build/pic/%.o: src/%.c
 # even when a scalar tail remains and their branches must become selects
 # (nothing here reads floating-point exception flags or errno); the vector
 # helpers are always inlined, so the ABI note does not apply.
-OBJ_DIRS = $(BUILD) build/pic build/fuzz
+OBJ_DIRS = $(BUILD) $(PIC) build/fuzz
 HOT_OBJ = $(foreach d,$(OBJ_DIRS),$(KERNEL_SRC:src/%.c=$(d)/%.o) $(d)/attention.o $(d)/optim.o)
 HOT_FLAGS_ALL = -ffp-contract=fast -fno-trapping-math -fno-math-errno -fvect-cost-model=dynamic \
 	-Wno-psabi
@@ -102,17 +127,19 @@ $(BUILD)/libattntag.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 libattntag.a: $(BUILD)/libattntag.a
-	cp $< $@
+	@cmp -s $< $@ || { echo "cp $< $@"; cp $< $@; }
 
-build/pic/$(SHLIB): $(PIC_OBJ)
+$(PIC)/$(SHLIB): $(PIC_OBJ)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libattntag.so.$(SOMAJOR) -o $@ $^ $(LIBS)
 
 $(BUILD)/attntag: $(CLI_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libattntag.a $(LIBS)
 
-# copied beside, then renamed: a running ./attntag keeps its old file
+# copied beside, then renamed: a running ./attntag keeps its old file. Copied
+# whenever it differs, not only when older: after `make CC=aarch64-linux-gnu-gcc`
+# a plain `make` puts this machine's program back.
 attntag: $(BUILD)/attntag
-	cp $< $@.tmp && mv -f $@.tmp $@
+	@cmp -s $< $@ || { echo "cp $< $@"; cp $< $@.tmp && mv -f $@.tmp $@; }
 
 $(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libattntag.a $(TEST_LIBS) $(LIBS)
@@ -132,6 +159,25 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
 	python3 tests/explain_page.py $(BUILD)/attntag
 	$(SLOW_TESTS)
+
+$(BUILD)/arm64_probe: $(BUILD)/tests/arm64_probe.o $(BUILD)/libattntag.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libattntag.a $(LIBS)
+
+# ARM64 under emulation (tests/arm64.sh): the program, the unit tests and a
+# probe cross-built with Debian's aarch64-linux-gnu-gcc into their own
+# directory, the unit tests run under qemu-aarch64 on every kernel path, on a
+# CPU model with the dot-product extension and one without, and the tags of
+# EWT dev sentences (or of the samples, without EWT) compared byte for byte
+# with this machine's build. tools/install-deps installs what it needs.
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_BUILD = build/$(shell $(ARM64_CC) -dumpmachine)
+check-arm64:
+	@command -v $(ARM64_CC) > /dev/null || \
+		{ echo "make check-arm64: $(ARM64_CC) not found (tools/install-deps installs it)"; exit 2; }
+	$(MAKE) SANITIZE= build/rel/attntag
+	$(MAKE) SANITIZE= CC=$(ARM64_CC) $(ARM64_BUILD)/attntag $(ARM64_BUILD)/run_tests \
+		$(ARM64_BUILD)/arm64_probe
+	tests/arm64.sh $(ARM64_BUILD) build/rel/attntag
 
 # Fuzzing (libFuzzer, Debian's clang and libclang-rt-14-dev): one harness per
 # parser of untrusted input (tests/fuzz/fuzz_*.c), built with AddressSanitizer
@@ -167,14 +213,14 @@ fuzz: fuzz-build
 # The program, its model and man page; the library (static, and shared with
 # its soname), its header and a pkg-config file, so that a C program builds
 # with `cc prog.c $$(pkg-config --cflags --libs attntag)`.
-install: attntag libattntag.a build/pic/$(SHLIB)
+install: attntag libattntag.a $(PIC)/$(SHLIB)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR) \
 		$(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 attntag $(DESTDIR)$(BINDIR)/attntag
 	install -m 644 models/$(MODEL_NAME) $(DESTDIR)$(DATADIR)/$(MODEL_NAME)
 	install -m 644 man/attntag.1 $(DESTDIR)$(MANDIR)/attntag.1
 	install -m 644 libattntag.a $(DESTDIR)$(LIBDIR)/libattntag.a
-	install -m 755 build/pic/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB)
+	install -m 755 $(PIC)/$(SHLIB) $(DESTDIR)$(LIBDIR)/$(SHLIB)
 	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/libattntag.so.$(SOMAJOR)
 	ln -sf $(SHLIB) $(DESTDIR)$(LIBDIR)/libattntag.so
 	install -m 644 src/attntag.h $(DESTDIR)$(INCLUDEDIR)/attntag.h
@@ -228,4 +274,5 @@ experiments: attntag $(if $(filter data/ud-en-ewt,$(EWT_DIR)),data)
 clean:
 	rm -rf build attntag libattntag.a
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PIC_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) \
+	$(BUILD)/tests/arm64_probe.d
