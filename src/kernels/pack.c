@@ -62,17 +62,20 @@ static int int8_alloc(size_t out, size_t in, at_packed *P)
     return 0;
 }
 
-/* Each output's sum of weights (the VNNI path's correction). */
+/* Each output's sum of weights (the VNNI path's correction): a panel's 64
+ * bytes per group of inputs summed lane by lane, then each output's four. */
 static void int8_colsums(at_packed *P)
 {
     size_t panels = (P->out + PANEL - 1) / PANEL, kp = P->kp;
-    for (size_t pn = 0; pn < panels; pn++)
-        for (size_t j = 0; j < PANEL; j++) {
-            int32_t sum = 0;
-            for (size_t k = 0; k < kp; k++)
-                sum += P->q[(pn * kp + k / 4 * 4) * PANEL + j * 4 + k % 4];
-            P->colsum[pn * PANEL + j] = sum;
-        }
+    for (size_t pn = 0; pn < panels; pn++) {
+        int32_t sum[PANEL * 4] = {0};
+        const int8_t *q = P->q + pn * kp * PANEL;
+        for (size_t g = 0; g < kp / 4; g++)
+            for (size_t i = 0; i < PANEL * 4; i++)
+                sum[i] += q[g * PANEL * 4 + i];
+        for (size_t j = 0; j < PANEL; j++)
+            P->colsum[pn * PANEL + j] = sum[4 * j] + sum[4 * j + 1] + sum[4 * j + 2] + sum[4 * j + 3];
+    }
 }
 
 /* 8-bit: each output's weights scaled by their largest magnitude to
