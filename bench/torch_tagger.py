@@ -74,7 +74,9 @@ def read_attntag_model(path, want_weights=False):
             import numpy as np
             dt = {"F16": np.float16, "F32": np.float32}
             for name, h in header.items():
-                if name != "__metadata__" and h["dtype"] in dt:
+                # the weights; an int8 model's packs (.int8, .int8_scale) are
+                # attntag's rounded copy of them, which the network here does not use
+                if name != "__metadata__" and h["dtype"] in dt and ".int8" not in name:
                     b, e = h["data_offsets"]
                     f.seek(base + b)
                     a = np.frombuffer(f.read(e - b), dtype=dt[h["dtype"]]).reshape(h["shape"])
