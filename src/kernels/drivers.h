@@ -4,7 +4,9 @@
  * generic.h).
  */
 
-/* Calls `tile` with R_ a constant from 1 to 8 (at most MR), as R says. */
+/* Makes `call` with R_ a constant from 1 to 8 (at most MR), as R says: each
+ * tile height gets its own copy of the micro-kernel, its accumulators in
+ * registers. The cases past MR are compiled with R_ = 1 and never taken. */
 #define TILE_CASE(r, MR, call)        \
     case r:                           \
         if ((r) <= (MR)) {            \
