@@ -102,24 +102,20 @@ void at_tensor_row_add(const at_tensor *t, size_t i, float *acc)
     at_halves((const unsigned char *)t->data + i * w * 2, w, acc, 1);
 }
 
-int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
-                        const size_t *shape, const void *data, size_t nbytes, void *owned,
-                        at_error *err)
+/* append: a new tensor at the end of *v (n of them), described but not
+ * owned; -1 when out of memory. */
+static int append(at_tensor **v, size_t *n, const char *name, at_dtype dt, int ndim,
+                  const size_t *shape, const void *data, size_t nbytes)
 {
-    at_tensor *nt = realloc(m->t, (m->n_t + 1) * sizeof *nt);
-    if (!nt) {
-        free(owned);
-        return at_error_set(err, "out of memory");
-    }
-    m->t = nt;
-    at_tensor *t = &m->t[m->n_t];
+    at_tensor *nv = realloc(*v, (*n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    *v = nv;
+    at_tensor *t = &nv[*n];
     memset(t, 0, sizeof *t);
-    t->name = strdup(name);
-    if (!t->name) {
-        free(owned);
-        return at_error_set(err, "out of memory");
-    }
-    m->n_t++;
+    if (!(t->name = strdup(name)))
+        return -1;
+    (*n)++;
     t->dtype = dt;
     t->ndim = ndim;
     t->count = 1;
@@ -129,7 +125,18 @@ int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
     }
     t->data = data;
     t->nbytes = nbytes;
-    t->owned = owned;
+    return 0;
+}
+
+int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
+                        const size_t *shape, const void *data, size_t nbytes, void *owned,
+                        at_error *err)
+{
+    if (append(&m->t, &m->n_t, name, dt, ndim, shape, data, nbytes)) {
+        free(owned);
+        return at_error_set(err, "out of memory");
+    }
+    m->t[m->n_t - 1].owned = owned;
     return 0;
 }
 
@@ -732,24 +739,8 @@ bool at_int8_name(const char *name)
 int at_model_add_int8(at_model *m, const char *name, at_dtype dt, int ndim, const size_t *shape,
                       const void *data, size_t nbytes, at_error *err)
 {
-    at_tensor *np = realloc(m->pk, (m->n_pk + 1) * sizeof *np);
-    if (!np)
+    if (append(&m->pk, &m->n_pk, name, dt, ndim, shape, data, nbytes))
         return at_error_set(err, "out of memory");
-    m->pk = np;
-    at_tensor *t = &m->pk[m->n_pk];
-    memset(t, 0, sizeof *t);
-    if (!(t->name = strdup(name)))
-        return at_error_set(err, "out of memory");
-    m->n_pk++;
-    t->dtype = dt;
-    t->ndim = ndim;
-    t->count = 1;
-    for (int i = 0; i < ndim; i++) {
-        t->shape[i] = shape[i];
-        t->count *= shape[i];
-    }
-    t->data = data;
-    t->nbytes = nbytes;
     return 0;
 }
 
