@@ -17,7 +17,10 @@ typedef struct at_strmap {
                                "lexicon.index"), not owned and not trusted */
     size_t mask;
     size_t n;
-    const char *const *str; /* the strings, by index */
+    const char *const *str; /* the strings, by index; or, when NULL, */
+    const char *base;       /* string i at base + starts[i] (little-endian 32-bit; a */
+    const unsigned char *starts; /* model file's "lexicon.starts", not trusted), */
+    size_t nbytes;          /* inside base's nbytes, whose last one is a NUL */
 } at_strmap;
 
 int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *err);
@@ -26,6 +29,12 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
  * lookup out of bounds. */
 void at_strmap_adopt(at_strmap *m, const char *const *str, size_t n, const unsigned char *ext,
                      size_t mask);
+/* at_strmap_adopt_starts: the same over strings found by their starts (a
+ * start past nbytes is skipped like a slot past n): nothing is read at
+ * adoption, so a lexicon's table costs a file's loading nothing. */
+void at_strmap_adopt_starts(at_strmap *m, const char *base, size_t nbytes,
+                            const unsigned char *starts, size_t n, const unsigned char *ext,
+                            size_t mask);
 /* at_strmap_find: index of s, or -1; a string that occurs twice is an error at build. */
 long at_strmap_find(const at_strmap *m, const char *s, size_t len);
 /* at_strmap_find_hashed: the same, given h = at_fnv1a(s, len). */
@@ -104,7 +113,7 @@ struct at_model {
     at_strmap vocab_map;
     char **tags[AT_MAX_TAGSETS];
     size_t n_tags[AT_MAX_TAGSETS];
-    char **lex_words;       /* [n_lex] */
+    char **lex_words;       /* [n_lex], or NULL when a file's lexicon.starts finds them */
     uint8_t *lex_bits;      /* [n_lex] */
     size_t n_lex;
     at_strmap lex_map;
@@ -259,6 +268,19 @@ int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char *
  * NULL to build one. */
 int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
                            const unsigned char *index, size_t mask, at_error *err);
+/* at_model_adopt_lexicon_starts: the same without splitting the words: the
+ * file's lexicon.starts (n little-endian 32-bit starts) finds each word in
+ * words[nbytes] and the file's index is required. Nothing is read or checked
+ * beyond the bits and the final NUL: lookups keep inside the words whatever
+ * the tables hold, and at_model_lexicon_words checks each word where the
+ * words are written out. */
+int at_model_adopt_lexicon_starts(at_model *m, const char *words, size_t nbytes,
+                                  const unsigned char *starts, const uint8_t *bits, size_t n,
+                                  const unsigned char *index, size_t mask, at_error *err);
+/* at_model_lexicon_words: the lexicon's words, in order, as an array the
+ * caller frees (the strings stay the model's); where a file's starts found
+ * them, each is checked (UTF-8, not empty, at its start) first. */
+int at_model_lexicon_words(const at_model *m, char ***out, at_error *err);
 
 /* The 8-bit packs a safetensors file may store beside the weights of an int8
  * model (docs/model-format.md): AT_INT8_LAYOUT names their layout, the one

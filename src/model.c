@@ -224,6 +224,8 @@ int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_er
     return copy_strings(m, w, n, &m->tags[ts], "tag set", err);
 }
 
+/* words may be NULL (a lexicon found by its starts): the entry's number is
+ * then all the message says */
 static int check_lexicon_bits(const at_model *m, const char *const *words, const uint8_t *bits,
                               size_t n, at_error *err)
 {
@@ -233,8 +235,9 @@ static int check_lexicon_bits(const at_model *m, const char *const *words, const
         any |= lb < 8 ? (uint8_t)(bits[i] >> lb) : 0;
     for (size_t i = 0; any && i < n; i++)
         if (bits[i] >> lb)
-            return at_error_set(err, "lexicon entry %zu (\"%s\") has bits 0x%x beyond the "
-                                "model's %d lexicon bits", i, words[i], bits[i], lb);
+            return at_error_set(err, "lexicon entry %zu%s%s%s has bits 0x%x beyond the "
+                                "model's %d lexicon bits", i, words ? " (\"" : "",
+                                words ? words[i] : "", words ? "\")" : "", bits[i], lb);
     return 0;
 }
 
@@ -369,6 +372,55 @@ int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_
     }
     if (at_strmap_build(&m->lex_map, (const char *const *)words, n, err))
         return at_error_set(err, "lexicon: %.900s", err->msg);
+    return 0;
+}
+
+int at_model_adopt_lexicon_starts(at_model *m, const char *words, size_t nbytes,
+                                  const unsigned char *starts, const uint8_t *bits, size_t n,
+                                  const unsigned char *index, size_t mask, at_error *err)
+{
+    at_strmap_free(&m->lex_map);
+    if (n && (nbytes == 0 || words[nbytes - 1] != '\0'))
+        return at_error_set(err, "lexicon: the last word is not NUL-terminated");
+    if (check_lexicon_bits(m, NULL, bits, n, err))
+        return -1;
+    m->lex_words = NULL;
+    m->lex_bits = (uint8_t *)bits;
+    m->n_lex = n;
+    at_strmap_adopt_starts(&m->lex_map, words, nbytes, starts, n, index, mask);
+    return 0;
+}
+
+int at_model_lexicon_words(const at_model *m, char ***out, at_error *err)
+{
+    const at_strmap *lm = &m->lex_map;
+    if (m->lex_words || m->n_lex == 0) {
+        char **v = malloc((m->n_lex ? m->n_lex : 1) * sizeof *v);
+        if (!v)
+            return at_error_set(err, "out of memory");
+        if (m->n_lex)
+            memcpy(v, m->lex_words, m->n_lex * sizeof *v);
+        *out = v;
+        return 0;
+    }
+    /* every word checked, as loading a file without starts would have, and
+     * each start found where the words say */
+    char **v;
+    size_t n;
+    if (at_split_strings((const uint8_t *)lm->base, lm->nbytes, m->n_lex, &v, &n, "lexicon",
+                         err))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = lm->starts + 4 * i;
+        size_t at = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        if (v[i] != lm->base + at) {
+            at_error_set(err, "lexicon: word %zu starts at byte %zu, lexicon.starts says %zu", i,
+                         (size_t)(v[i] - lm->base), at);
+            free(v);
+            return -1;
+        }
+    }
+    *out = v;
     return 0;
 }
 
@@ -1195,8 +1247,12 @@ int at_model_copy(const at_model *src, at_model **out, at_error *err)
     if (at_model_new(&src->cfg, (const char *const *)src->vocab, src->n_vocab,
                      (const char *const *const *)src->tags, src->n_tags, &m, err))
         return -1;
-    if (src->n_lex && at_model_set_lexicon(m, (const char *const *)src->lex_words,
-                                           src->lex_bits, src->n_lex, err)) {
+    char **words = NULL;
+    int rc = src->n_lex ? at_model_lexicon_words(src, &words, err) : 0;
+    if (rc == 0 && src->n_lex)
+        rc = at_model_set_lexicon(m, (const char *const *)words, src->lex_bits, src->n_lex, err);
+    free(words);
+    if (rc) {
         at_model_free(m);
         return -1;
     }

@@ -227,11 +227,15 @@ static void put_string_list(FILE *fp, char *const *s, size_t n)
 
 int at_json_model_save(const at_model *m, const char *path, at_error *err)
 {
+    char **lex = NULL;
+    if (at_model_lexicon_words(m, &lex, err))
+        return at_error_set(err, "%s: %.900s", path, err->msg);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);
     char *cfg = at_config_to_json(&m->cfg);
     if (!fp || !cfg) {
+        free(lex);
         if (fp)
             fclose(fp);
         free(buf);
@@ -251,7 +255,7 @@ int at_json_model_save(const at_model *m, const char *path, at_error *err)
         fputs(",\n\"lexicon\": [", fp);
         for (size_t i = 0; i < m->n_lex; i++) {
             fputs(i ? ",\n  [" : "[", fp);
-            put_json_string(fp, m->lex_words[i]);
+            put_json_string(fp, lex[i]);
             fprintf(fp, ", %u]", m->lex_bits[i]);
         }
         fputs("]", fp);
@@ -276,6 +280,7 @@ int at_json_model_save(const at_model *m, const char *path, at_error *err)
         fputs("]}", fp);
     }
     fputs("}}\n", fp);
+    free(lex);
     if (fclose(fp) != 0) {
         free(buf);
         return at_error_set(err, "%s: out of memory", path);

@@ -134,34 +134,59 @@ static int load_strings(at_model *m, const entry *e, const uint8_t *data, const 
     return 0;
 }
 
-static int load_lexicon(at_model *m, const entry *words, const entry *bits,
-                        const entry *index, const uint8_t *data, const char *path,
-                        at_error *err)
+/* load_lexicon: lexicon.words, .bits, and the tables attntag writes with
+ * them: .starts (each word's first byte) and .index (the hash table), which
+ * spare loading any work per word; crc: attntag.lexicon.crc32c, over the
+ * four in that order, required with the starts. */
+static int load_lexicon(at_model *m, const entry *const lex[4], const char *crc,
+                        const uint8_t *data, const char *path, at_error *err)
 {
-    if (!words && !bits && !index)
+    const entry *words = lex[0], *bits = lex[1], *starts = lex[2], *index = lex[3];
+    if (!words && !bits && !index && !starts)
         return 0;
     if (!words || !bits)
         return at_error_set(err, "%s: lexicon.words and lexicon.bits must come together", path);
-    if (bits->dtype != AT_U8 || bits->ndim != 1)
-        return at_error_set(err, "%s: \"lexicon.bits\" must be a 1-D U8 tensor", path);
+    for (int i = 0; i < 4; i++)
+        if (lex[i] && (lex[i]->dtype != AT_U8 || lex[i]->ndim != 1))
+            return at_error_set(err, "%s: \"%s\" must be a 1-D U8 tensor", path, lex[i]->name);
+    size_t n = bits->shape[0];
     /* the hash table the loader would build, made when the file was written:
      * (mask + 1) 32-bit slots, a power of two above the number of words */
     size_t slots = index ? (index->end - index->begin) / 4 : 0;
-    if (index && (index->dtype != AT_U8 || index->ndim != 1 ||
-                  (index->end - index->begin) % 4 || slots <= bits->shape[0] ||
-                  (slots & (slots - 1))))
+    if (index && ((index->end - index->begin) % 4 || slots <= n || (slots & (slots - 1))))
         return at_error_set(err, "%s: \"lexicon.index\" must be a 1-D U8 tensor of 4 bytes "
-                            "times a power of two above the %zu lexicon words", path,
-                            bits->shape[0]);
-    char **v = NULL;
-    size_t n = 0;
-    char what[256];
-    snprintf(what, sizeof what, "%s: \"lexicon.words\"", path);
-    if (at_split_strings(data + words->begin, words->end - words->begin, bits->shape[0], &v,
-                         &n, what, err))
-        return -1;
-    int rc = at_model_adopt_lexicon(m, v, data + bits->begin, n,
+                            "times a power of two above the %zu lexicon words", path, n);
+    if (starts && (!index || !crc || starts->end - starts->begin != 4 * n))
+        return at_error_set(err, "%s: \"lexicon.starts\" must hold 4 bytes for each of the %zu "
+                            "lexicon words, with \"lexicon.index\" and the metadata "
+                            "attntag.lexicon.crc32c", path, n);
+    if (crc) {
+        uint32_t c = 0;
+        for (int i = 0; i < 4; i++)
+            if (lex[i])
+                c = at_crc32c(c, data + lex[i]->begin, lex[i]->end - lex[i]->begin);
+        char want[16];
+        snprintf(want, sizeof want, "%08x", c);
+        if (strcmp(crc, want) != 0)
+            return at_error_set(err, "%s: checksum mismatch: attntag.lexicon.crc32c says %s, "
+                                "the lexicon gives %s (the file is corrupt)", path, crc, want);
+    }
+    int rc;
+    if (starts) {
+        rc = at_model_adopt_lexicon_starts(m, (const char *)data + words->begin,
+                                           words->end - words->begin, data + starts->begin,
+                                           data + bits->begin, n, data + index->begin,
+                                           slots - 1, err);
+    } else {
+        char **v = NULL;
+        char what[256];
+        snprintf(what, sizeof what, "%s: \"lexicon.words\"", path);
+        if (at_split_strings(data + words->begin, words->end - words->begin, n, &v, &n, what,
+                             err))
+            return -1;
+        rc = at_model_adopt_lexicon(m, v, data + bits->begin, n,
                                     index ? data + index->begin : NULL, slots - 1, err);
+    }
     if (rc)
         return at_error_set(err, "%s: %.900s", path, err->msg);
     return 0;
@@ -211,7 +236,7 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
     }
     int rc = -1, n_ent = 0;
     entry *ent = calloc((size_t)cJSON_GetArraySize(h) + 1, sizeof *ent);
-    const entry *lex_words = NULL, *lex_bits = NULL, *lex_index = NULL;
+    const entry *lex_words = NULL, *lex_bits = NULL, *lex_index = NULL, *lex_starts = NULL;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
     const char *fmt = meta_string(meta, "format"), *cfg = meta_string(meta, "attntag.config");
     const char *sum = meta_string(meta, "attntag.checksum");
@@ -265,8 +290,8 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             lex_words = e;
         if (strcmp(e->name, "lexicon.bits") == 0)
             lex_bits = e;
-        if (strcmp(e->name, "lexicon.index") == 0) {
-            lex_index = e;
+        if (strcmp(e->name, "lexicon.index") == 0 || strcmp(e->name, "lexicon.starts") == 0) {
+            *(e->name[8] == 'i' ? &lex_index : &lex_starts) = e;
             continue;
         }
         if (!strncmp(e->name, "train.", 6)) {
@@ -289,7 +314,9 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             goto out;
         }
     }
-    if (load_lexicon(m, lex_words, lex_bits, lex_index, data, path, err) || at_model_finish(m, path, err) ||
+    const entry *lex[] = {lex_words, lex_bits, lex_starts, lex_index};
+    if (load_lexicon(m, lex, meta_string(meta, "attntag.lexicon.crc32c"), data, path, err) ||
+        at_model_finish(m, path, err) ||
         (note && at_model_set_note(m, note, err)))
         goto out;
     /* the CRC-32C when there is one: the processor computes it in a fraction
@@ -380,6 +407,13 @@ static void put(outbuf *b, const void *data, size_t len)
     b->len += len;
 }
 
+static void put_le32(outbuf *b, uint32_t v)
+{
+    unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+                           (unsigned char)(v >> 24)};
+    put(b, le, 4);
+}
+
 static void put_strings(outbuf *b, char *const *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -464,10 +498,21 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
     /* an int8 model stores its weights rounded and packed as tagging reads
      * them, so that loading it does not round them (docs/model-format.md) */
     pack_list pk = {NULL, 0};
-    char pk_crc[16];
+    char pk_crc[16], **lex = NULL;
+    if (at_model_lexicon_words(m, &lex, err))
+        return at_error_set(err, "%s: %.900s", path, err->msg);
+    size_t lex_bytes = 0;
+    for (size_t i = 0; i < m->n_lex; i++)
+        lex_bytes += strlen(lex[i]) + 1;
+    if (lex_bytes > UINT32_MAX) { /* lexicon.starts holds 32-bit starts */
+        free(lex);
+        return at_error_set(err, "%s: the lexicon's words take %zu bytes, more than 4 GiB",
+                            path, lex_bytes);
+    }
     if (m->cfg.int8) {
         if (at_model_each_int8(m, keep_pack, &pk, err)) {
             packs_done(&pk);
+            free(lex);
             return at_error_set(err, "%s: %.900s", path, err->msg);
         }
         qsort(pk.v, pk.n, sizeof *pk.v, cmp_pack);
@@ -537,9 +582,9 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         one[0] = data.len - b0;
         add_entry(h, name, AT_U8, 1, one, b0, data.len);
     }
-    if (m->n_lex) {
-        b0 = data.len;
-        put_strings(&data, m->lex_words, m->n_lex);
+    if (m->n_lex) { /* words, bits, starts, index: one checksum over the four */
+        size_t lex0 = b0 = data.len, at = 0;
+        put_strings(&data, lex, m->n_lex);
         one[0] = data.len - b0;
         add_entry(h, "lexicon.words", AT_U8, 1, one, b0, data.len);
         b0 = data.len;
@@ -547,14 +592,22 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         one[0] = m->n_lex;
         add_entry(h, "lexicon.bits", AT_U8, 1, one, b0, data.len);
         b0 = data.len;
-        for (size_t i = 0; i <= m->lex_map.mask; i++) {
-            uint32_t v = at_strmap_slot(&m->lex_map, i);
-            unsigned char le[4] = {(unsigned char)v, (unsigned char)(v >> 8),
-                                   (unsigned char)(v >> 16), (unsigned char)(v >> 24)};
-            put(&data, le, 4);
+        for (size_t i = 0; i < m->n_lex; i++) {
+            put_le32(&data, (uint32_t)at);
+            at += strlen(lex[i]) + 1;
         }
         one[0] = data.len - b0;
+        add_entry(h, "lexicon.starts", AT_U8, 1, one, b0, data.len);
+        b0 = data.len;
+        for (size_t i = 0; i <= m->lex_map.mask; i++)
+            put_le32(&data, at_strmap_slot(&m->lex_map, i));
+        one[0] = data.len - b0;
         add_entry(h, "lexicon.index", AT_U8, 1, one, b0, data.len);
+        char lex_crc[16];
+        snprintf(lex_crc, sizeof lex_crc, "%08x",
+                 data.oom ? 0 : at_crc32c(0, data.p + lex0, data.len - lex0));
+        if (meta)
+            cJSON_AddStringToObject(meta, "attntag.lexicon.crc32c", lex_crc);
     }
     char *hs = h ? cJSON_PrintUnformatted(h) : NULL;
     int rc = -1;
@@ -580,6 +633,7 @@ out:
     free(hs);
     free(cfg);
     free(data.p);
+    free(lex);
     cJSON_Delete(h);
     packs_done(&pk);
     return rc;

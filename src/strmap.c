@@ -12,13 +12,9 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
     size_t cap = 16;
     while (cap < n + n / 2 + 2) /* load factor at most 2/3 */
         cap <<= 1;
-    m->slot = calloc(cap, sizeof *m->slot);
+    *m = (at_strmap){.slot = calloc(cap, sizeof *m->slot), .mask = cap - 1, .n = n, .str = str};
     if (!m->slot)
         return at_error_set(err, "out of memory for a table of %zu strings", n);
-    m->mask = cap - 1;
-    m->str = str;
-    m->n = n;
-    m->ext = NULL;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(str[i]);
         size_t h = at_fnv1a(str[i], len) & m->mask;
@@ -39,19 +35,37 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
 void at_strmap_adopt(at_strmap *m, const char *const *str, size_t n, const unsigned char *ext,
                      size_t mask)
 {
-    m->slot = NULL;
-    m->ext = ext;
-    m->mask = mask;
-    m->n = n;
-    m->str = str;
+    *m = (at_strmap){.ext = ext, .mask = mask, .n = n, .str = str};
+}
+
+void at_strmap_adopt_starts(at_strmap *m, const char *base, size_t nbytes,
+                            const unsigned char *starts, size_t n, const unsigned char *ext,
+                            size_t mask)
+{
+    *m = (at_strmap){.ext = ext, .mask = mask, .n = n, .base = base, .starts = starts,
+                     .nbytes = nbytes};
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* string v - 1 (v = 1..n from a slot), or NULL where an untrusted table points
+ * outside the strings; base ends with a NUL, so any start inside is a string */
+static const char *entry(const at_strmap *m, uint32_t v)
+{
+    if (v == 0 || v > m->n)
+        return NULL;
+    if (m->str)
+        return m->str[v - 1];
+    uint32_t at = le32(m->starts + 4 * ((size_t)v - 1));
+    return at < m->nbytes ? m->base + at : NULL;
 }
 
 uint32_t at_strmap_slot(const at_strmap *m, size_t h)
 {
-    if (!m->ext)
-        return m->slot[h];
-    const unsigned char *p = m->ext + 4 * h;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return m->ext ? le32(m->ext + 4 * h) : m->slot[h];
 }
 
 long at_strmap_find(const at_strmap *m, const char *s, size_t len)
@@ -68,7 +82,7 @@ long at_strmap_find_hashed(const at_strmap *m, const char *s, size_t len, uint32
         uint32_t v = at_strmap_slot(m, h);
         if (v == 0)
             return -1;
-        const char *c = v <= m->n ? m->str[v - 1] : NULL;
+        const char *c = entry(m, v);
         if (c && strncmp(c, s, len) == 0 && c[len] == '\0')
             return (long)v - 1;
     }

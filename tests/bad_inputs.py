@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 
+from crc32c import crc32c
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("ATTNTAG_BIN", os.path.join(ROOT, "attntag"))
 FIX = os.path.join(ROOT, "tests", "fixtures")
@@ -73,7 +75,11 @@ def with_config(**changes):
 
 def with_meta(**changes):
     h = header()
-    h["__metadata__"].update(changes)
+    for k, v in changes.items():
+        if v is None:
+            h["__metadata__"].pop(k)
+        else:
+            h["__metadata__"][k] = v
     return pack(h)
 
 
@@ -120,6 +126,43 @@ def duplicated(name):
     return with_strings(name, words)
 
 
+LEXICON = ("lexicon.words", "lexicon.bits", "lexicon.starts", "lexicon.index")
+
+
+def with_lexicon(changes, sign=True):
+    """The file with tensors of the lexicon replaced (name -> bytes of any
+    length, or None to drop it), the rest moved up or down to tile the data,
+    and attntag.lexicon.crc32c made to match, as a hostile writer would (or
+    dropped, with sign False, as in a file written before it)."""
+    h = header()
+    names = sorted((k for k in h if k != "__metadata__"), key=lambda k: h[k]["data_offsets"][0])
+    data, crc = b"", 0
+    for name in names:
+        b, e = h[name]["data_offsets"]
+        raw = changes.get(name, DATA[b:e])
+        if raw is None:
+            del h[name]
+            continue
+        if name in changes:
+            h[name]["shape"] = [len(raw)]
+        h[name]["data_offsets"] = [len(data), len(data) + len(raw)]
+        data += raw
+    for name in LEXICON:
+        if name in h:
+            b, e = h[name]["data_offsets"]
+            crc = crc32c(data[b:e], crc)
+    if sign:
+        h["__metadata__"]["attntag.lexicon.crc32c"] = "%08x" % crc
+    else:
+        h["__metadata__"].pop("attntag.lexicon.crc32c")
+    return pack(h, data)
+
+
+def lexicon_data(name):
+    b, e = HEADER[name]["data_offsets"]
+    return DATA[b:e]
+
+
 JSON_MODEL = json.load(open(REF_JSON))
 
 
@@ -160,7 +203,7 @@ model_case("header-cut", GOOD[:8 + HLEN // 2], 2, "header length")
 model_case("header-only", GOOD[:8 + HLEN], 2, "larger than the file's 0 data bytes")
 model_case("data-cut-half", GOOD[:8 + HLEN + len(DATA) // 2], 2, "data_offsets")
 model_case("data-cut-one-byte", GOOD[:-1], 2, "data_offsets")
-model_case("trailing-garbage", GOOD + b"\0" * 3, 2, "the tensors cover 24783 of 24786")
+model_case("trailing-garbage", GOOD + b"\0" * 3, 2, "the tensors cover %d of %d" % (len(DATA), len(DATA) + 3))
 model_case("header-length-past-end", struct.pack("<Q", len(GOOD)) + GOOD[8:], 2, "header length")
 model_case("header-length-huge", struct.pack("<Q", 2 ** 63) + GOOD[8:], 2, "header length")
 model_case("header-not-json", struct.pack("<Q", 8) + b"not json" + DATA, 2, "JSON")
@@ -195,7 +238,36 @@ model_case("vocab-invalid-utf8", with_data("vocab", 0, b"\xff"), 2, "UTF-8")
 model_case("vocab-count-wrong", with_data("vocab", len(strings_of("vocab")[0]) + 1 + len(strings_of("vocab")[1]), b"x"),
            2, "the config implies [30, 16]")
 model_case("tags-duplicate", duplicated("tags.xpos"), 2, "twice")
-model_case("lexicon-bits-past-config", with_data("lexicon.bits", 0, b"\x80"), 2, "lexicon")
+model_case("lexicon-bits-past-config", with_lexicon({"lexicon.bits": b"\x80" + lexicon_data("lexicon.bits")[1:]}),
+           2, "lexicon entry 0 has bits 0x80 beyond the model's 4 lexicon bits")
+# The lexicon's tables (docs/model-format.md): its checksum catches damage;
+# tables that lie under a matching checksum keep lookups inside the words.
+model_case("lexicon-changed-crc", with_data("lexicon.words", 0, b"Q"), 2,
+           "checksum mismatch: attntag.lexicon.crc32c says")
+model_case("lexicon-starts-without-crc", with_meta(**{"attntag.lexicon.crc32c": None}), 2,
+           '"lexicon.starts" must hold 4 bytes for each of the')
+model_case("lexicon-starts-short", with_lexicon({"lexicon.starts": lexicon_data("lexicon.starts")[:-4]}), 2,
+           '"lexicon.starts" must hold 4 bytes for each of the')
+model_case("lexicon-starts-without-index", with_lexicon({"lexicon.index": None}), 2, 'with "lexicon.index"')
+model_case("lexicon-index-not-power-of-two", with_lexicon({"lexicon.index": lexicon_data("lexicon.index")[:-4]}),
+           2, "times a power of two above the")
+LYING_STARTS = with_lexicon({"lexicon.starts": b"\xff" * len(lexicon_data("lexicon.starts"))})
+model_case("lexicon-starts-past-words", LYING_STARTS, 0, "")
+case("model", "lexicon-starts-past-words-convert",
+     lambda: ["convert", write("lying-starts.safetensors", LYING_STARTS), path("lying-out.json")], 2,
+     "lexicon: word 0 starts at byte 0, lexicon.starts says 4294967295")
+model_case("lexicon-index-past-words",
+           with_lexicon({"lexicon.index": b"\xff" * len(lexicon_data("lexicon.index"))}), 0, "")
+# a file written before the starts and the lexicon's checksum: the loader
+# splits the words, and builds its own table when the file's does not hold
+# each word once; either way the tags are the file's own
+model_case("lexicon-without-starts", with_lexicon({"lexicon.starts": None}, sign=False), 0, "")
+model_case("lexicon-without-starts-bad-index",
+           with_lexicon({"lexicon.starts": None, "lexicon.index": b"\xff" * len(lexicon_data("lexicon.index"))},
+                        sign=False), 0, "")
+GOOD_TAGS = run(["-m", REF], b"The cat sat .\n")[1]
+for _name in ("lexicon-without-starts", "lexicon-without-starts-bad-index"):
+    CHECKS[_name] = lambda out: out == GOOD_TAGS
 # Config.
 model_case("config-unknown-key", with_config(colour="blue"), 2, "colour")
 model_case("config-temperature-count", with_config(temperature=[1.0]), 2,
@@ -228,22 +300,7 @@ model_case("json-model-config-typo", json_config(hedas=4), 2, "hedas", ext="json
 
 
 # The 8-bit packs of an int8 model (docs/model-format.md): each damage comes
-# with the packs' CRC-32C made to match, as a hostile writer would.
-def crc32c(data, crc=0):
-    table = crc32c.table
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-crc32c.table = []
-for _n in range(256):
-    _c = _n
-    for _ in range(8):
-        _c = (_c >> 1) ^ (0x82F63B78 if _c & 1 else 0)
-    crc32c.table.append(_c)
-
+# with the packs' CRC-32C made to match, as a hostile writer would (crc32c).
 REF8 = path("ref8.safetensors")
 subprocess.run([BIN, "convert", "--int8", REF_JSON, REF8], check=True)
 REF8_JSON = path("ref8.json")  # the same model without packs: rounded when loaded

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 
+from crc32c import crc32c
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("ATTNTAG_BIN", os.path.join(ROOT, "attntag"))
 FIX = os.path.join(ROOT, "tests", "fixtures")
@@ -638,29 +640,46 @@ def independent_safetensors_reader():
     assert json.loads(got["metadata"]["attntag.config"]) == ref["config"]
 
 
-def with_lexicon_words(old, new):
+def with_lexicon_words(old, new, sign=False):
     """The fixture as safetensors with bytes `old` of lexicon.words replaced
-    by `new` (same length: offsets stay)."""
+    by `new` (same length: offsets stay); sign: with the lexicon's checksum
+    made to match (the header keeps its length: 8 hex digits for 8)."""
     data = ref_binary()
     n, header = header_of(data)
     s, e = header["lexicon.words"]["data_offsets"]
     base = 8 + n
     words = data[base + s:base + e]
     assert old in words and len(old) == len(new)
-    return data[:base + s] + words.replace(old, new, 1) + data[base + e:]
+    data = data[:base + s] + words.replace(old, new, 1) + data[base + e:]
+    if sign:
+        crc = 0
+        for name in ("lexicon.words", "lexicon.bits", "lexicon.starts", "lexicon.index"):
+            b, e = header[name]["data_offsets"]
+            crc = crc32c(data[base + b:base + e], crc)
+        was = header["__metadata__"]["attntag.lexicon.crc32c"].encode()
+        data = data[:base].replace(b'"attntag.lexicon.crc32c":"' + was,
+                                   b'"attntag.lexicon.crc32c":"%08x' % crc) + data[base:]
+    return data
 
 
 @test
 def lexicon_strings_are_checked():
-    # the loader reads the lexicon in place, sixteen bytes at a time
+    # the file's checksum catches damage to the words
+    expect(["info", damaged("lex.safetensors", with_lexicon_words(b"dog\x00", b"\x00og\x00"))], 2,
+           "attntag.lexicon.crc32c says")
+    # under a matching checksum, words are checked where they are written out
+    # (convert splits them, sixteen bytes at a time); tagging stays inside them
     cases = [(b"dog\x00", b"\x00og\x00", "is empty"),                   # an empty string
              (b"caf\xc3\xa9", b"caf\xc3(", "not valid UTF-8"),           # a bad continuation
              (b"\xe6\x88\x91", b"\xe6\x88\x00", "not valid UTF-8"),      # cut by a NUL
              (b"dog\x00", b"dogs", "strings, expected 10")]               # one string fewer
     for old, new, needle in cases:
-        expect(["info", damaged("lex.safetensors", with_lexicon_words(old, new))], 2, needle)
+        path = damaged("lex.safetensors", with_lexicon_words(old, new, sign=True))
+        rc, out, err = run(["-m", path], b"cat dog caf\xc3\xa9\n")
+        assert rc == 0 and out.count(b"_") == 3, err
+        expect(["convert", path, tmp("lex-out.json")], 2, needle)
     # and a changed but valid word is looked up through the file's table
-    path = damaged("lex-ok.safetensors", with_lexicon_words(b"dog\x00", b"cat\x00"))
+    path = damaged("lex-ok.safetensors", with_lexicon_words(b"dog\x00", b"cat\x00", sign=True))
     rc, out, err = run(["-m", path, "-f", "json", "-s", "all"], b"cat dog\n")
     assert rc == 0, err
 
