@@ -92,7 +92,8 @@ END_TEST
 
 /* 8-bit: the result must be what the documented arithmetic gives, worked out
  * here from W and x alone: per output, scale = max |W[o]| / 127 and
- * q = round(W / scale); per row, the same for x; y = sum(qx qw) sx sw + b. */
+ * q = round(W / scale); per row, the same for x with 63 (docs/model-format.md);
+ * y = sum(qx qw) sx sw + b. */
 static double int8_reference(const float *x, size_t in, const float *W, size_t o, float bias)
 {
     float wmax = 0, xmax = 0;
@@ -100,11 +101,11 @@ static double int8_reference(const float *x, size_t in, const float *W, size_t o
         wmax = fmaxf(wmax, fabsf(W[o * in + k]));
         xmax = fmaxf(xmax, fabsf(x[k]));
     }
-    float wi = wmax > 0 ? 127.0f / wmax : 0, xi = xmax > 0 ? 127.0f / xmax : 0;
+    float wi = wmax > 0 ? 127.0f / wmax : 0, xi = xmax > 0 ? 63.0f / xmax : 0;
     long acc = 0;
     for (size_t k = 0; k < in; k++)
         acc += lrintf(x[k] * xi) * lrintf(W[o * in + k] * wi);
-    return (double)acc * (xmax / 127.0) * (wmax / 127.0) + bias;
+    return (double)acc * (xmax / 63.0) * (wmax / 127.0) + bias;
 }
 
 START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
@@ -153,6 +154,52 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
                 free(x), free(W), free(bias), free(y), free(first), free(u), free(sc), free(panel);
             }
     printf("kernels: 8-bit products tested on %d paths\n", tested);
+    at_kernels_use(start);
+}
+END_TEST
+
+/* The largest sums the 8-bit products meet: every input and weight at its
+ * row's largest magnitude (63 and 127 once rounded), with signs that agree
+ * or all disagree, so that every 16-bit partial sum a path keeps is at its
+ * bound (two groups of four products on AVX2: 2 * 4 * 63 * 127 = 64,008
+ * in two lanes). Each output is then exactly +-in. */
+START_TEST(int8_sums_at_their_bounds_do_not_saturate)
+{
+    const char *start = at_kernels_name();
+    static const size_t ins[] = {4, 8, 12, 16, 128, 256, 260};
+    int tested = 0;
+    for (size_t c = 0; c < sizeof ins / sizeof *ins; c++) {
+        size_t n = 5, out = 17, in = ins[c], kp = (in + 3) / 4 * 4;
+        float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W);
+        float *y = malloc(n * out * sizeof *y);
+        void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(16 * kp * AT_QBUF_ELEM);
+        float *sc = malloc(n * sizeof *sc);
+        at_qbuf qb = {u, sc, panel};
+        for (size_t i = 0; i < n * in; i++) /* rows of +-1; row 1 all -1 */
+            x[i] = i / in == 1 || (i / in == 2 && i % 2) ? -1.0f : 1.0f;
+        for (size_t i = 0; i < out * in; i++) /* outputs of +-3; output 0 all -3 */
+            W[i] = i / in == 0 || (i / in == 3 && i % 2) ? -3.0f : 3.0f;
+        at_packed P;
+        ck_assert_int_eq(at_pack_int8(W, out, in, &P), 0);
+        for (int pi = 0; at_kernels_path(pi); pi++) {
+            if (at_kernels_use(at_kernels_path(pi)))
+                continue;
+            tested++;
+            at_gemm(x, n, &P, NULL, y, &qb);
+            for (size_t i = 0; i < n; i++)
+                for (size_t o = 0; o < out; o++) {
+                    double want = 0;
+                    for (size_t k = 0; k < in; k++)
+                        want += (double)x[i * in + k] * W[o * in + k];
+                    ck_assert_msg(fabs(y[i * out + o] - want) <= 1e-5 * fabs(want),
+                                  "%s: in %zu: y[%zu][%zu] = %.9g, want %.9g",
+                                  at_kernels_path(pi), in, i, o, y[i * out + o], want);
+                }
+        }
+        at_packed_free(&P);
+        free(x), free(W), free(y), free(u), free(sc), free(panel);
+    }
+    ck_assert_int_ge(tested, 7);
     at_kernels_use(start);
 }
 END_TEST
@@ -386,6 +433,7 @@ Suite *gemm_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, float_paths_match_double_loops);
     tcase_add_test(tc, int8_paths_agree_to_the_bit_and_match_the_arithmetic);
+    tcase_add_test(tc, int8_sums_at_their_bounds_do_not_saturate);
     tcase_add_test(tc, gemm_add_is_the_product_then_the_sum);
     tcase_add_test(tc, batches_change_nothing);
     tcase_add_test(tc, attention_of_long_chunks_matches_double_loops);

@@ -40,25 +40,48 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p, const float *b,
 }
 
 /* 8-bit products. vpmaddubsw multiplies unsigned by signed bytes and adds
- * pairs into 16 bits, saturating; with |x| <= 127 and |w| <= 127 a pair is
- * at most 2 * 127 * 127 = 32258 and never saturates. So: |x| (vpabsb) times
- * w with x's sign (vpsignb), pairs to 16 bits, then vpmaddwd against ones
- * adds the pairs of pairs into 32-bit lanes: one output's four products per
- * lane, in the panel's own order [16 outputs][4 inputs], no shuffles. R rows
- * by one panel: 2 R accumulators, two weight vectors, the ones and the
- * row's temporaries. */
+ * pairs into 16 bits, saturating. Activations are quantised to |x| <= 63
+ * (generic.h), weights to |w| <= 127: a pair is at most 2 * 63 * 127 = 16002,
+ * and two pairs' sums, of inputs k..k+3 and k+4..k+7, at most 32004, which a
+ * 16-bit lane holds. So: |x| (vpabsb) times w with x's sign (vpsignb), pairs
+ * to 16 bits for two groups of four inputs, added (vpaddw), then vpmaddwd
+ * against ones adds neighbours into 32-bit lanes: three multiplies for eight
+ * inputs of eight outputs where one group at a time takes four, and the
+ * multiplies are what bounds this loop. The panel's own order
+ * [16 outputs][4 inputs], no shuffles. R rows by one panel: 2 R
+ * accumulators, four weight vectors, the ones and the row's temporaries. */
 enum { GEMM8_MR = 4, GEMM8_NP = 1 };
 
-/* One row's step: four inputs of row r against the panel's w0, w1. */
-#define ROW8(r)                                                                      \
-    if ((r) < R) {                                                                   \
-        int32_t four;                                                                \
-        memcpy(&four, qx + (r) * kp + k, 4);                                         \
-        __m256i x = _mm256_set1_epi32(four), ax = _mm256_abs_epi8(x);                \
-        __m256i p0 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w0, x));              \
-        __m256i p1 = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w1, x));              \
-        lo##r = _mm256_add_epi32(lo##r, _mm256_madd_epi16(p0, ones));                \
-        hi##r = _mm256_add_epi32(hi##r, _mm256_madd_epi16(p1, ones));                \
+/* |x| and w with x's sign, pairs summed: four inputs of a row against w. */
+INLINE __m256i pairs(__m256i ax, __m256i x, __m256i w)
+{
+    return _mm256_maddubs_epi16(ax, _mm256_sign_epi8(w, x));
+}
+
+INLINE __m256i four_inputs(const int8_t *q)
+{
+    int32_t four;
+    memcpy(&four, q, 4);
+    return _mm256_set1_epi32(four);
+}
+
+/* One row's step: inputs k..k+7 of row r against the panel's w0, w1 (inputs
+ * k..k+3) and v0, v1 (k+4..k+7). */
+#define ROW8(r)                                                                          \
+    if ((r) < R) {                                                                       \
+        __m256i xa = four_inputs(qx + (r) * kp + k), aa = _mm256_abs_epi8(xa);           \
+        __m256i xb = four_inputs(qx + (r) * kp + k + 4), ab = _mm256_abs_epi8(xb);       \
+        __m256i p0 = _mm256_add_epi16(pairs(aa, xa, w0), pairs(ab, xb, v0));             \
+        __m256i p1 = _mm256_add_epi16(pairs(aa, xa, w1), pairs(ab, xb, v1));             \
+        lo##r = _mm256_add_epi32(lo##r, _mm256_madd_epi16(p0, ones));                    \
+        hi##r = _mm256_add_epi32(hi##r, _mm256_madd_epi16(p1, ones));                    \
+    }
+/* and a last group of four inputs (kp a multiple of four, not of eight) */
+#define ROW4(r)                                                                          \
+    if ((r) < R) {                                                                       \
+        __m256i xa = four_inputs(qx + (r) * kp + k), aa = _mm256_abs_epi8(xa);           \
+        lo##r = _mm256_add_epi32(lo##r, _mm256_madd_epi16(pairs(aa, xa, w0), ones));    \
+        hi##r = _mm256_add_epi32(hi##r, _mm256_madd_epi16(pairs(aa, xa, w1), ones));    \
     }
 /* and its outputs */
 #define OUT8(r)                                                                      \
@@ -78,16 +101,24 @@ INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_pac
     const __m256i ones = _mm256_set1_epi16(1);
     const int8_t *w = pw;
     (void)NP;
-    for (size_t k = 0; k < kp; k += 4) {
-        __m256i w0 = _mm256_load_si256((const __m256i *)(const void *)(w + k * 16));
-        __m256i w1 = _mm256_load_si256((const __m256i *)(const void *)(w + k * 16 + 32));
+    size_t k = 0;
+    for (; k + 8 <= kp; k += 8) {
+        const __m256i *wk = (const __m256i *)(const void *)(w + k * 16);
+        __m256i w0 = _mm256_load_si256(wk), w1 = _mm256_load_si256(wk + 1);
+        __m256i v0 = _mm256_load_si256(wk + 2), v1 = _mm256_load_si256(wk + 3);
         ROW8(0) ROW8(1) ROW8(2) ROW8(3)
+    }
+    if (k < kp) {
+        const __m256i *wk = (const __m256i *)(const void *)(w + k * 16);
+        __m256i w0 = _mm256_load_si256(wk), w1 = _mm256_load_si256(wk + 1);
+        ROW4(0) ROW4(1) ROW4(2) ROW4(3)
     }
     size_t c0 = cols < 8 ? cols : 8, c1 = cols - c0;
     const float *sw = W->scale + o;
     OUT8(0) OUT8(1) OUT8(2) OUT8(3)
 }
 #undef ROW8
+#undef ROW4
 #undef OUT8
 
 #include "kernels/drivers.h"

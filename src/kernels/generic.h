@@ -177,10 +177,15 @@ INLINE void dequant_store(vi acc, float sx, const float *sw, const float *b, con
 }
 
 /* The rows of x as integers, for the 8-bit products: q = round(x / scale),
- * scale = max |x| / 127 per row (0: the row is zero), rows kp apart and zero
- * past in, as the path's qelem (AT_QELEM: int8_t unless it says otherwise).
- * |x| <= amax and inv is 127 / amax rounded, so |x inv| < 127.5: no value
- * needs clamping. Rounding is to nearest even, as the vector conversions do. */
+ * scale = max |x| / QX_MAX per row (0: the row is zero), rows kp apart and
+ * zero past in, as the path's qelem (AT_QELEM: int8_t unless it says
+ * otherwise). |x| <= amax and inv is QX_MAX / amax rounded, so
+ * |x inv| < QX_MAX + 0.5: no value needs clamping. Rounding is to nearest
+ * even, as the vector conversions do. Seven bits, not eight: the AVX2
+ * product can then add two groups of four inputs in 16 bits before widening
+ * (avx2.c), a quarter fewer multiplying instructions; tags on EWT dev do not
+ * change (95.16% UPOS, 94.51% XPOS, against 95.15% and 94.52% with 127). */
+enum { QX_MAX = 63 };
 #ifndef AT_QELEM
 #define AT_QELEM int8_t
 #endif
@@ -198,8 +203,8 @@ INLINE float row_scale(const float *xi, size_t in, float *scale)
     float amax = vhmax(vmax(m0, m1));
     for (; k < in; k++)
         amax = fabsf(xi[k]) > amax ? fabsf(xi[k]) : amax;
-    *scale = amax / 127.0f;
-    return amax > 0 ? 127.0f / amax : 0.0f;
+    *scale = amax / (float)QX_MAX;
+    return amax > 0 ? (float)QX_MAX / amax : 0.0f;
 }
 
 /* The inputs of row xi from k on, and the row's padding. */
