@@ -44,45 +44,62 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p0, const float *b
 /* 8-bit products: vpdpbusd adds four unsigned-by-signed byte products into
  * each 32-bit lane, 64 per instruction. This path's bytes of x are q + 128
  * (quantize_512 flips their sign bits), and 128 times each output's weight
- * sum is taken away at the end: the same exact sum. 8 rows by two panels. */
+ * sum is taken away at the end: the same exact sum. 8 rows by two panels:
+ * 16 accumulators, each its own variable (in an array, GCC copied them
+ * between registers and to the stack on every step). */
 enum { GEMM8_MR = 8, GEMM8_NP = 2 };
 
-INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
-                       const float *sx, const float *b, size_t cols, const float *res, float *y,
-                       size_t out, int R, int NP)
+/* acc += four products of x and w per lane, in place: with the intrinsic,
+ * GCC 12 copies every accumulator to another register on every step */
+INLINE void dpbusd(__m512i *acc, __m512i x, __m512i w)
 {
-    __m512i a0[GEMM8_MR], a1[GEMM8_MR];
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(*acc) : "v"(x), "v"(w));
+}
+
+/* One row's step: four inputs of row r against the panels' w0, w1. */
+#define ROW8(r)                                                                   \
+    if ((r) < R) {                                                                \
+        int32_t four;                                                             \
+        memcpy(&four, qx + (r) * kp + k, 4);                                      \
+        __m512i x = _mm512_set1_epi32(four);                                      \
+        dpbusd(&a##r, x, w0);                                                     \
+        if (NP == 2)                                                              \
+            dpbusd(&b##r, x, w1);                                                 \
+    }
+/* and its outputs */
+#define OUT8(r)                                                                   \
+    if ((r) < R) {                                                                \
+        const float *rr = res ? res + (r) * out : NULL;                           \
+        dequant_store((vi)_mm512_sub_epi32(a##r, cs0), sx[r], sw, bias, rr,       \
+                      y + (r) * out, c0);                                         \
+        if (NP == 2)                                                              \
+            dequant_store((vi)_mm512_sub_epi32(b##r, cs1), sx[r], sw + 16,        \
+                          bias ? bias + 16 : NULL, rr ? rr + 16 : NULL,           \
+                          y + (r) * out + 16, c1);                                \
+    }
+
+INLINE void gemm8_tile(const int8_t *qx, size_t kp, const void *pw, const at_packed *W, size_t o,
+                       const float *sx, const float *bias, size_t cols, const float *res,
+                       float *y, size_t out, int R, int NP)
+{
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,
+            a7 = a0;
+    __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
     const int8_t *q0 = pw, *q1 = q0 + kp * 16;
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        a0[r] = a1[r] = _mm512_setzero_si512();
     for (size_t k = 0; k < kp; k += 4) {
         __m512i w0 = _mm512_load_si512((const void *)(q0 + k * 16));
         __m512i w1 = NP == 2 ? _mm512_load_si512((const void *)(q1 + k * 16)) : w0;
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            int32_t four;
-            memcpy(&four, qx + r * kp + k, 4);
-            __m512i x = _mm512_set1_epi32(four);
-            a0[r] = _mm512_dpbusd_epi32(a0[r], x, w0);
-            if (NP == 2)
-                a1[r] = _mm512_dpbusd_epi32(a1[r], x, w1);
-        }
+        ROW8(0) ROW8(1) ROW8(2) ROW8(3) ROW8(4) ROW8(5) ROW8(6) ROW8(7)
     }
     __m512i cs0 = _mm512_slli_epi32(_mm512_loadu_si512((const void *)(W->colsum + o)), 7);
     __m512i cs1 =
         NP == 2 ? _mm512_slli_epi32(_mm512_loadu_si512((const void *)(W->colsum + o + 16)), 7) : cs0;
     size_t c0 = cols < 16 ? cols : 16, c1 = cols - c0;
     const float *sw = W->scale + o;
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-        const float *rr = res ? res + r * out : NULL;
-        dequant_store((vi)_mm512_sub_epi32(a0[r], cs0), sx[r], sw, b, rr, y + r * out, c0);
-        if (NP == 2)
-            dequant_store((vi)_mm512_sub_epi32(a1[r], cs1), sx[r], sw + 16, b ? b + 16 : NULL,
-                          rr ? rr + 16 : NULL, y + r * out + 16, c1);
-    }
+    OUT8(0) OUT8(1) OUT8(2) OUT8(3) OUT8(4) OUT8(5) OUT8(6) OUT8(7)
 }
+#undef ROW8
+#undef OUT8
 
 #include "kernels/drivers.h"
 
