@@ -9,10 +9,11 @@
  * loop the mix stands for, so that speed.sh can pick a path's mix by name:
  *
  *   int8-vnni-avx512      vpdpbusd: 64 multiply-adds per instruction
- *   int8-signmadd-avx2    per 32 multiply-adds: vpsignb (the activation's
- *                         sign onto the weights), vpmaddubsw (|x| unsigned
- *                         times signed weights, pairs into 16 bits), vpmaddwd
- *                         against 16-bit ones (pairs into 32 bits), vpaddd
+ *   int8-signmadd-avx2    per 64 multiply-adds: two vpsignb (the
+ *                         activation's sign onto the weights), two vpmaddubsw
+ *                         (|x| unsigned times signed weights, pairs into 16
+ *                         bits), vpaddw (two groups of four inputs), vpmaddwd
+ *                         against 16-bit ones (into 32 bits), vpaddd
  *   int8-pmaddwd-plain    SSE2 pmaddwd on 16-bit values (8 multiply-adds per
  *                         instruction) and paddd: what C compiled for baseline
  *                         x86-64 (or -march=x86-64-v2) does with 8-bit products
@@ -123,8 +124,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni512(voi
     return (double)ITERS * CHAINS * 64 / t / 1e9;
 }
 
-/* The AVX2 8-bit group, 32 multiply-adds: t = sign(w, x); t = maddubs(|x|, t);
- * t = madd(t, ones); acc += t, in eight independent accumulators. Written in
+/* The AVX2 8-bit group, 64 multiply-adds: t = maddubs(|x|, sign(w, x)), u the
+ * same for the next four inputs; t = madd(t + u, ones); acc += t, in eight
+ * independent accumulators. Written in
  * assembly, one statement per group, since compilers keep some of eight
  * intrinsic accumulators in memory (a store and a load in the chain) or
  * compute the products of loop-invariant operands once. */
@@ -132,15 +134,18 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni512(voi
 __attribute__((target("avx2"))) static double signmadd256(void)
 {
     __m256i x = _mm256_set1_epi8(-3), ax = _mm256_abs_epi8(x);
-    __m256i w = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1), t;
+    __m256i w = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1), t, u;
     __m256i a0, a1, a2, a3, a4, a5, a6, a7;
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
 #define GROUP256(a)                                                                      \
     __asm__ volatile("vpsignb %[x], %[w], %[t]\n\t"                                     \
                      "vpmaddubsw %[t], %[ax], %[t]\n\t"                                 \
+                     "vpsignb %[x], %[w], %[u]\n\t"                                     \
+                     "vpmaddubsw %[u], %[ax], %[u]\n\t"                                 \
+                     "vpaddw %[u], %[t], %[t]\n\t"                                      \
                      "vpmaddwd %[ones], %[t], %[t]\n\t"                                 \
                      "vpaddd %[t], %[acc], %[acc]"                                       \
-                     : [acc] "+x"(a), [t] "=&x"(t)                                       \
+                     : [acc] "+x"(a), [t] "=&x"(t), [u] "=&x"(u)                         \
                      : [x] "x"(x), [w] "x"(w), [ax] "x"(ax), [ones] "x"(ones));
     double t0 = now();
     for (long it = 0; it < ITERS; it++) {
@@ -149,7 +154,7 @@ __attribute__((target("avx2"))) static double signmadd256(void)
     double t1 = now() - t0;
 #define LANE256(a) _mm256_extract_epi32(a, 0)
     sink += SUM8(LANE256);
-    return (double)ITERS * 8 * 32 / t1 / 1e9;
+    return (double)ITERS * 8 * 64 / t1 / 1e9;
 }
 
 /* SSE2 pmaddwd on 16-bit values (8 multiply-adds) and paddd, in eight chains,
