@@ -155,6 +155,7 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	$(BUILD)/run_tests
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/cli_test.py
 	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/bad_inputs.py
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag python3 tests/overflow_test.py
 	tests/examples.sh $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
 	python3 tests/explain_page.py $(BUILD)/attntag

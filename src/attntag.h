@@ -21,6 +21,8 @@
 
 typedef struct at_error {
     char msg[1024];
+    size_t sentence; /* at_tag_batch: 1 + the index of the sentence it could not
+                        tag, else 0 */
 } at_error;
 
 /* at_error_set: printf-style; returns -1 so callers can `return at_error_set(...)`. */
@@ -276,7 +278,9 @@ int at_tag(const at_model *m, at_state *s, const at_feats *f,
 /* at_tag_batch: tag n_sent sentences at once: sentence i is tokens
  * [sent[i], sent[i+1]) of f (sent has n_sent + 1 entries); tags and probs as
  * for at_tag, indexed by token of f. Each sentence gets the same tags and
- * probabilities, to the bit, as at_tag gives it alone. */
+ * probabilities, to the bit, as at_tag gives it alone. A sentence whose
+ * scores are not finite numbers (weights that overflow 32-bit floats) is an
+ * error, with err->sentence = 1 + its index. */
 int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
                  size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err);
 

@@ -187,6 +187,8 @@ int cli_calibrate(int argc, char **argv)
     if (rc == 0)
         rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, &err) ||
              at_tag_batch(m, st, &d.f, d.sent, d.n_sent, NULL, pr, &err);
+    if (rc && err.sentence)
+        at_error_set(&err, "%s: sentence %zu: %.900s", dev, err.sentence, err.msg);
     for (int t = 0; rc == 0 && t < n_ts; t++) {
         size_t k = at_model_n_tags(m, ts[t]), n = d.f.n;
         float *z = probs[t]; /* log-probabilities, in place */

@@ -358,6 +358,9 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     if (rc == 0 && toks.n)
         rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, err) ||
              at_tag_batch(m, st, &f, sent, toks.n_sent, by_ts, NULL, err);
+    if (rc && err->sentence) /* sentences as found in the text */
+        at_error_set(err, "%s: sentence %zu of its running text: %.900s", name, err->sentence,
+                     err->msg);
     if (rc == 0) {
         spans gw = {0};
         gw.v = malloc((g.n_w ? g.n_w : 1) * sizeof *gw.v);
@@ -409,5 +412,5 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     at_tokens_free(&toks);
     at_sentence_free(&s);
     at_reader_free(r);
-    return rc < 0 ? -1 : 0;
+    return rc ? -1 : 0; /* rc is 1 where two failing steps were joined with || */
 }

@@ -370,11 +370,62 @@ static void block(at_state *s, const at_layer_w *w, const at_packed *P, int wind
                      a->rstd2);
 }
 
+/* overflow: row's values are not finite numbers: finite weights can still
+ * overflow 32-bit floats on the way (large enough ones, or an input that
+ * meets them). The tags would then be whatever a NaN compares to, or the
+ * biases alone where a layer norm turns an infinite variance into zeros,
+ * silently; so the forward pass fails instead, and keeps the row's token for
+ * the caller (at_tag_batch names its sentence). */
+static int overflow(const at_model *m, at_state *s, size_t row, const char *where, at_error *err)
+{
+    const at_chunk *k = s->chunk;
+    while (row >= k->row + k->len)
+        k++;
+    s->overflow_token = k->start + (row - k->row);
+    return at_error_set(err, "%s%s%sthe network's values %s are not finite numbers: the model's "
+                        "weights are too large for 32-bit floats", m->path ? "model " : "",
+                        m->path ? m->path : "", m->path ? ": " : "", where);
+}
+
+/* check_norm: a layer norm's statistics, row by row: a mean that is not
+ * finite, or a variance too large for a float (rstd 0), is an overflow. */
+static int check_norm(const at_model *m, at_state *s, const float *mean, const float *rstd,
+                      const char *where, at_error *err)
+{
+    int bad = 0;
+    for (size_t i = 0; i < s->n; i++) /* ORs only, so that it vectorises */
+        bad |= !isfinite(mean[i]) | !(rstd[i] > 0);
+    for (size_t i = 0; bad && i < s->n; i++)
+        if (!isfinite(mean[i]) || !(rstd[i] > 0))
+            return overflow(m, s, i, where, err);
+    return 0;
+}
+
+/* check_scores: every tag's score finite (see overflow). */
+static int check_scores(const at_model *m, at_state *s, at_error *err)
+{
+    for (int t = 0; t < m->cfg.n_tagsets; t++) {
+        const float *lg = s->logits[t];
+        size_t T = s->n_tags[t], count = s->n * T;
+        int bad = 0;
+        for (size_t i = 0; i < count; i++)
+            bad |= !isfinite(lg[i]);
+        for (size_t i = 0; bad && i < count; i++)
+            if (!isfinite(lg[i])) {
+                char where[64];
+                snprintf(where, sizeof where, "(the %s scores)", m->cfg.tagset[t]);
+                return overflow(m, s, i / T, where, err);
+            }
+    }
+    return 0;
+}
+
 int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const at_chunk *chunks,
                       size_t n_chunks, at_error *err)
 {
     const at_config *c = &m->cfg;
     size_t L = (size_t)c->max_len, H = (size_t)c->heads, rows = 0, wo = 0;
+    s->overflow_token = SIZE_MAX;
     if (s->model != m)
         return at_error_set(err, "run state was made for another model");
     if (n_chunks == 0 || n_chunks > s->cap || (s->training && n_chunks > 1))
@@ -403,16 +454,25 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
     embed(m, P, s, f);
     for (int l = 0; l < c->layers; l++) {
         float *x_out = l + 1 < c->layers ? s->layer[l + 1].x_in : s->x_last;
-        block(s, &m->w.layer[l], P->layer[l], c->window[l], c->mixer[l], &s->layer[l], x_out);
+        at_layer_act *a = &s->layer[l];
+        block(s, &m->w.layer[l], P->layer[l], c->window[l], c->mixer[l], a, x_out);
+        char where[64];
+        snprintf(where, sizeof where, "in block %d", l + 1);
+        if ((c->mixer[l] != AT_MIX_NONE && check_norm(m, s, a->mean1, a->rstd1, where, err)) ||
+            check_norm(m, s, a->mean2, a->rstd2, where, err))
+            return -1;
     }
     if (c->layers == 0)
         memcpy(s->x_last, s->x0, n * d * sizeof *s->x_last);
-    if (c->norm == AT_NORM_PRE)
+    if (c->norm == AT_NORM_PRE) {
         at_layernorm(s->x_last, n, d, m->w.final_norm_w, m->w.final_norm_b, c->ln_eps,
                      s->x_out, s->mean_f, s->rstd_f);
+        if (check_norm(m, s, s->mean_f, s->rstd_f, "after the last block", err))
+            return -1;
+    }
     for (int t = 0; t < c->n_tagsets; t++)
         at_gemm(s->x_out, n, &P->head[t], m->w.head_b[t], s->logits[t], &s->qb);
-    return 0;
+    return check_scores(m, s, err);
 }
 
 int at_forward(const at_model *m, at_state *s, const at_feats *f, size_t start, size_t n,

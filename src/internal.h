@@ -106,6 +106,7 @@ typedef struct at_packs {
 
 struct at_model {
     at_config cfg;
+    char *path;             /* the file it was loaded from, for messages, or NULL */
     at_tensor *t;           /* sorted by name */
     size_t n_t;
     char **vocab;           /* [n_vocab], into strings */
@@ -209,6 +210,8 @@ struct at_state {
     at_grad_scratch g;    /* allocated by at_state_set_training */
     bool training;
     bool forward_trained; /* the last forward ran with training buffers (backward may follow) */
+    size_t overflow_token; /* the token of f whose scores the last forward could not
+                              compute (not finite), or SIZE_MAX */
     void **blocks;        /* every allocation, for at_state_free */
     size_t *block_bytes;  /* their sizes */
     size_t n_blocks;

@@ -1126,6 +1126,7 @@ void at_model_free(at_model *m)
         free(m->pk[i].name);
     free(m->pk);
     free(m->note);
+    free(m->path);
     for (size_t i = 0; i < m->n_str_owned; i++)
         free(m->str_owned[i]);
     free(m->str_owned);

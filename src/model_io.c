@@ -25,8 +25,14 @@ int at_model_load(const char *path, at_file_format fmt, at_model **out, at_error
 {
     if (fmt == AT_FILE_AUTO && (fmt = sniff(path, err)) == AT_FILE_AUTO)
         return -1;
-    return fmt == AT_FILE_JSON ? at_json_model_load(path, out, err)
-                               : at_safetensors_load(path, out, err);
+    if ((fmt == AT_FILE_JSON ? at_json_model_load(path, out, err)
+                             : at_safetensors_load(path, out, err)) != 0)
+        return -1;
+    if (!((*out)->path = strdup(path))) {
+        at_model_free(*out);
+        return at_error_set(err, "out of memory");
+    }
+    return 0;
 }
 
 int at_model_save(const at_model *m, const char *path, at_file_format fmt, at_error *err)

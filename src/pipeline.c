@@ -244,12 +244,23 @@ static void run(slot *s)
     }
     s->off[good] = s->feats.n;
     FILE *mem = open_memstream(&s->buf, &s->len);
-    at_error err;
+    at_error err = {.sentence = 0};
     int rc = mem ? 0 : at_error_set(&err, "out of memory for the output");
     if (rc == 0 && good)
         rc = ensure(s, s->feats.n, &err) ||
              at_tag_batch(m, s->st, &s->feats, s->off, good, s->tags,
                           t->want_probs ? s->probs : NULL, &err);
+    if (rc && err.sentence) { /* a sentence the network could not tag: said where, and the
+                                 ones before it still tagged and written */
+        at_error_set(&err, "%s:%zu: %.900s", t->name, s->sent[err.sentence - 1].first_line,
+                     err.msg);
+        s->err = err;
+        s->rc = -1;
+        good = err.sentence - 1;
+        rc = good ? at_tag_batch(m, s->st, &s->feats, s->off, good, s->tags,
+                                 t->want_probs ? s->probs : NULL, &err)
+                  : 0;
+    }
     for (size_t i = 0; rc == 0 && i < good; i++) {
         uint32_t *tags[AT_MAX_TAGSETS] = {0};
         float *probs[AT_MAX_TAGSETS] = {0};

@@ -79,8 +79,8 @@ static int add(const at_model *m, at_state *s, const at_feats *f, batch *b, cons
     return 0;
 }
 
-int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
-                 size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
+static int tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
+                     size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
 {
     size_t max = (size_t)m->cfg.max_len, L = max < LONG_CHUNK ? max : LONG_CHUNK;
     size_t margin = L > 2 * LONG_MARGIN ? LONG_MARGIN : 0, stride = L - 2 * margin;
@@ -115,6 +115,21 @@ int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t
         }
     }
     return flush(m, s, f, &b, tags, probs, err);
+}
+
+int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
+                 size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
+{
+    if (err)
+        err->sentence = 0;
+    s->overflow_token = SIZE_MAX;
+    if (tag_batch(m, s, f, sent, n_sent, tags, probs, err) == 0)
+        return 0;
+    /* the sentence whose scores overflowed, for the caller's message */
+    for (size_t si = 0; err && s->overflow_token != SIZE_MAX && si < n_sent; si++)
+        if (sent[si] <= s->overflow_token && s->overflow_token < sent[si + 1])
+            err->sentence = si + 1;
+    return -1;
 }
 
 int at_tag(const at_model *m, at_state *s, const at_feats *f, uint32_t *const *tags,

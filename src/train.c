@@ -215,6 +215,9 @@ static void *train_worker(void *arg)
             w->words[i] = at_rand(&rng) < o->word_dropout ? 0 : c->f.word[i];
         at_state_seed(w->st, seed);
         if (at_forward(tr->model, w->st, &view, un->start, un->len, &w->err)) {
+            if (w->st->overflow_token != SIZE_MAX)
+                at_error_set(&w->err, "epoch %d: %.900s (training diverged: a lower --lr "
+                             "may help)", tr->epoch + 1, w->err.msg);
             w->failed = 1;
             return NULL;
         }

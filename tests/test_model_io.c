@@ -38,7 +38,7 @@ static void expect_refused(const void *data, size_t len, const char *needle)
     const char *p = test_tmp(".safetensors");
     spit(p, data, len);
     at_model *m = NULL;
-    at_error err = {{0}};
+    at_error err = {.sentence = 0};
     int rc = at_model_load(p, AT_FILE_SAFETENSORS, &m, &err);
     remove(p);
     ck_assert_msg(rc == -1 && m == NULL, "damaged file was accepted (want \"%s\")", needle);

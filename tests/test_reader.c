@@ -92,7 +92,7 @@ END_TEST
 static void refused(const char *text, size_t len, at_input_format fmt, const char *needle)
 {
     char got[256];
-    at_error err = {{0}};
+    at_error err = {.sentence = 0};
     ck_assert_int_eq(read_all(text, len, fmt, got, sizeof got, &err), -1);
     ck_assert_msg(strstr(err.msg, needle), "\"%s\" lacks \"%s\"", err.msg, needle);
 }

@@ -201,13 +201,47 @@ static void refused(const char *train_text, const char *needle)
     fclose(fp);
     at_config c;
     at_train_opts o;
-    at_error err = {{0}};
+    at_error err = {.sentence = 0};
     tiny_config(&c, &o, test_tmp(".safetensors"));
     o.train_path = p;
     ck_assert_int_eq(at_train(&c, &o, &err), -1);
     ck_assert_msg(strstr(err.msg, needle), "\"%s\" lacks \"%s\"", err.msg, needle);
     remove(p);
 }
+
+/* A network whose values overflow 32-bit floats (here the classifier's
+ * weights at 1e38) fails its forward pass when training too, with the
+ * message tagging gives (tests/overflow_test.py runs every command). */
+START_TEST(training_forward_stops_on_overflow)
+{
+    at_model *ref, *m;
+    at_state *st;
+    at_error err;
+    ck_assert(at_model_load(test_path("tests/fixtures/ref_pre.json"), AT_FILE_AUTO, &ref, &err) == 0);
+    ck_assert_msg(at_model_copy(ref, &m, &err) == 0, "%s", err.msg);
+    size_t n;
+    float *w = at_model_tensor_f32(m, "heads.upos.weight", &n);
+    ck_assert(w && n > 0);
+    at_feats f;
+    at_feats_init(&f);
+    static const char *const words[] = {"the", "dog", "runs", "."};
+    for (int i = 0; i < 4; i++)
+        ck_assert(at_feats_add(m, &f, words[i], strlen(words[i]), &err) == 0);
+    ck_assert_msg(at_state_new(m, &st, &err) == 0, "%s", err.msg);
+    ck_assert(at_state_set_training(st, 0.1f, 0.1f, 0.1f, &err) == 0);
+    ck_assert_msg(at_forward(m, st, &f, 0, 4, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < n; i++)
+        w[i] *= 1e38f;
+    at_model_changed(m);
+    ck_assert(at_forward(m, st, &f, 0, 4, &err) != 0);
+    ck_assert_msg(strstr(err.msg, "are not finite numbers: the model's weights are too large"),
+                  "%s", err.msg);
+    at_state_free(st);
+    at_feats_free(&f);
+    at_model_free(m);
+    at_model_free(ref);
+}
+END_TEST
 
 START_TEST(bad_training_data)
 {
@@ -240,6 +274,7 @@ Suite *train_suite(void)
     tcase_add_test(tc, learns_from_context);
     tcase_add_test(tc, resume_repeats_the_uninterrupted_run);
     tcase_add_test(tc, bad_training_data);
+    tcase_add_test(tc, training_forward_stops_on_overflow);
     tcase_add_test(tc, lexicon_travels_in_the_model);
     suite_add_tcase(s, tc);
     return s;
