@@ -30,7 +30,8 @@ static char *dup_printf(const char *fmt, ...)
     return s;
 }
 
-static int push(batch_list *l, const char *path, long long size, char *error, at_error *err)
+static int push(batch_list *l, const char *path, const char *name, long long size, char *error,
+                at_error *err)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
@@ -42,12 +43,14 @@ static int push(batch_list *l, const char *path, long long size, char *error, at
         l->f = f;
         l->cap = cap;
     }
-    char *p = strdup(path);
-    if (!p) {
+    char *p = strdup(path), *nm = strdup(name);
+    if (!p || !nm) {
+        free(p);
+        free(nm);
         free(error);
         return at_error_set(err, "out of memory for the list of files");
     }
-    l->f[l->n++] = (batch_file){p, size, error};
+    l->f[l->n++] = (batch_file){p, nm, size, error};
     if (size > 0)
         l->bytes += size;
     return 0;
@@ -58,13 +61,14 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* walk: the files under dir, in name order, depth first. */
-static int walk(batch_list *l, const char *dir, int depth, at_error *err)
+/* walk: the files under dir, in name order, depth first; name: dir's
+ * output name ("" for the output directory itself). */
+static int walk(batch_list *l, const char *dir, const char *name, int depth, at_error *err)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return push(l, dir, -1, dup_printf("cannot read the directory: %s", strerror(errno)),
-                    err);
+        return push(l, dir, name, -1,
+                    dup_printf("cannot read the directory: %s", strerror(errno)), err);
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -92,21 +96,23 @@ static int walk(batch_list *l, const char *dir, int depth, at_error *err)
     for (size_t i = 0; i < n; i++) {
         char *p = rc ? NULL : dup_printf("%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/",
                                          names[i]);
+        char *nm = rc ? NULL : dup_printf("%s%s%s", name, *name ? "/" : "", names[i]);
         struct stat st;
-        if (rc == 0 && !p)
+        if (rc == 0 && (!p || !nm))
             rc = at_error_set(err, "out of memory for the list of files");
         else if (rc == 0 && stat(p, &st) != 0)
-            rc = push(l, p, -1, dup_printf("cannot open: %s", strerror(errno)), err);
+            rc = push(l, p, nm, -1, dup_printf("cannot open: %s", strerror(errno)), err);
         else if (rc == 0 && S_ISDIR(st.st_mode) && l->skip_dir &&
                  (unsigned long long)st.st_dev == l->skip_dev &&
                  (unsigned long long)st.st_ino == l->skip_ino)
             ; /* the output directory */
         else if (rc == 0 && S_ISDIR(st.st_mode))
-            rc = depth >= 256 ? push(l, p, -1, strdup("directories nested too deep"), err)
-                              : walk(l, p, depth + 1, err);
+            rc = depth >= 256 ? push(l, p, nm, -1, strdup("directories nested too deep"), err)
+                              : walk(l, p, nm, depth + 1, err);
         else if (rc == 0 && S_ISREG(st.st_mode))
-            rc = push(l, p, (long long)st.st_size, NULL, err);
+            rc = push(l, p, nm, (long long)st.st_size, NULL, err);
         free(p);
+        free(nm);
         free(names[i]);
     }
     free(names);
@@ -123,19 +129,45 @@ void batch_list_skip(batch_list *l, const char *dir)
     }
 }
 
+/* base_name: path's last component, trailing slashes left out; "" for "/",
+ * "." and "..", whose files go straight into the output directory. */
+static char *base_name(const char *path)
+{
+    size_t end = strlen(path);
+    while (end > 1 && path[end - 1] == '/')
+        end--;
+    size_t start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    size_t n = end - start;
+    if ((n == 1 && path[start] == '.') || (n == 2 && path[start] == '.' && path[start + 1] == '.') ||
+        (n == 1 && path[start] == '/'))
+        n = 0;
+    return dup_printf("%.*s", (int)n, path + start);
+}
+
 int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err)
 {
     struct stat st;
     if (strcmp(path, "-") == 0)
-        return push(l, path, -1, strdup("standard input has no name to write an output under"),
-                    err);
+        return push(l, path, path, -1,
+                    strdup("standard input has no name to write an output under"), err);
+    char *name = base_name(path);
+    if (!name)
+        return at_error_set(err, "out of memory for the list of files");
+    int rc;
     if (stat(path, &st) != 0)
-        return push(l, path, -1, dup_printf("cannot open: %s", strerror(errno)), err);
-    if (S_ISDIR(st.st_mode))
-        return recursive ? walk(l, path, 0, err)
-                         : push(l, path, -1, strdup("is a directory (-r tags the files in it)"),
-                                err);
-    return push(l, path, S_ISREG(st.st_mode) ? (long long)st.st_size : -1, NULL, err);
+        rc = push(l, path, name, -1, dup_printf("cannot open: %s", strerror(errno)), err);
+    else if (S_ISDIR(st.st_mode))
+        rc = recursive ? walk(l, path, name, 0, err)
+                       : push(l, path, name, -1,
+                              strdup("is a directory (-r tags the files in it)"), err);
+    else if (!*name)
+        rc = push(l, path, name, -1, strdup("has no file name to write an output under"), err);
+    else
+        rc = push(l, path, name, S_ISREG(st.st_mode) ? (long long)st.st_size : -1, NULL, err);
+    free(name);
+    return rc;
 }
 
 int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_error *err)
@@ -171,6 +203,7 @@ void batch_list_free(batch_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->f[i].path);
+        free(l->f[i].name);
         free(l->f[i].error);
     }
     free(l->f);
@@ -196,37 +229,54 @@ static int make_parents(char *path, at_error *err)
     return 0;
 }
 
-char *batch_output(const char *input, const char *outdir, const char *suffix, at_error *err)
+static int by_output(const void *a, const void *b)
+{
+    return strcmp((*(const batch_file *const *)a)->name, (*(const batch_file *const *)b)->name);
+}
+
+int batch_same_outputs(const batch_list *l, const char *suffix, at_error *err)
+{
+    const batch_file **v = malloc((l->n ? l->n : 1) * sizeof *v);
+    if (!v)
+        return at_error_set(err, "out of memory for the list of files");
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (!l->f[i].error)
+            v[n++] = &l->f[i];
+    qsort(v, n, sizeof *v, by_output);
+    int rc = 0;
+    for (size_t i = 1; rc == 0 && i < n; i++)
+        if (strcmp(v[i - 1]->name, v[i]->name) == 0) {
+            /* name them in the order given */
+            const batch_file *a = v[i - 1] < v[i] ? v[i - 1] : v[i], *b = a == v[i] ? v[i - 1] : v[i];
+            rc = at_error_set(err, "%s and %s would both be written to %s%s in the output "
+                              "directory: nothing tagged", a->path, b->path, a->name, suffix);
+        }
+    free(v);
+    return rc;
+}
+
+char *batch_output(const batch_file *f, const char *outdir, const char *suffix, at_error *err)
 {
     char *out;
     if (outdir) {
-        const char *rel = input;
-        while (*rel == '/' || (rel[0] == '.' && rel[1] == '/'))
-            rel += *rel == '/' ? 1 : 2;
-        for (const char *p = rel; *p; p++)
-            if (p[0] == '.' && p[1] == '.' && (p == rel || p[-1] == '/') &&
-                (p[2] == '/' || p[2] == '\0')) {
-                at_error_set(err, "a path with \"..\" would put its output outside the "
-                             "output directory");
-                return NULL;
-            }
         size_t ol = strlen(outdir);
-        out = dup_printf("%s%s%s%s", outdir, ol && outdir[ol - 1] == '/' ? "" : "/", rel,
+        out = dup_printf("%s%s%s%s", outdir, ol && outdir[ol - 1] == '/' ? "" : "/", f->name,
                          suffix);
         if (out && make_parents(out, err)) {
             free(out);
             return NULL;
         }
     } else {
-        out = dup_printf("%s%s", input, suffix);
+        out = dup_printf("%s%s", f->path, suffix);
     }
     if (!out) {
         at_error_set(err, "out of memory");
         return NULL;
     }
     struct stat si, so;
-    if (strcmp(out, input) == 0 || (stat(input, &si) == 0 && stat(out, &so) == 0 &&
-                                     si.st_dev == so.st_dev && si.st_ino == so.st_ino)) {
+    if (strcmp(out, f->path) == 0 || (stat(f->path, &si) == 0 && stat(out, &so) == 0 &&
+                                      si.st_dev == so.st_dev && si.st_ino == so.st_ino)) {
         at_error_set(err, "the output would be the input itself (%s)", out);
         free(out);
         return NULL;

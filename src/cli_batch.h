@@ -10,6 +10,9 @@
 
 typedef struct batch_file {
     char *path;
+    char *name;      /* its output's name under the output directory: a file's base
+                        name, or under a directory walked with -r that directory's
+                        name, then the path below it (as cp -r names copies) */
     long long size;  /* bytes, for the progress line's ETA; -1 if unknown */
     char *error;     /* why it cannot be tagged (a directory without -r...), or NULL */
 } batch_file;
@@ -35,11 +38,14 @@ int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err
 int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_error *err);
 void batch_list_free(batch_list *l);
 
-/* batch_output: where the output of input goes: outdir/input + ext (input's
- * path relative, "/" and "./" removed; ".." refused) or, without outdir,
- * input + suffix beside it. Parent directories under outdir are made.
- * Refuses an output that is the input. malloc'd. */
-char *batch_output(const char *input, const char *outdir, const char *suffix, at_error *err);
+/* batch_same_outputs: two files of l that would get the same output name
+ * under an output directory, refused before any work: -1 naming both. */
+int batch_same_outputs(const batch_list *l, const char *suffix, at_error *err);
+
+/* batch_output: where the output of f goes: outdir/f's name + suffix or,
+ * without outdir, f's path + suffix beside it. Parent directories under
+ * outdir are made. Refuses an output that is the input. malloc'd. */
+char *batch_output(const batch_file *f, const char *outdir, const char *suffix, at_error *err);
 
 /* The progress line on standard error (a terminal only), at most five times
  * a second, and the summary at the end. */

@@ -125,6 +125,8 @@ static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_path
         rc = batch_list_add(&l, paths[i], b->recursive, &err);
     if (rc == 0 && b->files_from)
         rc = batch_list_read(&l, b->files_from, b->nul, b->recursive, &err);
+    if (rc == 0 && b->outdir)
+        rc = batch_same_outputs(&l, ext, &err);
     if (rc) {
         batch_list_free(&l);
         return cli_fail(&err);
@@ -138,7 +140,7 @@ static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_path
         if (f->error) {
             at_error_set(&err, "%s: %s", f->path, f->error);
             ok = 0;
-        } else if (!(out = batch_output(f->path, b->outdir, b->outdir ? ext : b->suffix, &err))) {
+        } else if (!(out = batch_output(f, b->outdir, b->outdir ? ext : b->suffix, &err))) {
             at_error_set(&err, "%s: %.900s", f->path, err.msg);
             ok = 0;
         } else if (b->skip_existing && access(out, F_OK) == 0) {

@@ -1325,6 +1325,12 @@ def batch_outputs_match_single_stream():
         rc, _, err = run(["tag", "-m", REF, "-f", "tsv", "-r", "corpus", "-o", "out"])
         assert rc == 0, err
         assert "7 files tagged, 0 skipped, 0 failed" in err, err
+        # a directory named by an absolute path: under its own name all the same
+        rc, _, err = run(["tag", "-m", REF, "-f", "tsv", "-r", os.path.join(d, "corpus/"), "-o",
+                          "abs"])
+        assert rc == 0, err
+        assert sorted(os.path.relpath(os.path.join(r, f), "abs") for r, _, fs in os.walk("abs")
+                      for f in fs) == sorted(os.path.relpath(p, d) + ".tsv" for p in paths)
         for p in paths:
             rel = os.path.relpath(p, d)
             with open(os.path.join(d, "out", rel + ".tsv"), "rb") as f:
@@ -1361,7 +1367,8 @@ def batch_reports_bad_files_and_tags_the_rest():
     assert bad + ":2: invalid UTF-8" in err and gone + ": cannot open" in err, err
     assert d + ": is a directory" in err and "3 files tagged, 0 skipped, 3 failed" in err, err
     made = sorted(os.path.join(r, f) for r, _, fs in os.walk(out) for f in fs)
-    assert made == sorted(out + p + ".tag" for p in paths), made  # nothing for the bad ones
+    # each under its base name, as cp FILE... DIR; nothing for the bad ones
+    assert made == sorted(os.path.join(out, os.path.basename(p) + ".tag") for p in paths), made
 
 
 @test
@@ -1403,8 +1410,16 @@ def batch_usage_errors():
     os.makedirs(tmp("up/sub"), exist_ok=True)
     with open(tmp("up/x.txt"), "w") as f:
         f.write("The cat .\n")
+    # a path through .. names its output by its base name, inside the directory
     rc, _, err = run(["tag", "-m", REF, "-o", tmp("o"), tmp("up/sub/../x.txt")])
-    assert rc == 2 and "outside the output directory" in err, err
+    assert rc == 0 and os.path.exists(tmp("o/x.txt.tag")), err
+    # two files with one base name: refused before anything is tagged, naming both
+    os.makedirs(tmp("up/sub2"), exist_ok=True)
+    with open(tmp("up/sub2/x.txt"), "w") as f:
+        f.write("The dog .\n")
+    expect(["tag", "-m", REF, "-o", tmp("o2"), tmp("up/x.txt"), tmp("up/sub2/x.txt")], 2,
+           f"{tmp('up/x.txt')} and {tmp('up/sub2/x.txt')} would both be written to x.txt.tag")
+    assert not os.path.exists(tmp("o2/x.txt.tag"))
     # an output that is the input itself (through a link) is refused, the input kept
     os.makedirs(tmp("self"), exist_ok=True)
     src = tmp("self/in.txt")
