@@ -1,5 +1,6 @@
 /*
- * attention.h - multi-head self-attention over one chunk (see attention.c).
+ * attention.h - multi-head self-attention: forward over the chunks of a batch,
+ * each attending within itself; backward over one chunk (see attention.c).
  */
 #ifndef ATTNTAG_ATTENTION_H
 #define ATTNTAG_ATTENTION_H

@@ -11,6 +11,7 @@
 #ifndef ATTNTAG_H
 #define ATTNTAG_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -367,7 +368,7 @@ typedef struct at_train_opts {
     float drop_emb, drop_att, drop_res, word_dropout;
     uint64_t seed;
     /* set by a signal handler: 1 = checkpoint and stop soon, 2 = stop now */
-    const volatile int *stop;
+    const volatile sig_atomic_t *stop;
     void (*progress)(const at_train_progress *p, void *ctx);
     void *ctx;
 } at_train_opts;

@@ -82,7 +82,7 @@ static void train_help(void)
         stdout);
 }
 
-static volatile int stop_flag;
+static volatile sig_atomic_t stop_flag;
 
 static void on_sigint(int sig)
 {

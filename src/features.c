@@ -43,16 +43,6 @@ char *at_normalize(const char *s, size_t len, int lowercase, at_error *err)
     return (char *)out;
 }
 
-uint32_t at_fnv1a(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 enum { SH_OTHER, SH_LOWER, SH_CAPITALIZED, SH_ALLCAPS, SH_MIXED, SH_DIGITS, SH_NUMBER,
        SH_ALNUM, SH_PUNCT, SH_UNCASED };
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -181,10 +182,11 @@ static int create_tmp(at_output *o, const struct stat *st, at_error *err)
         return at_error_set(err, "%s: out of memory", o->name);
     /* O_EXCL: never open a name that someone else made; 0666 lets the umask
      * decide a new file's mode, as for any file the user creates */
-    static unsigned serial;
+    static atomic_uint serial; /* writers on several threads never share a name */
     int fd;
     do
-        snprintf(o->tmp, n, "%s.tmp%ld-%u", o->final, (long)getpid(), serial++);
+        snprintf(o->tmp, n, "%s.tmp%ld-%u", o->final, (long)getpid(),
+                 atomic_fetch_add(&serial, 1));
     while ((fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0 &&
            errno == EEXIST);
     if (fd < 0) {

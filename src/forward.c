@@ -158,16 +158,6 @@ int at_state_new(const at_model *m, at_state **out, at_error *err)
     return at_state_new_batch(m, (size_t)m->cfg.max_len, out, err);
 }
 
-float at_rand(uint64_t *rng)
-{
-    uint64_t x = *rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *rng = x;
-    return (float)((x * 0x2545F4914F6CDD1DULL) >> 40) / 16777216.0f;
-}
-
 void at_state_seed(at_state *s, uint64_t seed)
 {
     /* splitmix64 of the seed: nearby seeds give unrelated streams, never 0 */

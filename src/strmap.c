@@ -1,11 +1,22 @@
 /*
  * strmap.c - string -> index lookup for the vocabulary, lexicon and tag sets.
- * Open addressing over indices; the strings stay owned by the caller.
+ * Open addressing over indices; the strings stay owned by the caller. Its
+ * hash, FNV-1a, is also the character n-grams' (features.c).
  */
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+uint32_t at_fnv1a(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
 
 int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *err)
 {
