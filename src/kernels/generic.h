@@ -581,8 +581,10 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
 
 /* transpose_v: r[i][j] <- r[j][i] for an AT_VW x AT_VW block, by swapping
  * the off-diagonal blocks of AT_VW / 2, then of half that, ... 1 lanes
- * between row pairs. */
+ * between row pairs. Unrolled, so that r stays in registers (GCC otherwise
+ * loops over r in memory: a store and reload per row and step). */
 #define SWAP(s)                                                                 \
+    _Pragma("GCC unroll 16")                                                    \
     for (int i = 0; i < AT_VW; i++)                                             \
         if (!(i & (s))) {                                                       \
             vf a = r[i], b = r[i + (s)];                                        \
@@ -634,9 +636,11 @@ static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t
         for (size_t j0 = 0; j0 < np; j0 += AT_VW)
             for (size_t e0 = 0; e0 < dh; e0 += AT_VW) {
                 vf r[AT_VW];
+                #pragma GCC unroll 16
                 for (size_t jj = 0; jj < AT_VW; jj++)
                     r[jj] = j0 + jj < n ? vload(k + (j0 + jj) * d + e0, AT_VW, 0) : (vf){0};
                 transpose_v(r);
+                #pragma GCC unroll 16
                 for (size_t ee = 0; ee < AT_VW; ee++)
                     vstore(kt + (e0 + ee) * np + j0, r[ee], AT_VW);
             }
