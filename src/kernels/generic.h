@@ -309,22 +309,26 @@ static void k_gelu_backward(const float *x, const float *dy, size_t n, float *dx
     }
 }
 
-/* Layer norm of R rows at once, their dependent chains of sums interleaved.
- * The mean of x - x[0] first: exact for a row of equal values, and no
- * cancellation when the values are large but close. */
+/* Layer norm of R rows at once, their dependent chains of sums interleaved
+ * (unrolled, so that the sums stay in registers). The mean of x - x[0]
+ * first: exact for a row of equal values, and no cancellation when the
+ * values are large but close. */
 INLINE void layernorm_rows(const float *x, size_t d, int R, const float *w, const float *b,
                            double eps, float *y, float *mean, float *rstd)
 {
     vf acc[4];
     float first[4], m[4], r[4];
     size_t dv = d / AT_VW * AT_VW;
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         acc[i] = (vf){0};
         first[i] = x[i * d];
     }
     for (size_t k = 0; k < dv; k += AT_VW)
+        #pragma GCC unroll 4
         for (int i = 0; i < R; i++)
             acc[i] += vload(x + i * d + k, AT_VW, 0) - first[i];
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         float s = vsum(acc[i]);
         for (size_t k = dv; k < d; k++)
@@ -333,10 +337,12 @@ INLINE void layernorm_rows(const float *x, size_t d, int R, const float *w, cons
         acc[i] = (vf){0};
     }
     for (size_t k = 0; k < dv; k += AT_VW)
+        #pragma GCC unroll 4
         for (int i = 0; i < R; i++) {
             vf v = vload(x + i * d + k, AT_VW, 0) - m[i];
             acc[i] += v * v;
         }
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         float s = vsum(acc[i]);
         for (size_t k = dv; k < d; k++)
