@@ -6,6 +6,9 @@
 #include <immintrin.h>
 
 #define AT_VW 16
+/* maxps and minps: a > b ? a : b and a < b ? a : b, as generic.h's vmax, vmin */
+#define AT_VMAX(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define AT_VMIN(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
 
 #include "kernels/generic.h"
 
