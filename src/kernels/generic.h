@@ -55,14 +55,20 @@ INLINE vf vload(const float *p, size_t n, float fill)
     return v;
 }
 
+/* A path with masked stores names one for n < AT_VW lanes, AT_VSTORE_PART:
+ * GCC makes the loop below a call to memcpy through the stack. */
 INLINE void vstore(float *p, vf v, size_t n)
 {
     if (n >= AT_VW) {
         memcpy(p, &v, sizeof v);
         return;
     }
+#ifdef AT_VSTORE_PART
+    AT_VSTORE_PART(p, v, n);
+#else
     for (size_t j = 0; j < n; j++)
         p[j] = v[j];
+#endif
 }
 
 INLINE vf vsplat(float x)
