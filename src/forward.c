@@ -460,8 +460,11 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
         if (check_norm(m, s, s->mean_f, s->rstd_f, "after the last block", err))
             return -1;
     }
+    /* one classifier per tag set, [n, tags] each, from x_out quantised once */
+    const at_packed *heads[AT_MAX_TAGSETS];
     for (int t = 0; t < c->n_tagsets; t++)
-        at_gemm(s->x_out, n, &P->head[t], m->w.head_b[t], s->logits[t], &s->qb);
+        heads[t] = &P->head[t];
+    at_gemm_shared(s->x_out, n, heads, m->w.head_b, s->logits, c->n_tagsets, &s->qb);
     return check_scores(m, s, err);
 }
 

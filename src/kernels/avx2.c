@@ -6,6 +6,9 @@
 #include <immintrin.h>
 
 #define AT_VW 8
+/* maxps and minps: a > b ? a : b and a < b ? a : b, as generic.h's vmax, vmin */
+#define AT_VMAX(a, b) ((vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define AT_VMIN(a, b) ((vf)_mm256_min_ps((__m256)(a), (__m256)(b)))
 
 #include "kernels/generic.h"
 

@@ -6,6 +6,11 @@
 #include <immintrin.h>
 
 #define AT_VW 16
+/* maxps and minps: a > b ? a : b and a < b ? a : b, as generic.h's vmax, vmin */
+#define AT_VMAX(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
+#define AT_VMIN(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
+/* the first n < 16 lanes of v at p */
+#define AT_VSTORE_PART(p, v, n) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), (__m512)(v))
 
 #include "kernels/generic.h"
 

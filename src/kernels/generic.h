@@ -55,14 +55,20 @@ INLINE vf vload(const float *p, size_t n, float fill)
     return v;
 }
 
+/* A path with masked stores names one for n < AT_VW lanes, AT_VSTORE_PART:
+ * GCC makes the loop below a call to memcpy through the stack. */
 INLINE void vstore(float *p, vf v, size_t n)
 {
     if (n >= AT_VW) {
         memcpy(p, &v, sizeof v);
         return;
     }
+#ifdef AT_VSTORE_PART
+    AT_VSTORE_PART(p, v, n);
+#else
     for (size_t j = 0; j < n; j++)
         p[j] = v[j];
+#endif
 }
 
 INLINE vf vsplat(float x)
@@ -75,10 +81,31 @@ INLINE vf vselect(vi mask, vf a, vf b)
     return (vf)((mask & (vi)a) | (~mask & (vi)b));
 }
 
+/* a > b ? a : b and a < b ? a : b, lane by lane. A path with instructions
+ * that do exactly that, NaN and signed zeros included (x86's maxps and
+ * minps), names them AT_VMAX and AT_VMIN: one instruction instead of the
+ * select's three. */
+#ifdef AT_VMAX
+INLINE vf vmax(vf a, vf b)
+{
+    return AT_VMAX(a, b);
+}
+
+INLINE vf vmin(vf a, vf b)
+{
+    return AT_VMIN(a, b);
+}
+#else
 INLINE vf vmax(vf a, vf b)
 {
     return vselect(a > b, a, b);
 }
+
+INLINE vf vmin(vf a, vf b)
+{
+    return vselect(a < b, a, b);
+}
+#endif
 
 /* The lanes folded in halves: lane j with lane j + w for w = AT_VW/2 ... 1. */
 #if AT_VW == 16
@@ -122,8 +149,8 @@ INLINE float vhmax(vf v)
  * series to r^7, 2^n written into the exponent bits. */
 INLINE vf vexp(vf x)
 {
-    x = vselect(x < -87.0f, vsplat(-87.0f), x);
-    x = vselect(x > 88.0f, vsplat(88.0f), x);
+    x = vmax(vsplat(-87.0f), x); /* x < -87 ? -87 : x, NaN kept */
+    x = vmin(vsplat(88.0f), x);
     /* n = round(x / ln 2): adding 1.5 * 2^23 leaves no fraction bits */
     vf n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
     /* ln 2 in two parts; the first has 15 significant bits, so n times it is exact */
@@ -314,22 +341,26 @@ static void k_gelu_backward(const float *x, const float *dy, size_t n, float *dx
     }
 }
 
-/* Layer norm of R rows at once, their dependent chains of sums interleaved.
- * The mean of x - x[0] first: exact for a row of equal values, and no
- * cancellation when the values are large but close. */
+/* Layer norm of R rows at once, their dependent chains of sums interleaved
+ * (unrolled, so that the sums stay in registers). The mean of x - x[0]
+ * first: exact for a row of equal values, and no cancellation when the
+ * values are large but close. */
 INLINE void layernorm_rows(const float *x, size_t d, int R, const float *w, const float *b,
                            double eps, float *y, float *mean, float *rstd)
 {
     vf acc[4];
     float first[4], m[4], r[4];
     size_t dv = d / AT_VW * AT_VW;
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         acc[i] = (vf){0};
         first[i] = x[i * d];
     }
     for (size_t k = 0; k < dv; k += AT_VW)
+        #pragma GCC unroll 4
         for (int i = 0; i < R; i++)
             acc[i] += vload(x + i * d + k, AT_VW, 0) - first[i];
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         float s = vsum(acc[i]);
         for (size_t k = dv; k < d; k++)
@@ -338,10 +369,12 @@ INLINE void layernorm_rows(const float *x, size_t d, int R, const float *w, cons
         acc[i] = (vf){0};
     }
     for (size_t k = 0; k < dv; k += AT_VW)
+        #pragma GCC unroll 4
         for (int i = 0; i < R; i++) {
             vf v = vload(x + i * d + k, AT_VW, 0) - m[i];
             acc[i] += v * v;
         }
+    #pragma GCC unroll 4
     for (int i = 0; i < R; i++) {
         float s = vsum(acc[i]);
         for (size_t k = dv; k < d; k++)
@@ -586,8 +619,10 @@ INLINE void context(const float *wi, const float *di, const float *v, size_t d, 
 
 /* transpose_v: r[i][j] <- r[j][i] for an AT_VW x AT_VW block, by swapping
  * the off-diagonal blocks of AT_VW / 2, then of half that, ... 1 lanes
- * between row pairs. */
+ * between row pairs. Unrolled, so that r stays in registers (GCC otherwise
+ * loops over r in memory: a store and reload per row and step). */
 #define SWAP(s)                                                                 \
+    _Pragma("GCC unroll 16")                                                    \
     for (int i = 0; i < AT_VW; i++)                                             \
         if (!(i & (s))) {                                                       \
             vf a = r[i], b = r[i + (s)];                                        \
@@ -639,9 +674,11 @@ static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t
         for (size_t j0 = 0; j0 < np; j0 += AT_VW)
             for (size_t e0 = 0; e0 < dh; e0 += AT_VW) {
                 vf r[AT_VW];
+                #pragma GCC unroll 16
                 for (size_t jj = 0; jj < AT_VW; jj++)
                     r[jj] = j0 + jj < n ? vload(k + (j0 + jj) * d + e0, AT_VW, 0) : (vf){0};
                 transpose_v(r);
+                #pragma GCC unroll 16
                 for (size_t ee = 0; ee < AT_VW; ee++)
                     vstore(kt + (e0 + ee) * np + j0, r[ee], AT_VW);
             }
