@@ -378,16 +378,20 @@ static int overflow(const at_model *m, at_state *s, size_t row, const char *wher
 }
 
 /* check_norm: a layer norm's statistics, row by row: a mean that is not
- * finite, or a variance too large for a float (rstd 0), is an overflow. */
+ * finite, or a variance too large for a float (rstd 0), is an overflow in
+ * block `block` (1-based; 0: the norm after the last block). */
 static int check_norm(const at_model *m, at_state *s, const float *mean, const float *rstd,
-                      const char *where, at_error *err)
+                      int block, at_error *err)
 {
     int bad = 0;
     for (size_t i = 0; i < s->n; i++) /* ORs only, so that it vectorises */
         bad |= !isfinite(mean[i]) | !(rstd[i] > 0);
     for (size_t i = 0; bad && i < s->n; i++)
-        if (!isfinite(mean[i]) || !(rstd[i] > 0))
+        if (!isfinite(mean[i]) || !(rstd[i] > 0)) {
+            char where[64];
+            snprintf(where, sizeof where, block ? "in block %d" : "after the last block", block);
             return overflow(m, s, i, where, err);
+        }
     return 0;
 }
 
@@ -446,10 +450,8 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
         float *x_out = l + 1 < c->layers ? s->layer[l + 1].x_in : s->x_last;
         at_layer_act *a = &s->layer[l];
         block(s, &m->w.layer[l], P->layer[l], c->window[l], c->mixer[l], a, x_out);
-        char where[64];
-        snprintf(where, sizeof where, "in block %d", l + 1);
-        if ((c->mixer[l] != AT_MIX_NONE && check_norm(m, s, a->mean1, a->rstd1, where, err)) ||
-            check_norm(m, s, a->mean2, a->rstd2, where, err))
+        if ((c->mixer[l] != AT_MIX_NONE && check_norm(m, s, a->mean1, a->rstd1, l + 1, err)) ||
+            check_norm(m, s, a->mean2, a->rstd2, l + 1, err))
             return -1;
     }
     if (c->layers == 0)
@@ -457,7 +459,7 @@ int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const a
     if (c->norm == AT_NORM_PRE) {
         at_layernorm(s->x_last, n, d, m->w.final_norm_w, m->w.final_norm_b, c->ln_eps,
                      s->x_out, s->mean_f, s->rstd_f);
-        if (check_norm(m, s, s->mean_f, s->rstd_f, "after the last block", err))
+        if (check_norm(m, s, s->mean_f, s->rstd_f, 0, err))
             return -1;
     }
     /* one classifier per tag set, [n, tags] each, from x_out quantised once */

@@ -39,6 +39,8 @@ void at_strmap_adopt_starts(at_strmap *m, const char *base, size_t nbytes,
 long at_strmap_find(const at_strmap *m, const char *s, size_t len);
 /* at_strmap_find_hashed: the same, given h = at_fnv1a(s, len). */
 long at_strmap_find_hashed(const at_strmap *m, const char *s, size_t len, uint32_t h);
+/* at_le32: the little-endian 32-bit number at p (a model file's tables). */
+uint32_t at_le32(const unsigned char *p);
 /* at_strmap_slot: slot h (index + 1, 0 = empty), for writing the table. */
 uint32_t at_strmap_slot(const at_strmap *m, size_t h);
 void at_strmap_free(at_strmap *m);

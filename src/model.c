@@ -341,9 +341,7 @@ static bool index_holds_each_once(const unsigned char *index, size_t mask, size_
     size_t filled = 0;
     bool ok = seen != NULL;
     for (size_t h = 0; ok && h <= mask; h++) {
-        const unsigned char *p = index + 4 * h;
-        uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
+        uint32_t v = at_le32(index + 4 * h);
         if (v == 0)
             continue;
         ok = v <= n && !(seen[(v - 1) / 8] >> ((v - 1) % 8) & 1);
@@ -411,8 +409,7 @@ int at_model_lexicon_words(const at_model *m, char ***out, at_error *err)
                          err))
         return -1;
     for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = lm->starts + 4 * i;
-        size_t at = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+        size_t at = at_le32(lm->starts + 4 * i);
         if (v[i] != lm->base + at) {
             at_error_set(err, "lexicon: word %zu starts at byte %zu, lexicon.starts says %zu", i,
                          (size_t)(v[i] - lm->base), at);

@@ -57,7 +57,7 @@ void at_strmap_adopt_starts(at_strmap *m, const char *base, size_t nbytes,
                      .nbytes = nbytes};
 }
 
-static uint32_t le32(const unsigned char *p)
+uint32_t at_le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
@@ -70,13 +70,13 @@ static const char *entry(const at_strmap *m, uint32_t v)
         return NULL;
     if (m->str)
         return m->str[v - 1];
-    uint32_t at = le32(m->starts + 4 * ((size_t)v - 1));
+    uint32_t at = at_le32(m->starts + 4 * ((size_t)v - 1));
     return at < m->nbytes ? m->base + at : NULL;
 }
 
 uint32_t at_strmap_slot(const at_strmap *m, size_t h)
 {
-    return m->ext ? le32(m->ext + 4 * h) : m->slot[h];
+    return m->ext ? at_le32(m->ext + 4 * h) : m->slot[h];
 }
 
 long at_strmap_find(const at_strmap *m, const char *s, size_t len)

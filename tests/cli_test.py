@@ -15,21 +15,12 @@ import sys
 import tempfile
 
 from crc32c import crc32c
+from runner import BIN, ROOT, run
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("ATTNTAG_BIN", os.path.join(ROOT, "attntag"))
 FIX = os.path.join(ROOT, "tests", "fixtures")
 REF = os.path.join(FIX, "ref_pre.json")
 TMP = tempfile.mkdtemp(prefix="attntag-cli-")
 passed, failed = 0, 0
-
-
-def run(args, stdin=b"", env=None, binary=BIN):
-    e = dict(os.environ)
-    e.pop("ATTNTAG_MODEL", None)
-    e.update(env or {})
-    p = subprocess.run([binary] + args, input=stdin, capture_output=True, env=e, timeout=120)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
 
 def test(fn):

@@ -8,25 +8,16 @@ from the fixture (tests/fixtures/ref_pre.json). Run by `make check` with
 ATTNTAG_BIN set; prints 'N passed, N failed'."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get("ATTNTAG_BIN", os.path.join(ROOT, "attntag"))
+from runner import ROOT, run
+
 REF = os.path.join(ROOT, "tests", "fixtures", "ref_pre.json")
 SAMPLE = os.path.join(ROOT, "data", "sample.conllu")
 TMP = tempfile.mkdtemp(prefix="attntag-overflow-")
 BIG = 65504.0  # the largest 16-bit float
 MESSAGE = "are not finite numbers: the model's weights are too large for 32-bit floats"
-
-
-def run(args, stdin=b"", env=None):
-    e = dict(os.environ)
-    e.pop("ATTNTAG_MODEL", None)
-    e.update(env or {})
-    p = subprocess.run([BIN] + args, input=stdin, capture_output=True, env=e, timeout=120)
-    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace")
 
 
 def path(name):
