@@ -9,10 +9,9 @@
  * loop the mix stands for, so that speed.sh can pick a path's mix by name:
  *
  *   int8-vnni-avx512      vpdpbusd: 64 multiply-adds per instruction
- *   int8-signmadd-avx2    per 64 multiply-adds: two vpsignb (the
- *                         activation's sign onto the weights), two vpmaddubsw
- *                         (|x| unsigned times signed weights, pairs into 16
- *                         bits), vpaddw (two groups of four inputs), vpmaddwd
+ *   int8-maddubs-avx2     per 64 multiply-adds: two vpmaddubsw (unsigned
+ *                         x + 32 times signed weights, pairs into 16 bits),
+ *                         vpaddw (two groups of four inputs), vpmaddwd
  *                         against 16-bit ones (into 32 bits), vpaddd
  *   int8-pmaddwd-plain    SSE2 pmaddwd on 16-bit values (8 multiply-adds per
  *                         instruction) and paddd: what C compiled for baseline
@@ -85,7 +84,7 @@ __attribute__((target("avx2,fma"))) static double fma256(void)
 }
 
 /* SSE only (no FMA before AVX2): a multiply, then an add into the chain, in
- * eight chains (see signmadd256 below for why in assembly). */
+ * eight chains (see maddubs256 below for why in assembly). */
 __attribute__((target("sse2"))) static double muladd128(void)
 {
     __m128 b = _mm_set1_ps(0.999999f), c = _mm_set1_ps(1e-7f), t;
@@ -124,29 +123,27 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static double vnni512(voi
     return (double)ITERS * CHAINS * 64 / t / 1e9;
 }
 
-/* The AVX2 8-bit group, 64 multiply-adds: t = maddubs(|x|, sign(w, x)), u the
- * same for the next four inputs; t = madd(t + u, ones); acc += t, in eight
+/* The AVX2 8-bit group, 64 multiply-adds: t = maddubs(x, w), u the same for
+ * the next four inputs; t = madd(t + u, ones); acc += t, in eight
  * independent accumulators. Written in
  * assembly, one statement per group, since compilers keep some of eight
  * intrinsic accumulators in memory (a store and a load in the chain) or
  * compute the products of loop-invariant operands once. */
 
-__attribute__((target("avx2"))) static double signmadd256(void)
+__attribute__((target("avx2"))) static double maddubs256(void)
 {
-    __m256i x = _mm256_set1_epi8(-3), ax = _mm256_abs_epi8(x);
+    __m256i x = _mm256_set1_epi8(29), v = _mm256_set1_epi8(35);
     __m256i w = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1), t, u;
     __m256i a0, a1, a2, a3, a4, a5, a6, a7;
     a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = _mm256_setzero_si256();
 #define GROUP256(a)                                                                      \
-    __asm__ volatile("vpsignb %[x], %[w], %[t]\n\t"                                     \
-                     "vpmaddubsw %[t], %[ax], %[t]\n\t"                                 \
-                     "vpsignb %[x], %[w], %[u]\n\t"                                     \
-                     "vpmaddubsw %[u], %[ax], %[u]\n\t"                                 \
+    __asm__ volatile("vpmaddubsw %[w], %[x], %[t]\n\t"                                 \
+                     "vpmaddubsw %[w], %[v], %[u]\n\t"                                 \
                      "vpaddw %[u], %[t], %[t]\n\t"                                      \
                      "vpmaddwd %[ones], %[t], %[t]\n\t"                                 \
                      "vpaddd %[t], %[acc], %[acc]"                                       \
                      : [acc] "+x"(a), [t] "=&x"(t), [u] "=&x"(u)                         \
-                     : [x] "x"(x), [w] "x"(w), [ax] "x"(ax), [ones] "x"(ones));
+                     : [x] "x"(x), [v] "x"(v), [w] "x"(w), [ones] "x"(ones));
     double t0 = now();
     for (long it = 0; it < ITERS; it++) {
         EIGHT(GROUP256)
@@ -199,7 +196,7 @@ int main(void)
     if (avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
         report("int8-vnni-avx512", vnni512);
     if (__builtin_cpu_supports("avx2"))
-        report("int8-signmadd-avx2", signmadd256);
+        report("int8-maddubs-avx2", maddubs256);
     report("int8-pmaddwd-plain", pmaddwd128);
     if (avx512)
         report("fp32-fma-avx512", fma512);

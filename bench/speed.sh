@@ -9,7 +9,7 @@
 #     runs, the median start-up subtracted from the median wall time;
 #   - the model's multiply-adds per token against the core's measured peak
 #     for the path's own instruction mix (bench/peak.c: a mix is named
-#     KIND-INSTRUCTIONS-PATH, e.g. int8-signmadd-avx2);
+#     KIND-INSTRUCTIONS-PATH, e.g. int8-maddubs-avx2);
 #   - linear cost: the test text as one line of a million tokens, and as
 #     200,000 sentences of four tokens (EWT test's four-token sentences over
 #     and over), each tagged whole in one run, and whether each is tagged at

@@ -92,7 +92,7 @@ END_TEST
 
 /* 8-bit: the result must be what the documented arithmetic gives, worked out
  * here from W and x alone: per output, scale = max |W[o]| / 127 and
- * q = round(W / scale); per row, the same for x with 63 (docs/model-format.md);
+ * q = round(W / scale); per row, the same for x with 31 (docs/model-format.md);
  * y = sum(qx qw) sx sw + b. */
 static double int8_reference(const float *x, size_t in, const float *W, size_t o, float bias)
 {
@@ -101,11 +101,11 @@ static double int8_reference(const float *x, size_t in, const float *W, size_t o
         wmax = fmaxf(wmax, fabsf(W[o * in + k]));
         xmax = fmaxf(xmax, fabsf(x[k]));
     }
-    float wi = wmax > 0 ? 127.0f / wmax : 0, xi = xmax > 0 ? 63.0f / xmax : 0;
+    float wi = wmax > 0 ? 127.0f / wmax : 0, xi = xmax > 0 ? 31.0f / xmax : 0;
     long acc = 0;
     for (size_t k = 0; k < in; k++)
         acc += lrintf(x[k] * xi) * lrintf(W[o * in + k] * wi);
-    return (double)acc * (xmax / 63.0) * (wmax / 127.0) + bias;
+    return (double)acc * (xmax / 31.0) * (wmax / 127.0) + bias;
 }
 
 START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
@@ -159,10 +159,11 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
 END_TEST
 
 /* The largest sums the 8-bit products meet: every input and weight at its
- * row's largest magnitude (63 and 127 once rounded), with signs that agree
+ * row's largest magnitude (31 and 127 once rounded), with signs that agree
  * or all disagree, so that every 16-bit partial sum a path keeps is at its
- * bound (two groups of four products on AVX2: 2 * 4 * 63 * 127 = 64,008
- * in two lanes). Each output is then exactly +-in. */
+ * bound (two groups of four products on AVX2, whose inputs are x + 32, at
+ * most 63: 2 * 4 * 63 * 127 = 64,008 in two lanes). Each output is then
+ * exactly +-in. */
 START_TEST(int8_sums_at_their_bounds_do_not_saturate)
 {
     const char *start = at_kernels_name();
