@@ -161,14 +161,21 @@ INLINE vf vexp(vf x)
     return p * (vf)bits;
 }
 
-/* erf(x), absolute error below 6e-7: Abramowitz and Stegun 7.1.26. */
+/* erf(x), absolute error below 5e-7: x P(x^2) / Q(x^2) with |x| clamped to
+ * 4 (erf(4) is 1 in a float), P of degree 5 and Q of degree 5 in x^2, a
+ * rational function fitted here to erf over [0, 4] (weighted least squares,
+ * 7e-8 in double); the quotient is held to at most 1. No exponential: half
+ * the instructions of Abramowitz and Stegun's 7.1.26, which this replaced
+ * (the same accuracy). */
 INLINE vf verf(vf x)
 {
     const vi sign = (vi){0} | (int32_t)0x80000000;
-    vf ax = (vf)((vi)x & ~sign), t = 1.0f / (1.0f + 0.3275911f * ax);
-    vf poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-              t * (-1.453152027f + t * 1.061405429f))));
-    vf y = 1.0f - poly * vexp(-ax * ax);
+    vf ax = vmin(vsplat(4.0f), (vf)((vi)x & ~sign)), z = ax * ax;
+    vf p = 1.12837899f + z * (0.192306191f + z * (0.0529815368f + z * (0.00384462997f +
+           z * (0.000286188006f + z * 2.02732508e-06f))));
+    vf q = 1.0f + z * (0.503758848f + z * (0.114878736f + z * (0.0151242753f +
+           z * (0.00118104205f + z * 3.79289559e-05f))));
+    vf y = vmin(vsplat(1.0f), ax * p / q);
     return (vf)((vi)y | ((vi)x & sign));
 }
 
