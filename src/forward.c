@@ -122,7 +122,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     size_t kp = (widest + 3) / 4 * 4;
     s->qb.q = at_state_alloc(s, T * kp * AT_QBUF_ELEM / sizeof(float), &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);
-    s->qb.panel = at_state_alloc(s, 16 * kp * AT_QBUF_ELEM / sizeof(float), &fail);
+    s->qb.panel = at_state_alloc(s, AT_PANEL_BYTES(kp) / sizeof(float), &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
     /* Tagging keeps only layer 0's buffers and two for the residual stream,
      * used in turn; at_state_set_training gives every layer its own. */

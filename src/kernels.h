@@ -23,12 +23,14 @@ typedef struct at_packed {
 /* Scratch for the 8-bit products: the rows of x as the chosen path's
  * integers (signed bytes, or 16-bit numbers on the plain path: at most
  * AT_QBUF_ELEM bytes each), their scales, and room for one panel of weights
- * widened to 16 bits (the plain path's). */
+ * widened to 16 bits (the plain path's, rows padded to 8 weights: at least
+ * AT_PANEL_BYTES(max kp) bytes, 16-byte aligned, as malloc gives). */
 enum { AT_QBUF_ELEM = 2 };
+#define AT_PANEL_BYTES(kp) (16 * (((size_t)(kp) + 7) & ~(size_t)7) * AT_QBUF_ELEM)
 typedef struct at_qbuf {
     void *q;            /* [rows, max kp] */
     float *scale;       /* [rows] */
-    void *panel;        /* [16, max kp] */
+    void *panel;        /* AT_PANEL_BYTES(max kp) */
 } at_qbuf;
 
 /* at_pack, at_pack_int8: 0, or -1 when out of memory. */

@@ -125,7 +125,7 @@ START_TEST(int8_paths_agree_to_the_bit_and_match_the_arithmetic)
                 fill(bias, out, &seed);
                 if (n > 2) /* a zero row: scale 0, output the bias */
                     memset(x + in, 0, in * sizeof *x);
-                void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(16 * kp * AT_QBUF_ELEM);
+                void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(AT_PANEL_BYTES(kp));
                 float *sc = malloc(n * sizeof *sc);
                 at_qbuf qb = {u, sc, panel};
                 at_packed P;
@@ -173,7 +173,7 @@ START_TEST(int8_sums_at_their_bounds_do_not_saturate)
         size_t n = 5, out = 17, in = ins[c], kp = (in + 3) / 4 * 4;
         float *x = malloc(n * in * sizeof *x), *W = malloc(out * in * sizeof *W);
         float *y = malloc(n * out * sizeof *y);
-        void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(16 * kp * AT_QBUF_ELEM);
+        void *u = malloc(n * kp * AT_QBUF_ELEM), *panel = malloc(AT_PANEL_BYTES(kp));
         float *sc = malloc(n * sizeof *sc);
         at_qbuf qb = {u, sc, panel};
         for (size_t i = 0; i < n * in; i++) /* rows of +-1; row 1 all -1 */
@@ -226,7 +226,7 @@ START_TEST(gemm_add_is_the_product_then_the_sum)
                         float *y = malloc(n * out * sizeof *y), *z = malloc(n * out * sizeof *z);
                         float *res = malloc(n * out * sizeof *res);
                         void *u = malloc(n * kp * AT_QBUF_ELEM);
-                        void *panel = malloc(16 * kp * AT_QBUF_ELEM);
+                        void *panel = malloc(AT_PANEL_BYTES(kp));
                         float *sc = malloc(n * sizeof *sc);
                         at_qbuf qb = {u, sc, panel};
                         fill(x, n * in, &seed);
