@@ -33,20 +33,20 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
     float *qkv[3] = {a->q, a->k, a->v}; /* each [rows, d] */
     at_gemm_shared(a->h1, rows, Wqkv, bqkv, qkv, 3, qb);
 
-    /* each head's position bias by distance, made once for every chunk */
+    /* each head's position bias by distance j - i, made once for every
+     * chunk, at Lp - 1 - (j - i): the head's kernel reads the biases of one
+     * key for consecutive queries */
     size_t Lp = ((size_t)c->max_len + 15) / 16 * 16;
-    float *bias = kt + Lp * (dh + 2); /* [H, 2 Lp]: j - i at Lp + j - i */
-    float *pad = bias + H * 2 * Lp;   /* [2 Lp] */
+    float *bias_rev = kt + 16 * (dh + Lp); /* [H, 2 Lp] */
     for (size_t t = 0; t < H; t++) {
         const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
         for (size_t x = 0; x < 2 * Lp; x++) {
-            long dist = (long)x - (long)Lp;
-            bias[t * 2 * Lp + x] = window > 0 && (dist > window || dist < -window) ? -INFINITY
-                                   : rel ? rel[clip(dist, R) + R] : 0.0f;
+            long dist = (long)Lp - 1 - (long)x;
+            bias_rev[t * 2 * Lp + x] = window > 0 && (dist > window || dist < -window)
+                                           ? -INFINITY
+                                           : rel ? rel[clip(dist, R) + R] : 0.0f;
         }
     }
-    for (size_t x = 0; x < 2 * Lp; x++)
-        pad[x] = x < Lp ? 0.0f : -INFINITY;
 
     for (size_t ch = 0; ch < n_chunks; ch++) { /* each chunk attends within itself */
         size_t n = chunks[ch].len, r0 = chunks[ch].row * d;
@@ -54,7 +54,7 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
             at_head_forward(&(at_head_args){
                 .q = a->q + r0 + t * dh, .k = a->k + r0 + t * dh, .v = a->v + r0 + t * dh,
                 .d = d, .dh = dh, .n = n, .Lp = Lp, .window = window,
-                .bias_row = bias + t * 2 * Lp, .pad_row = pad, .scale = scale,
+                .bias_rev = bias_rev + t * 2 * Lp, .scale = scale,
                 .weights = a->weights + chunks[ch].wo + t * n * n, .ctx = a->ctx + r0 + t * dh,
                 .kt = kt, .drop = p_drop > 0 ? a->drop_w + t * n * n : NULL, .p_drop = p_drop,
                 .rng = rng});

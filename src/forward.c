@@ -93,7 +93,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
         tags += m->n_tags[i];
     double floats = (double)T * (double)(20 * d + 2 * f + cw + cd + 8 + kp4 + tags) +
                     (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
-                    (double)(L + 16) * (double)(d / H + 2 * H + 7) + 8.0 * (double)kp4;
+                    (double)AT_ATTENTION_SCRATCH(L + 16, d / H, H) + 8.0 * (double)kp4;
     if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
         return at_error_set(err, "running this model on %zu tokens at once needs %.0f MiB, "
                             "more than attntag allows (%d MiB): max_len %zu, heads %zu and "
@@ -118,7 +118,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
             }
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
-    s->kt = at_state_alloc(s, (L + 15) / 16 * 16 * (d / H + 2 + 2 * (H + 1)), &fail);
+    s->kt = at_state_alloc(s, AT_ATTENTION_SCRATCH((L + 15) / 16 * 16, d / H, H), &fail);
     size_t kp = (widest + 3) / 4 * 4;
     s->qb.q = at_state_alloc(s, T * kp * AT_QBUF_ELEM / sizeof(float), &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);

@@ -80,21 +80,24 @@ void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx);
 void at_halves(const void *src, size_t n, float *out, int add);
 /* One attention head over one chunk of n tokens (attention.c): q, k, v, ctx
  * are [n, d] with the head's slice at column 0 (rows d apart); weights
- * [n, n]; kt scratch [dh + 2, np], np = n rounded up to 16; bias_row: the
- * head's position bias (-inf outside the window) of key j for query i at
- * Lp + j - i; pad_row: 0 before Lp, -inf from it; drop: the dropout mask
- * [n, n] to make (with p_drop and rng), or NULL. */
+ * [n, n]; kt scratch of 16 (dh + Lp) floats, Lp >= n a multiple of 16;
+ * bias_rev: the head's position bias (-inf outside the window) of key j for
+ * query i at Lp - 1 - j + i; drop: the dropout mask [n, n] to make (with
+ * p_drop and rng), or NULL. */
 typedef struct at_head_args {
     const float *q, *k, *v;
     size_t d, dh, n, Lp;
     int window;
-    const float *bias_row, *pad_row;
+    const float *bias_rev;
     float scale;
     float *weights, *ctx, *kt, *drop;
     float p_drop;
     uint64_t *rng;
 } at_head_args;
 void at_head_forward(const at_head_args *h);
+/* The scratch at_attention_forward takes, in floats: the heads' (above) and
+ * each head's position bias, [H, 2 Lp]. */
+#define AT_ATTENTION_SCRATCH(Lp, dh, H) (16 * ((dh) + (Lp)) + 2 * (H) * (Lp))
 /* The keys j in [lo, hi) that query i of n may attend to (window 0: all). */
 static inline void at_key_span(int window, size_t i, size_t n, size_t *lo, size_t *hi)
 {

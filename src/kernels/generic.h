@@ -576,55 +576,6 @@ static void k_halves_bits(const void *src, size_t n, float *out, int add)
 
 /* ---- one attention head (see attention.c for the maths) */
 
-/* scores_v: query qi against keys j0 .. j0 + AT_VW - 1 (transposed in kt,
- * rows np apart), scaled, plus bias[np + j - i] (the position bias, -inf
- * outside the window) and pad[j] (-inf past the chunk's last key). Four
- * chains over the head's dimensions, so that the multiply-adds overlap. */
-INLINE vf scores_v(const float *qi, const float *kt, size_t np, size_t dh, size_t j0, size_t i,
-                   float scale, const float *bias, const float *pad)
-{
-    vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    const float *kj = kt + j0;
-    size_t e = 0;
-    for (; e + 4 <= dh; e += 4) {
-        a0 += qi[e] * vload(kj + e * np, AT_VW, 0);
-        a1 += qi[e + 1] * vload(kj + (e + 1) * np, AT_VW, 0);
-        a2 += qi[e + 2] * vload(kj + (e + 2) * np, AT_VW, 0);
-        a3 += qi[e + 3] * vload(kj + (e + 3) * np, AT_VW, 0);
-    }
-    for (; e < dh; e++)
-        a0 += qi[e] * vload(kj + e * np, AT_VW, 0);
-    vf row = ((a0 + a1) + (a2 + a3)) * scale + vload(bias + np - i + j0, AT_VW, 0);
-    return row + vload(pad + j0, AT_VW, 0);
-}
-
-/* softmax_v: the weights of one row of at most AT_VW scores. */
-INLINE vf softmax_v(vf row)
-{
-    vf ex = vselect(row == -INFINITY, (vf){0}, vexp(row - vhmax(row)));
-    return ex * (1.0f / vsum(ex));
-}
-
-/* softmax_2v: a row of AT_VW + 1 to 2 AT_VW scores, r0 then r1, in place. */
-INLINE void softmax_2v(vf *r0, vf *r1)
-{
-    float mx = vhmax(vmax(*r0, *r1));
-    vf e0 = vselect(*r0 == -INFINITY, (vf){0}, vexp(*r0 - mx));
-    vf e1 = vselect(*r1 == -INFINITY, (vf){0}, vexp(*r1 - mx));
-    float inv = 1.0f / vsum(e0 + e1);
-    *r0 = e0 * inv;
-    *r1 = e1 * inv;
-}
-
-/* near: where the vector of keys around query i starts, when the window fits
- * in one (the other keys' weights are 0): any chunk length then costs one
- * vector of scores per query. */
-INLINE size_t near(size_t i, int window, size_t np)
-{
-    size_t j0 = i > (size_t)window ? i - (size_t)window : 0;
-    return j0 < np - AT_VW ? j0 : np - AT_VW;
-}
-
 /* context: o[0..dh) = sum over keys j in [lo, hi) of wi[j] (times the
  * dropout mask di[j]) v_j, with even and odd keys in two chains. */
 INLINE void context(const float *wi, const float *di, const float *v, size_t d, size_t dh,
@@ -706,10 +657,10 @@ INLINE void transpose_v(vf *r)
 }
 #undef SWAP
 
-/* The keys of the chunk transposed: kt[e][j] = k[j][e], [dh, np], zero past
+/* n rows of x (d apart) transposed: xt[e][j] = x[j][e], [dh, np], zero past
  * n; in blocks of AT_VW x AT_VW in registers when dh is a whole number of
  * vectors. */
-static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t np, float *kt)
+static void transpose_rows(const float *k, size_t d, size_t dh, size_t n, size_t np, float *kt)
 {
     if (dh % AT_VW == 0) {
         for (size_t j0 = 0; j0 < np; j0 += AT_VW)
@@ -733,90 +684,81 @@ static void transpose_keys(const float *k, size_t d, size_t dh, size_t n, size_t
     }
 }
 
-/* k_head: head t of one chunk of n tokens (at_head_args, path.h). The scores
- * of a query are computed for AT_VW keys at a time from the keys transposed,
- * and the context kept in registers. A chunk of up to AT_VW tokens, and a
- * window that fits in one vector in a chunk of any length, has its softmax
- * in one vector, a chunk of up to 2 AT_VW in two; rows are taken two at a
- * time, so that their dependent steps overlap. */
+/* k_head: head t of one chunk of n tokens (at_head_args, kernels.h), AT_VW
+ * queries at a time, one query per lane: the block's queries transposed
+ * (qt), then for each key the block's scores in one vector, so that the
+ * softmax over keys is lane by lane, with no sums across lanes, and each
+ * key's scores sum the head's dimensions in order, the same on every path.
+ * Four keys at a time, their sums independent chains. The weights are
+ * transposed back to rows of [n, n] (the context, the dropout mask and
+ * `explain` read them so). */
 static void k_head(const at_head_args *h)
 {
-    const float *q = h->q, *v = h->v;
-    size_t d = h->d, dh = h->dh, n = h->n, np = (n + AT_VW - 1) / AT_VW * AT_VW;
+    const float *k = h->k, *v = h->v;
+    size_t d = h->d, dh = h->dh, n = h->n, Lp = h->Lp;
     int window = h->window;
-    float scale = h->scale, *weights = h->weights, *ctx = h->ctx, *kt = h->kt;
-    transpose_keys(h->k, d, dh, n, np, kt);
-    float *sc = kt + dh * np;                       /* [np] one row of scores */
-    float *sc2 = sc + np;                           /* [np] a second row of scores */
-    const float *bias = h->bias_row + h->Lp - np;   /* bias[np + j - i]: key j, query i */
-    const float *pad = h->pad_row + h->Lp - n;      /* [np] 0 for the chunk's keys, then -inf */
-    int small = window > 0 && 2 * (size_t)window < AT_VW;
-    size_t i = 0;
-    if (!h->drop)
-        for (; i + 2 <= n; i += 2) {
-            size_t lo0, hi0, lo1, hi1;
-            at_key_span(window, i, n, &lo0, &hi0);
-            at_key_span(window, i + 1, n, &lo1, &hi1);
-            const float *q0 = q + i * d, *q1 = q + (i + 1) * d;
-            if (np == AT_VW) {
-                vf w0 = softmax_v(scores_v(q0, kt, np, dh, 0, i, scale, bias, pad));
-                vf w1 = softmax_v(scores_v(q1, kt, np, dh, 0, i + 1, scale, bias, pad));
-                vstore(weights + i * n, w0, n);
-                vstore(weights + (i + 1) * n, w1, n);
-            } else if (small) {
-                size_t a0 = near(i, window, np), a1 = near(i + 1, window, np);
-                vf w0 = softmax_v(scores_v(q0, kt, np, dh, a0, i, scale, bias, pad));
-                vf w1 = softmax_v(scores_v(q1, kt, np, dh, a1, i + 1, scale, bias, pad));
-                memset(weights + i * n, 0, 2 * n * sizeof *weights);
-                vstore(weights + i * n + a0, w0, n - a0);
-                vstore(weights + (i + 1) * n + a1, w1, n - a1);
-            } else if (np == 2 * AT_VW) {
-                vf r0 = scores_v(q0, kt, np, dh, 0, i, scale, bias, pad);
-                vf r1 = scores_v(q0, kt, np, dh, AT_VW, i, scale, bias, pad);
-                vf s0 = scores_v(q1, kt, np, dh, 0, i + 1, scale, bias, pad);
-                vf s1 = scores_v(q1, kt, np, dh, AT_VW, i + 1, scale, bias, pad);
-                softmax_2v(&r0, &r1);
-                softmax_2v(&s0, &s1);
-                vstore(weights + i * n, r0, AT_VW);
-                vstore(weights + i * n + AT_VW, r1, n - AT_VW);
-                vstore(weights + (i + 1) * n, s0, AT_VW);
-                vstore(weights + (i + 1) * n + AT_VW, s1, n - AT_VW);
-            } else {
-                for (size_t j0 = 0; j0 < np; j0 += AT_VW) {
-                    vstore(sc + j0, scores_v(q0, kt, np, dh, j0, i, scale, bias, pad), AT_VW);
-                    vstore(sc2 + j0, scores_v(q1, kt, np, dh, j0, i + 1, scale, bias, pad),
-                           AT_VW);
-                }
-                k_softmax(sc, np);
-                k_softmax(sc2, np);
-                memcpy(weights + i * n, sc, n * sizeof *weights);
-                memcpy(weights + (i + 1) * n, sc2, n * sizeof *weights);
+    float *weights = h->weights, *ctx = h->ctx;
+    float *qt = h->kt;            /* [dh, AT_VW] */
+    float *st = qt + dh * AT_VW;  /* [n, AT_VW]: key j's scores, then weights, for the block */
+    for (size_t i0 = 0; i0 < n; i0 += AT_VW) {
+        size_t m = n - i0 < AT_VW ? n - i0 : AT_VW, lo, hi, lo_last, hi_first;
+        transpose_rows(h->q + i0 * d, d, dh, m, AT_VW, qt);
+        at_key_span(window, i0, n, &lo, &hi_first); /* the keys any query of the block sees */
+        at_key_span(window, i0 + m - 1, n, &lo_last, &hi);
+        /* bias_rev[Lp - 1 - j + i]: the position bias of key j for query i */
+        const float *brev = h->bias_rev + Lp - 1 + i0;
+        vf mx = vsplat(-INFINITY);
+        for (size_t j = lo; j < hi; j += 4) {
+            vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            size_t j1 = j + 1 < hi ? j + 1 : j, j2 = j + 2 < hi ? j + 2 : j;
+            size_t j3 = j + 3 < hi ? j + 3 : j;
+            const float *k0 = k + j * d, *k1 = k + j1 * d, *k2 = k + j2 * d, *k3 = k + j3 * d;
+            for (size_t e = 0; e < dh; e++) {
+                vf qe = vload(qt + e * AT_VW, AT_VW, 0);
+                a0 += k0[e] * qe;
+                a1 += k1[e] * qe;
+                a2 += k2[e] * qe;
+                a3 += k3[e] * qe;
             }
-            context(weights + i * n, NULL, v, d, dh, lo0, hi0, ctx + i * d);
-            context(weights + (i + 1) * n, NULL, v, d, dh, lo1, hi1, ctx + (i + 1) * d);
+            vf sc[4] = {a0 * h->scale + vload(brev - j, AT_VW, 0),
+                        a1 * h->scale + vload(brev - j1, AT_VW, 0),
+                        a2 * h->scale + vload(brev - j2, AT_VW, 0),
+                        a3 * h->scale + vload(brev - j3, AT_VW, 0)};
+            for (size_t u = 0; u < 4 && j + u < hi; u++) {
+                mx = vmax(mx, sc[u]);
+                vstore(st + (j + u - lo) * AT_VW, sc[u], AT_VW);
+            }
         }
-    for (; i < n; i++) {
-        float *wi = weights + i * n; /* row i: [n] */
-        size_t lo, hi;
-        at_key_span(window, i, n, &lo, &hi);
-        if (np == AT_VW) {
-            vstore(wi, softmax_v(scores_v(q + i * d, kt, np, dh, 0, i, scale, bias, pad)), n);
-        } else if (small) {
-            size_t a = near(i, window, np);
-            memset(wi, 0, n * sizeof *wi);
-            vstore(wi + a, softmax_v(scores_v(q + i * d, kt, np, dh, a, i, scale, bias, pad)),
-                   n - a);
-        } else {
-            for (size_t j0 = 0; j0 < np; j0 += AT_VW)
-                vstore(sc + j0, scores_v(q + i * d, kt, np, dh, j0, i, scale, bias, pad), AT_VW);
-            k_softmax(sc, np);
-            memcpy(wi, sc, n * sizeof *wi);
+        vf sum = {0};
+        for (size_t j = lo; j < hi; j++) { /* e^-inf: exactly 0 */
+            vf s = vload(st + (j - lo) * AT_VW, AT_VW, 0);
+            vf e = vselect(s == -INFINITY, (vf){0}, vexp(s - mx));
+            sum += e;
+            vstore(st + (j - lo) * AT_VW, e, AT_VW);
         }
-        float *di = h->drop ? h->drop + i * n : NULL;
-        if (di) /* the mask is kept: weights stay as computed, for showing */
-            for (size_t j = lo; j < hi; j++)
-                di[j] = at_rand(h->rng) < h->p_drop ? 0.0f : 1.0f / (1.0f - h->p_drop);
-        context(wi, di, v, d, dh, lo, hi, ctx + i * d); /* head t's slice of o_i: [dh] */
+        vf inv = 1.0f / sum;
+        for (size_t j0 = 0; j0 < n; j0 += AT_VW) { /* rows of weights, AT_VW keys at a time */
+            vf r[AT_VW];
+            #pragma GCC unroll 16
+            for (size_t jj = 0; jj < AT_VW; jj++) {
+                size_t j = j0 + jj;
+                r[jj] = j >= lo && j < hi ? vload(st + (j - lo) * AT_VW, AT_VW, 0) * inv
+                                          : (vf){0};
+            }
+            transpose_v(r);
+            size_t cols = n - j0 < AT_VW ? n - j0 : AT_VW;
+            for (size_t l = 0; l < m; l++)
+                vstore(weights + (i0 + l) * n + j0, r[l], cols);
+        }
+        for (size_t i = i0; i < i0 + m; i++) {
+            size_t lo_i, hi_i;
+            at_key_span(window, i, n, &lo_i, &hi_i);
+            float *di = h->drop ? h->drop + i * n : NULL;
+            if (di) /* the mask is kept: weights stay as computed, for showing */
+                for (size_t j = lo_i; j < hi_i; j++)
+                    di[j] = at_rand(h->rng) < h->p_drop ? 0.0f : 1.0f / (1.0f - h->p_drop);
+            context(weights + i * n, di, v, d, dh, lo_i, hi_i, ctx + i * d); /* [dh] */
+        }
     }
 }
 
