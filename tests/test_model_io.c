@@ -293,9 +293,17 @@ START_TEST(nan_in_16_bit_table)
     ck_assert(e);
     size_t begin = strtoul(strchr(strstr(e, "data_offsets"), '[') + 1, NULL, 10);
     free(h);
-    b[8 + hl + begin + 2] = 0x00; /* element 1: 0x7E00, a NaN */
-    b[8 + hl + begin + 3] = 0x7E;
-    expect_refused(b, len, "non-finite value at element 1");
+    /* a NaN (0x7E00) or an infinity (0xFC00) at every place in a group of
+     * eight halves, and in the next group */
+    for (size_t i = 1; i <= 9; i++) {
+        char want[64], was0 = b[8 + hl + begin + 2 * i], was1 = b[8 + hl + begin + 2 * i + 1];
+        b[8 + hl + begin + 2 * i] = 0x00;
+        b[8 + hl + begin + 2 * i + 1] = (char)(i % 2 ? 0x7E : 0xFC);
+        snprintf(want, sizeof want, "non-finite value at element %zu", i);
+        expect_refused(b, len, want);
+        b[8 + hl + begin + 2 * i] = was0;
+        b[8 + hl + begin + 2 * i + 1] = was1;
+    }
     free(b);
 }
 END_TEST
