@@ -271,7 +271,7 @@ const float *at_state_logits(const at_state *s, int ts);
 const float *at_state_attention(const at_state *s, int layer);
 
 /* at_tag: tag a whole sentence of any length (past max_len, split into
- * overlapping chunks of 16 tokens; see tag.c). tags[ts][i] gets the best tag
+ * overlapping chunks of 32 tokens; see tag.c). tags[ts][i] gets the best tag
  * of token i for each tag set; probs[ts], when not NULL, gets [n, n_tags]
  * softmax probabilities. Arrays are the caller's, sized for n tokens. */
 int at_tag(const at_model *m, at_state *s, const at_feats *f,

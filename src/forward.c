@@ -18,6 +18,43 @@
 #include <string.h>
 #include <sys/mman.h>
 
+enum { EMB_SLOTS = 8192, EMB_MAX_NG = 40 };
+typedef struct at_emb_cache at_emb_cache;
+
+/* The embeddings of recent word forms, word row + the n-grams'
+ * projection (what depends on the features alone), for tagging: a form
+ * repeats (EWT test: 5,629 forms in 25,094 words), and its rows, one of the
+ * word table and one of the n-gram table per n-gram, are scattered reads.
+ * A slot is found by a hash of the word's id and n-gram ids and holds them,
+ * so a hit is an exact match; a form with more n-grams is not kept. The
+ * cache belongs to one model's weights of one generation. */
+struct at_emb_cache {
+    uint64_t model;
+    size_t gen;
+    struct {
+        uint32_t word, n_ng; /* n_ng + 1; 0: the slot is empty */
+        uint32_t ng[EMB_MAX_NG];
+    } key[EMB_SLOTS];
+    float x[]; /* [EMB_SLOTS, d] */
+};
+
+/* The slot for token tok's features, and whether it holds them; -1 when the
+ * token has too many n-grams to be kept. */
+static int32_t emb_find(const at_emb_cache *ec, const at_feats *f, size_t tok, bool *hit)
+{
+    uint32_t g0 = f->ng_off[tok], n_ng = f->ng_off[tok + 1] - g0;
+    *hit = false;
+    if (n_ng > EMB_MAX_NG)
+        return -1;
+    uint32_t h = f->word[tok] * 0x9E3779B1u;
+    for (uint32_t g = 0; g < n_ng; g++) /* multiply and rotate, a word at a time */
+        h = (h ^ f->ng[g0 + g]) * 0x85EBCA6Bu, h = h << 13 | h >> 19;
+    int32_t slot = (int32_t)((h ^ h >> 16) % EMB_SLOTS);
+    *hit = ec->key[slot].n_ng == n_ng + 1 && ec->key[slot].word == f->word[tok] &&
+           memcmp(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng) == 0;
+    return slot;
+}
+
 /* Large buffers are fresh anonymous mappings: zero, like calloc's, but a
  * page is only made when first written, so a batch-sized state costs a short
  * input nothing (calloc may clear reused heap memory instead). */
@@ -93,7 +130,8 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
         tags += m->n_tags[i];
     double floats = (double)T * (double)(20 * d + 2 * f + cw + cd + 8 + kp4 + tags) +
                     (double)T * (double)(L * H) * (double)c->layers + (double)(L * d) +
-                    (double)AT_ATTENTION_SCRATCH(L + 16, d / H, H) + 8.0 * (double)kp4;
+                    (double)AT_ATTENTION_SCRATCH(L + 16, d / H, H) + 8.0 * (double)kp4 +
+                    (double)EMB_SLOTS * (double)(d + EMB_MAX_NG + 2);
     if (floats * sizeof(float) > (double)AT_STATE_MAX_MB * (1 << 20))
         return at_error_set(err, "running this model on %zu tokens at once needs %.0f MiB, "
                             "more than attntag allows (%d MiB): max_len %zu, heads %zu and "
@@ -124,6 +162,9 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     s->qb.scale = at_state_alloc(s, T, &fail);
     s->qb.panel = at_state_alloc(s, AT_PANEL_BYTES(kp) / sizeof(float), &fail);
     s->x0 = at_state_alloc(s, T * d, &fail);
+    s->emb = (struct at_emb_cache *)at_state_alloc(
+        s, (sizeof(struct at_emb_cache) + EMB_SLOTS * d * sizeof(float)) / sizeof(float) + 1, &fail);
+    s->emb_slot = (int32_t *)at_state_alloc(s, T, &fail);
     /* Tagging keeps only layer 0's buffers and two for the residual stream,
      * used in turn; at_state_set_training gives every layer its own. */
     if (c->layers > 0)
@@ -241,11 +282,25 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
     const at_config *c = &m->cfg;
     const at_weights *w = &m->w;
     size_t d = (size_t)c->dim, cd = (size_t)c->char_dim, n = s->n;
-    /* the table rows are scattered: ask for all of them first, so that the
-     * memory fetches overlap instead of waiting one after another */
+    at_emb_cache *ec = s->training ? NULL : s->emb; /* training changes the weights */
+    if (ec && (ec->model != m->serial || ec->gen != m->gen)) {
+        memset(ec->key, 0, sizeof ec->key);
+        ec->model = m->serial;
+        ec->gen = m->gen;
+    }
+    /* the rows of forms not in the cache are scattered: ask for all of them
+     * first, so that the memory fetches overlap instead of waiting one after
+     * another */
     for (size_t ch = 0; ch < s->n_chunks; ch++)
-        for (size_t tok = s->chunk[ch].start; tok < s->chunk[ch].start + s->chunk[ch].len;
-             tok++) {
+        for (size_t i = 0; i < s->chunk[ch].len; i++) {
+            size_t tok = s->chunk[ch].start + i, row = s->chunk[ch].row + i;
+            bool hit = false;
+            s->emb_slot[row] = ec ? emb_find(ec, f, tok, &hit) : -1;
+            if (hit) {
+                memcpy(s->x0 + row * d, ec->x + (size_t)s->emb_slot[row] * d, d * sizeof *s->x0);
+                s->emb_slot[row] = -2;
+                continue;
+            }
             at_tensor_row_prefetch(w->word, f->word[tok]);
             for (size_t g = f->ng_off[tok]; c->char_buckets && g < f->ng_off[tok + 1]; g++)
                 at_tensor_row_prefetch(w->chr, f->ng[g]);
@@ -254,12 +309,15 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
         const at_chunk *k = &s->chunk[ch];
         for (size_t i = 0; i < k->len; i++) {
             size_t tok = k->start + i, row = k->row + i;
+            float *cm = s->cmean + row * cd; /* the mean of the n-grams' rows: [cd] */
+            if (c->char_buckets)
+                memset(cm, 0, cd * sizeof *cm);
+            if (s->emb_slot[row] == -2) /* from the cache: its n-grams add zero below */
+                continue;
             at_tensor_row(w->word, f->word[tok], s->x0 + row * d);
             if (!c->char_buckets)
                 continue;
-            float *cm = s->cmean + row * cd; /* the mean of the n-grams' rows: [cd] */
             size_t g0 = f->ng_off[tok], g1 = f->ng_off[tok + 1];
-            memset(cm, 0, cd * sizeof *cm);
             for (size_t g = g0; g < g1; g++)
                 at_tensor_row_add(w->chr, f->ng[g], cm);
             if (g1 > g0)
@@ -270,6 +328,18 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
     if (c->char_buckets) {
         at_gemm_add(s->cmean, n, &P->char_proj, NULL, s->x0, s->x0, &s->qb); /* [n, d] */
     }
+    for (size_t ch = 0; ec && ch < s->n_chunks; ch++)
+        for (size_t i = 0; i < s->chunk[ch].len; i++) {
+            size_t tok = s->chunk[ch].start + i, row = s->chunk[ch].row + i;
+            int32_t slot = s->emb_slot[row];
+            if (slot < 0)
+                continue;
+            uint32_t g0 = f->ng_off[tok], n_ng = f->ng_off[tok + 1] - g0;
+            ec->key[slot].word = f->word[tok];
+            ec->key[slot].n_ng = n_ng + 1;
+            memcpy(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng);
+            memcpy(ec->x + (size_t)slot * d, s->x0 + row * d, d * sizeof *s->x0);
+        }
     for (size_t ch = 0; ch < s->n_chunks; ch++) {
         const at_chunk *k = &s->chunk[ch];
         for (size_t i = 0; i < k->len; i++) {

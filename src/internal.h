@@ -193,13 +193,14 @@ struct at_state {
     size_t n;             /* tokens in the last forward */
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
-    float *kt;            /* [d / heads + 2 + 2 (heads + 1), max_len rounded up to
-                             16] scratch: one head's keys, transposed, two rows of
-                             scores, each head's bias and the padding mask */
+    float *kt;            /* AT_ATTENTION_SCRATCH floats: one head's queries
+                             transposed and their scores, each head's position bias */
     at_qbuf qb;           /* [cap] rows as bytes for the 8-bit products */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */
     float *cmean;         /* [n, char_dim] mean n-gram embedding per token */
     float *x0;            /* [n, d] input vectors */
+    struct at_emb_cache *emb; /* tagging: recent word forms' embeddings (forward.c) */
+    int32_t *emb_slot;    /* [cap] each row's cache slot to fill, or -1 */
     at_layer_act layer[AT_MAX_LAYERS];
     float *x_out;         /* [n, d] after the last block (and final norm) */
     float *x_last;        /* [n, d] last block's output before the final norm */

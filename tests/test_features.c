@@ -173,6 +173,86 @@ START_TEST(long_sentence_chunks)
 }
 END_TEST
 
+/* probs of `words` tagged as one sentence by state st, into p [n, 3] */
+static void tag_probs(at_model *m, at_state *st, const char *const *words, size_t n, float *p)
+{
+    at_feats f;
+    at_error err;
+    at_feats_init(&f);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(at_feats_add(m, &f, words[i], strlen(words[i]), &err) == 0);
+    float *const pv[] = {p};
+    ck_assert_msg(at_tag(m, st, &f, NULL, pv, &err) == 0, "%s", err.msg);
+    at_feats_free(&f);
+}
+
+/* A run state keeps the embeddings of the word forms it has seen (forward.c):
+ * a sentence tagged after many others gives the bits a new state gives it,
+ * and after the weights change, the new weights' bits, not the old. */
+START_TEST(embedding_cache_gives_a_new_states_bits)
+{
+    at_model *m = feature_model(1 << 10, 2, 4);
+    static const char *const names[] = {"embed.word", "embed.char", "embed.char_proj",
+                                        "heads.upos.weight"};
+    unsigned seed = 11;
+    for (int t = 0; t < 4; t++) {
+        size_t cnt;
+        float *w = at_model_tensor_f32(m, names[t], &cnt);
+        ck_assert_msg(w, "%s", names[t]);
+        for (size_t i = 0; i < cnt; i++)
+            w[i] = (float)(rand_r(&seed) % 2001 - 1000) / 1000.0f;
+    }
+    static const char *const s[] = {"the", "cats", "我们", "sat", "the", "mats", "."};
+    enum { N = sizeof s / sizeof *s };
+    float fresh[N * 3], warm[N * 3], other[4 * 3], changed[N * 3], other40[40 * 3];
+    at_state *st, *st2;
+    at_error err;
+    ck_assert(at_state_new(m, &st, &err) == 0);
+    tag_probs(m, st, s, N, fresh);
+    at_state_free(st);
+
+    ck_assert(at_state_new(m, &st, &err) == 0);
+    for (int r = 0; r < 50; r++) { /* every form of s, in other sentences */
+        const char *const o[] = {s[(r + 1) % N], "dogs", s[r % N], s[(r + 3) % N]};
+        tag_probs(m, st, o, 4, other);
+    }
+    tag_probs(m, st, s, N, warm);
+    ck_assert(memcmp(fresh, warm, sizeof fresh) == 0);
+    /* 20,000 forms of five letters, more than the cache has slots: forms of
+     * the same length and word id (unknown) meet in a slot, and only their
+     * n-grams tell them apart */
+    static char words[20000][6];
+    const char *ptr[20000];
+    for (size_t i = 0; i < 20000; i++) {
+        for (int c = 0; c < 5; c++)
+            words[i][c] = (char)('a' + rand_r(&seed) % 26);
+        ptr[i] = words[i];
+    }
+    float first[40 * 3], again[40 * 3];
+    at_state *st0;
+    ck_assert(at_state_new(m, &st0, &err) == 0);
+    tag_probs(m, st0, ptr, 40, first);
+    at_state_free(st0);
+    for (size_t i = 40; i + 40 <= 20000; i += 40)
+        tag_probs(m, st, ptr + i, 40, other40);
+    tag_probs(m, st, ptr, 40, again);
+    ck_assert(memcmp(first, again, sizeof first) == 0);
+
+    size_t cnt;
+    float *w = at_model_tensor_f32(m, "embed.char", &cnt);
+    for (size_t i = 0; i < cnt; i++)
+        w[i] = -w[i];
+    tag_probs(m, st, s, N, warm);
+    ck_assert(at_state_new(m, &st2, &err) == 0);
+    tag_probs(m, st2, s, N, changed);
+    ck_assert(memcmp(changed, warm, sizeof warm) == 0);
+    ck_assert_msg(memcmp(changed, fresh, sizeof fresh) != 0, "the change did not matter");
+    at_state_free(st);
+    at_state_free(st2);
+    at_model_free(m);
+}
+END_TEST
+
 /* at_feats_add takes printable ASCII tokens to their key without utf8proc:
  * lower case for NFKC case folding, unchanged for NFC. That holds only if
  * utf8proc agrees, character by character and for whole words. */
@@ -287,6 +367,7 @@ Suite *features_suite(void)
     tcase_add_test(tc, utf8_validation);
     tcase_add_test(tc, ngrams_over_code_points);
     tcase_add_test(tc, long_sentence_chunks);
+    tcase_add_test(tc, embedding_cache_gives_a_new_states_bits);
     tcase_add_test(tc, ascii_keys_are_what_utf8proc_gives);
     tcase_add_test(tc, long_tokens_are_bounded);
     tcase_add_test(tc, repeated_words_get_the_same_features);
