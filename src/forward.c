@@ -51,7 +51,7 @@ static int32_t emb_find(const at_emb_cache *ec, const at_feats *f, size_t tok, b
         h = (h ^ f->ng[g0 + g]) * 0x85EBCA6Bu, h = h << 13 | h >> 19;
     int32_t slot = (int32_t)((h ^ h >> 16) % EMB_SLOTS);
     *hit = ec->key[slot].n_ng == n_ng + 1 && ec->key[slot].word == f->word[tok] &&
-           memcmp(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng) == 0;
+           (n_ng == 0 || memcmp(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng) == 0);
     return slot;
 }
 
@@ -337,7 +337,8 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
             uint32_t g0 = f->ng_off[tok], n_ng = f->ng_off[tok + 1] - g0;
             ec->key[slot].word = f->word[tok];
             ec->key[slot].n_ng = n_ng + 1;
-            memcpy(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng);
+            if (n_ng) /* f->ng is NULL for a model without n-grams */
+                memcpy(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng);
             memcpy(ec->x + (size_t)slot * d, s->x0 + row * d, d * sizeof *s->x0);
         }
     for (size_t ch = 0; ch < s->n_chunks; ch++) {
