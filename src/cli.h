@@ -34,6 +34,8 @@ int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
 /* cli_input_format: an --input value (lines, vertical, conllu, raw) into
  * *out; EXIT_USAGE, with a usage error printed, when it is none of them. */
 int cli_input_format(const char *cmd, const char *arg, at_input_format *out);
+/* cli_output_format: a --format value (wordtag, tsv, conllu, json), likewise. */
+int cli_output_format(const char *cmd, const char *arg, at_output_format *out);
 /* cli_load_model: -m PATH, else $ATTNTAG_MODEL, else the bundled model. */
 int cli_load_model(const char *path, at_model **m, at_error *err);
 

@@ -137,3 +137,17 @@ int cli_input_format(const char *cmd, const char *arg, at_input_format *out)
     return cli_usage_error(cmd, "--input: unknown format '%s' (lines, vertical, conllu or raw)",
                            arg);
 }
+
+int cli_output_format(const char *cmd, const char *arg, at_output_format *out)
+{
+    static const struct { const char *name; at_output_format fmt; } fmts[] = {
+        {"wordtag", AT_OUT_WORDTAG}, {"tsv", AT_OUT_TSV}, {"conllu", AT_OUT_CONLLU},
+        {"json", AT_OUT_JSON}};
+    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
+        if (strcmp(arg, fmts[i].name) == 0) {
+            *out = fmts[i].fmt;
+            return 0;
+        }
+    return cli_usage_error(cmd, "--format: unknown format '%s' (wordtag, tsv, conllu or json)",
+                           arg);
+}

@@ -236,15 +236,13 @@ int cli_tag(int argc, char **argv)
                                        optarg);
             sentences = optarg;
             break;
-        case 'f':
-            if (!strcmp(optarg, "wordtag")) out_fmt = AT_OUT_WORDTAG;
-            else if (!strcmp(optarg, "tsv")) out_fmt = AT_OUT_TSV;
-            else if (!strcmp(optarg, "conllu")) out_fmt = AT_OUT_CONLLU;
-            else if (!strcmp(optarg, "json")) out_fmt = AT_OUT_JSON;
-            else
-                return cli_usage_error("", "--format: unknown format '%s' (wordtag, tsv, "
-                                       "conllu or json)", optarg);
+        case 'f': {
+            at_output_format f;
+            if (cli_output_format("", optarg, &f))
+                return EXIT_USAGE;
+            out_fmt = (int)f;
             break;
+        }
         case 's': tagsets = optarg; break;
         case 'p': probs = 1; break;
         case 'P': {

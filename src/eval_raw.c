@@ -14,14 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct span {
+/* characters [start, end) of the running text (at_span is {start, len}) */
+typedef struct extent {
     size_t start, end;
-} span;
+} extent;
 
-typedef struct spans {
-    span *v;
+typedef struct extents {
+    extent *v;
     size_t n, cap;
-} spans;
+} extents;
 
 /* buf: a growing byte buffer (the running text) */
 typedef struct buf {
@@ -43,13 +44,13 @@ static void *room(void *v, size_t *cap, size_t n, size_t elem)
     return p;
 }
 
-static int push_span(spans *s, size_t start, size_t end)
+static int push_extent(extents *s, size_t start, size_t end)
 {
-    span *v = room(s->v, &s->cap, s->n, sizeof *v);
+    extent *v = room(s->v, &s->cap, s->n, sizeof *v);
     if (!v)
         return -1;
     s->v = v;
-    s->v[s->n++] = (span){start, end};
+    s->v[s->n++] = (extent){start, end};
     return 0;
 }
 
@@ -71,19 +72,19 @@ static int append(buf *b, const char *p, size_t n)
 
 /* A gold word: its span and its tags (in the order of the tag sets scored). */
 typedef struct gword {
-    span sp;
+    extent sp;
     char *tag[AT_MAX_TAGSETS];
 } gword;
 
 typedef struct gold {
     int line_per_sentence; /* --sentences line: a line break between sentences */
     buf text;
-    spans tokens, sentences, paras; /* paras: where each paragraph starts and ends */
+    extents tokens, sentences, paras; /* paras: where each paragraph starts and ends */
     gword *w;
     size_t n_w, cap_w;
 } gold;
 
-static int push_word(gold *g, span sp, char *const *col, const int *gold_col, int n)
+static int push_word(gold *g, extent sp, char *const *col, const int *gold_col, int n)
 {
     gword *all = room(g->w, &g->cap_w, g->n_w, sizeof *all);
     if (!all)
@@ -160,7 +161,7 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
         return at_error_set(err, "out of memory");
     }
     if (new_para) {
-        if (push_span(&g->paras, g->text.n, g->text.n)) {
+        if (push_extent(&g->paras, g->text.n, g->text.n)) {
             free(own.p);
             return at_error_set(err, "out of memory");
         }
@@ -198,7 +199,7 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
             }
             first = first == SIZE_MAX ? pos : first;
             last = pos + flen;
-            if (push_span(&g->tokens, pos, pos + flen))
+            if (push_extent(&g->tokens, pos, pos + flen))
                 rc = at_error_set(err, "out of memory");
             if (kind == AT_ID_RANGE) {
                 range_end = strtoul(strchr(cols[0], '-') + 1, NULL, 10);
@@ -220,7 +221,7 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
                 }
                 if (!spells || sum != flen)
                     w_at = SIZE_MAX; /* every word takes the whole token */
-            } else if (push_word(g, (span){pos, pos + flen}, cols, gold_col, n)) {
+            } else if (push_word(g, (extent){pos, pos + flen}, cols, gold_col, n)) {
                 rc = at_error_set(err, "out of memory");
             }
             pos += flen;
@@ -238,8 +239,8 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
                     }
                     if (at_conllu_id_kind(wc[0]) == AT_ID_WORD) {
                         size_t wl = strlen(wc[1]);
-                        span sp = w_at == SIZE_MAX ? (span){tok_start, pos}
-                                                   : (span){w_at, w_at + wl};
+                        extent sp = w_at == SIZE_MAX ? (extent){tok_start, pos}
+                                                   : (extent){w_at, w_at + wl};
                         if (w_at != SIZE_MAX)
                             w_at += wl;
                         if (push_word(g, sp, wc, gold_col, n))
@@ -254,20 +255,20 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
         }
         free(copy);
     }
-    if (rc == 0 && first != SIZE_MAX && push_span(&g->sentences, first, last))
+    if (rc == 0 && first != SIZE_MAX && push_extent(&g->sentences, first, last))
         rc = at_error_set(err, "out of memory");
     return rc;
 }
 
 /* count: gold and predicted spans (each in text order), and how many match
  * exactly; for words, also how many of the matched ones have the same tag. */
-static void match(const spans *gs, const spans *ps, at_raw_count *c)
+static void match(const extents *gs, const extents *ps, at_raw_count *c)
 {
     c->gold = gs->n;
     c->pred = ps->n;
     c->matched = 0;
     for (size_t i = 0, j = 0; i < gs->n && j < ps->n;) {
-        span a = gs->v[i], b = ps->v[j];
+        extent a = gs->v[i], b = ps->v[j];
         if (a.start == b.start && a.end == b.end) {
             c->matched++;
             i++;
@@ -287,7 +288,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     memset(out, 0, sizeof *out);
     gold g;
     memset(&g, 0, sizeof g);
-    spans pw = {0}, pt = {0}, psent = {0};
+    extents pw = {0}, pt = {0}, psent = {0};
     at_tokens toks;
     at_tokens_init(&toks);
     at_feats f;
@@ -327,7 +328,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         rc = at_error_set(err, "out of memory");
     for (size_t k = 0, si = 0; rc == 0 && k < toks.n; k++) {
         at_span t = toks.tok[k];
-        if (push_span(&pw, t.start, t.start + t.len))
+        if (push_extent(&pw, t.start, t.start + t.len))
             rc = at_error_set(err, "out of memory");
         /* a clitic written onto the word before it makes one token with it */
         if (rc == 0 && k > 0 && toks.tok[k - 1].start + toks.tok[k - 1].len == t.start &&
@@ -335,13 +336,13 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
             at_clitic(g.text.p + toks.tok[k - 1].start, toks.tok[k - 1].len, g.text.p + t.start,
                       t.len))
             pt.v[pt.n - 1].end = t.start + t.len;
-        else if (rc == 0 && push_span(&pt, t.start, t.start + t.len))
+        else if (rc == 0 && push_extent(&pt, t.start, t.start + t.len))
             rc = at_error_set(err, "out of memory");
         if (rc == 0 && at_feats_add(m, &f, g.text.p + t.start, t.len, err))
             rc = -1;
         if (rc == 0 && toks.sent_end[si] == k + 1) {
             size_t s0 = si ? toks.sent_end[si - 1] : 0;
-            if (push_span(&psent, toks.tok[s0].start, t.start + t.len))
+            if (push_extent(&psent, toks.tok[s0].start, t.start + t.len))
                 rc = at_error_set(err, "out of memory");
             si++;
         }
@@ -362,7 +363,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         at_error_set(err, "%s: sentence %zu of its running text: %.900s", name, err->sentence,
                      err->msg);
     if (rc == 0) {
-        spans gw = {0};
+        extents gw = {0};
         gw.v = malloc((g.n_w ? g.n_w : 1) * sizeof *gw.v);
         if (!gw.v)
             rc = at_error_set(err, "out of memory");
@@ -376,7 +377,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
             for (int t = 0; t < n; t++) {
                 out->tags[t] = (at_raw_count){g.n_w, pw.n, 0};
                 for (size_t i = 0, j = 0; i < g.n_w && j < pw.n;) {
-                    span a = g.w[i].sp, b = pw.v[j];
+                    extent a = g.w[i].sp, b = pw.v[j];
                     if (a.start == b.start && a.end == b.end) {
                         const char *pred = at_model_tag(m, model_ts[t], tags[t][j]);
                         out->tags[t].matched += strcmp(pred, g.w[i].tag[t]) == 0;

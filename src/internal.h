@@ -233,6 +233,10 @@ float *at_state_alloc(at_state *s, size_t count, int *fail);
 /* at_rand: a uniform number in [0, 1) from the state's stream (xorshift64*). */
 float at_rand(uint64_t *rng);
 
+/* kernels/pack.c: a 16-bit float (bits) widened exactly, one at a time (the
+ * kernel paths' at_halves widens many). */
+float at_half_to_float(uint16_t h);
+
 /* config.c: the config from a parsed JSON object. */
 struct cJSON;
 int at_config_from_cjson(at_config *c, const struct cJSON *o, at_error *err);
@@ -256,7 +260,7 @@ uint32_t at_model_crc32c(const at_model *m);
 int at_dtype_size(at_dtype dt);
 const char *at_dtype_name(at_dtype dt);
 int at_dtype_parse(const char *s, at_dtype *dt);
-float at_half_to_float(uint16_t h);
+/* at_float_to_half: f rounded to the nearest 16-bit float (bits) */
 uint16_t at_float_to_half(float f);
 /* at_tensor_row: row i of a 2-D embedding table, widened to float. */
 void at_tensor_row(const at_tensor *t, size_t i, float *out);
