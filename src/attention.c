@@ -21,7 +21,7 @@ static long clip(long dist, long R)
 
 void at_attention_forward(const at_config *c, const at_layer_w *w, const at_packed *P,
                           int window, const at_chunk *chunks, size_t n_chunks, size_t rows,
-                          at_layer_act *a, const float *res, float *out, float *kt,
+                          at_layer_act *a, const float *res, float *out, float *scratch,
                           at_qbuf *qb, float p_drop, uint64_t *rng)
 {
     size_t d = (size_t)c->dim, H = (size_t)c->heads, dh = d / H;
@@ -37,7 +37,7 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
      * chunk, at Lp - 1 - (j - i): the head's kernel reads the biases of one
      * key for consecutive queries */
     size_t Lp = ((size_t)c->max_len + 15) / 16 * 16;
-    float *bias_rev = kt + 16 * (dh + Lp); /* [H, 2 Lp] */
+    float *bias_rev = scratch + 16 * (dh + Lp); /* [H, 2 Lp] */
     for (size_t t = 0; t < H; t++) {
         const float *rel = R ? w->rel_bias + t * (size_t)(2 * R + 1) : NULL;
         for (size_t x = 0; x < 2 * Lp; x++) {
@@ -56,7 +56,7 @@ void at_attention_forward(const at_config *c, const at_layer_w *w, const at_pack
                 .d = d, .dh = dh, .n = n, .Lp = Lp, .window = window,
                 .bias_rev = bias_rev + t * 2 * Lp, .scale = scale,
                 .weights = a->weights + chunks[ch].wo + t * n * n, .ctx = a->ctx + r0 + t * dh,
-                .kt = kt, .drop = p_drop > 0 ? a->drop_w + t * n * n : NULL, .p_drop = p_drop,
+                .scratch = scratch, .drop = p_drop > 0 ? a->drop_w + t * n * n : NULL, .p_drop = p_drop,
                 .rng = rng});
     }
     at_gemm_add(a->ctx, rows, &P[AT_PK_O], w->bo, res, out, qb);

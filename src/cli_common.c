@@ -124,30 +124,42 @@ int cli_tagsets(const char *cmd, const char *list, const at_config *cfg,
     return 0;
 }
 
-int cli_input_format(const char *cmd, const char *arg, at_input_format *out)
+/* The value of arg in a table of names, or EXIT_USAGE with a usage error naming the
+ * option and every name. */
+typedef struct named { const char *name; int value; } named;
+static int pick(const char *cmd, const char *option, const char *arg, const named *t, size_t n,
+                int *out)
 {
-    static const struct { const char *name; at_input_format fmt; } fmts[] = {
-        {"lines", AT_IN_LINES}, {"vertical", AT_IN_VERTICAL}, {"conllu", AT_IN_CONLLU},
-        {"raw", AT_IN_RAW}};
-    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
-        if (strcmp(arg, fmts[i].name) == 0) {
-            *out = fmts[i].fmt;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(arg, t[i].name) == 0) {
+            *out = t[i].value;
             return 0;
         }
-    return cli_usage_error(cmd, "--input: unknown format '%s' (lines, vertical, conllu or raw)",
-                           arg);
+    char names[128] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", t[i].name,
+                 i + 2 < n ? ", " : i + 1 < n ? " or " : "");
+    return cli_usage_error(cmd, "%s: unknown format '%s' (%s)", option, arg, names);
+}
+
+int cli_input_format(const char *cmd, const char *arg, at_input_format *out)
+{
+    static const named fmts[] = {{"lines", AT_IN_LINES}, {"vertical", AT_IN_VERTICAL},
+                                 {"conllu", AT_IN_CONLLU}, {"raw", AT_IN_RAW}};
+    int v;
+    if (pick(cmd, "--input", arg, fmts, sizeof fmts / sizeof *fmts, &v))
+        return EXIT_USAGE;
+    *out = (at_input_format)v;
+    return 0;
 }
 
 int cli_output_format(const char *cmd, const char *arg, at_output_format *out)
 {
-    static const struct { const char *name; at_output_format fmt; } fmts[] = {
-        {"wordtag", AT_OUT_WORDTAG}, {"tsv", AT_OUT_TSV}, {"conllu", AT_OUT_CONLLU},
-        {"json", AT_OUT_JSON}};
-    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++)
-        if (strcmp(arg, fmts[i].name) == 0) {
-            *out = fmts[i].fmt;
-            return 0;
-        }
-    return cli_usage_error(cmd, "--format: unknown format '%s' (wordtag, tsv, conllu or json)",
-                           arg);
+    static const named fmts[] = {{"wordtag", AT_OUT_WORDTAG}, {"tsv", AT_OUT_TSV},
+                                 {"conllu", AT_OUT_CONLLU}, {"json", AT_OUT_JSON}};
+    int v;
+    if (pick(cmd, "--format", arg, fmts, sizeof fmts / sizeof *fmts, &v))
+        return EXIT_USAGE;
+    *out = (at_output_format)v;
+    return 0;
 }

@@ -156,7 +156,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
             }
     }
     s->cmean = at_state_alloc(s, T * (cd ? cd : 1), &fail);
-    s->kt = at_state_alloc(s, AT_ATTENTION_SCRATCH((L + 15) / 16 * 16, d / H, H), &fail);
+    s->att_scratch = at_state_alloc(s, AT_ATTENTION_SCRATCH((L + 15) / 16 * 16, d / H, H), &fail);
     size_t kp = (widest + 3) / 4 * 4;
     s->qb.q = at_state_alloc(s, T * kp * AT_QBUF_ELEM / sizeof(float), &fail);
     s->qb.scale = at_state_alloc(s, T, &fail);
@@ -379,7 +379,7 @@ static void mix(at_state *s, const at_layer_w *w, const at_packed *P, int window
     float *sum1 = pre ? a->x_mid : a->sum1;
     if (mixer == AT_MIX_ATTENTION)
         at_attention_forward(c, w, P, window, s->chunk, s->n_chunks, n, a,
-                             p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1, s->kt,
+                             p_res > 0 ? NULL : a->x_in, p_res > 0 ? a->att : sum1, s->att_scratch,
                              &s->qb, s->training ? s->p_att : 0.0f, &s->rng);
     else
         at_window_forward(d, window, &P[AT_PK_WIN], w->win_b, s->chunk, s->n_chunks, n, a->h1,

@@ -193,7 +193,7 @@ struct at_state {
     size_t n;             /* tokens in the last forward */
     at_chunk *chunk;      /* [cap] the chunks of the last forward */
     size_t n_chunks;
-    float *kt;            /* AT_ATTENTION_SCRATCH floats: one head's queries
+    float *att_scratch;   /* AT_ATTENTION_SCRATCH floats: one head's queries
                              transposed and their scores, each head's position bias */
     at_qbuf qb;           /* [cap] rows as bytes for the 8-bit products */
     float *pe;            /* [max_len, d] sinusoidal positions, or NULL */

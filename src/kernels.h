@@ -80,7 +80,7 @@ void at_gelu_backward(const float *x, const float *dy, size_t n, float *dx);
 void at_halves(const void *src, size_t n, float *out, int add);
 /* One attention head over one chunk of n tokens (attention.c): q, k, v, ctx
  * are [n, d] with the head's slice at column 0 (rows d apart); weights
- * [n, n]; kt scratch of 16 (dh + Lp) floats, Lp >= n a multiple of 16;
+ * [n, n]; scratch of 16 (dh + Lp) floats, Lp >= n a multiple of 16;
  * bias_rev: the head's position bias (-inf outside the window) of key j for
  * query i at Lp - 1 - j + i; drop: the dropout mask [n, n] to make (with
  * p_drop and rng), or NULL. */
@@ -90,7 +90,7 @@ typedef struct at_head_args {
     int window;
     const float *bias_rev;
     float scale;
-    float *weights, *ctx, *kt, *drop;
+    float *weights, *ctx, *scratch, *drop;
     float p_drop;
     uint64_t *rng;
 } at_head_args;

@@ -660,7 +660,7 @@ INLINE void transpose_v(vf *r)
 /* n rows of x (d apart) transposed: xt[e][j] = x[j][e], [dh, np], zero past
  * n; in blocks of AT_VW x AT_VW in registers when dh is a whole number of
  * vectors. */
-static void transpose_rows(const float *k, size_t d, size_t dh, size_t n, size_t np, float *kt)
+static void transpose_rows(const float *x, size_t d, size_t dh, size_t n, size_t np, float *xt)
 {
     if (dh % AT_VW == 0) {
         for (size_t j0 = 0; j0 < np; j0 += AT_VW)
@@ -668,19 +668,19 @@ static void transpose_rows(const float *k, size_t d, size_t dh, size_t n, size_t
                 vf r[AT_VW];
                 #pragma GCC unroll 16
                 for (size_t jj = 0; jj < AT_VW; jj++)
-                    r[jj] = j0 + jj < n ? vload(k + (j0 + jj) * d + e0, AT_VW, 0) : (vf){0};
+                    r[jj] = j0 + jj < n ? vload(x + (j0 + jj) * d + e0, AT_VW, 0) : (vf){0};
                 transpose_v(r);
                 #pragma GCC unroll 16
                 for (size_t ee = 0; ee < AT_VW; ee++)
-                    vstore(kt + (e0 + ee) * np + j0, r[ee], AT_VW);
+                    vstore(xt + (e0 + ee) * np + j0, r[ee], AT_VW);
             }
         return;
     }
     for (size_t e = 0; e < dh; e++) {
         for (size_t j = 0; j < n; j++)
-            kt[e * np + j] = k[j * d + e];
+            xt[e * np + j] = x[j * d + e];
         for (size_t j = n; j < np; j++)
-            kt[e * np + j] = 0.0f;
+            xt[e * np + j] = 0.0f;
     }
 }
 
@@ -698,7 +698,7 @@ static void k_head(const at_head_args *h)
     size_t d = h->d, dh = h->dh, n = h->n, Lp = h->Lp;
     int window = h->window;
     float *weights = h->weights, *ctx = h->ctx;
-    float *qt = h->kt;            /* [dh, AT_VW] */
+    float *qt = h->scratch;       /* [dh, AT_VW] */
     float *st = qt + dh * AT_VW;  /* [n, AT_VW]: key j's scores, then weights, for the block */
     for (size_t i0 = 0; i0 < n; i0 += AT_VW) {
         size_t m = n - i0 < AT_VW ? n - i0 : AT_VW, lo, hi, lo_last, hi_first;
