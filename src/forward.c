@@ -31,6 +31,7 @@ typedef struct at_emb_cache at_emb_cache;
 struct at_emb_cache {
     uint64_t model;
     size_t gen;
+    bool used; /* a slot has been filled: a fresh cache is zero and needs no clearing */
     struct {
         uint32_t word, n_ng; /* n_ng + 1; 0: the slot is empty */
         uint32_t ng[EMB_MAX_NG];
@@ -284,7 +285,9 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
     size_t d = (size_t)c->dim, cd = (size_t)c->char_dim, n = s->n;
     at_emb_cache *ec = s->training ? NULL : s->emb; /* training changes the weights */
     if (ec && (ec->model != m->serial || ec->gen != m->gen)) {
-        memset(ec->key, 0, sizeof ec->key);
+        if (ec->used) /* clearing untouched pages would make the kernel map them all */
+            memset(ec->key, 0, sizeof ec->key);
+        ec->used = false;
         ec->model = m->serial;
         ec->gen = m->gen;
     }
@@ -336,6 +339,7 @@ static void embed(const at_model *m, const at_packs *P, at_state *s, const at_fe
                 continue;
             uint32_t g0 = f->ng_off[tok], n_ng = f->ng_off[tok + 1] - g0;
             ec->key[slot].word = f->word[tok];
+            ec->used = true;
             ec->key[slot].n_ng = n_ng + 1;
             if (n_ng) /* f->ng is NULL for a model without n-grams */
                 memcpy(ec->key[slot].ng, &f->ng[g0], n_ng * sizeof *f->ng);

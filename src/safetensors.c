@@ -360,7 +360,7 @@ int at_safetensors_load(const char *path, at_model **out, at_error *err)
         return at_error_set(err, "%s: not a regular file", path);
     }
     size_t size = (size_t)st.st_size;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
     close(fd);
     if (size && map == MAP_FAILED)
         return at_error_set(err, "%s: cannot map: %s", path, strerror(errno));
