@@ -36,7 +36,7 @@ INLINE void gemm_tile(const float *x, size_t in, const float *p, const float *b,
  * and each panel's weights are widened to 16 bits and laid out an output per
  * row once per product (gemm8_panel), so that each sum runs over two
  * contiguous arrays. R rows by four outputs at a time. */
-enum { GEMM8_MR = 2, GEMM8_NP = 1 };
+enum { GEMM8_MR = 3, GEMM8_NP = 1 };
 
 /* pw[j][k] = the weight of output o + j for input k, [16][KP8(kp)]: rows
  * 16-byte aligned (the scratch is, kernels.h), so that SSE2's pmaddwd can
@@ -70,20 +70,22 @@ INLINE void gemm8_tile(const int16_t *qx, size_t kp, const void *pw, const at_pa
         const int16_t *w1 = __builtin_assume_aligned(m > 1 ? w0 + stride : w0, 16);
         const int16_t *w2 = __builtin_assume_aligned(m > 2 ? w0 + 2 * stride : w0, 16);
         const int16_t *w3 = __builtin_assume_aligned(m > 3 ? w0 + 3 * stride : w0, 16);
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            const int16_t *x = qx + r * kp;
-            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            for (size_t k = 0; k < kp; k++) {
-                s0 += x[k] * w0[k];
-                s1 += x[k] * w1[k];
-                s2 += x[k] * w2[k];
-                s3 += x[k] * w3[k];
+        int32_t s[GEMM8_MR][4] = {{0}};
+        /* the rows in one loop: each weight loaded serves them all */
+        for (size_t k = 0; k < kp; k++)
+            #pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                int32_t xk = qx[r * kp + k];
+                s[r][0] += xk * w0[k];
+                s[r][1] += xk * w1[k];
+                s[r][2] += xk * w2[k];
+                s[r][3] += xk * w3[k];
             }
-            /* built in registers: stored as four ints and loaded as one
-             * vector, the load waited for the stores (7% of the product) */
-            sum[r] = (vi){s0, s1, s2, s3};
-        }
+        /* built in registers: stored as four ints and loaded as one
+         * vector, the load waited for the stores (7% of the product) */
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+            sum[r] = (vi){s[r][0], s[r][1], s[r][2], s[r][3]};
         #pragma GCC unroll 8
         for (int r = 0; r < R; r++)
             dequant_store(sum[r], sx[r], W->scale + o + j, b ? b + j : NULL,
