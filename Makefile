@@ -77,7 +77,7 @@ LIB_SRC = src/error.c src/crc32.c src/fileio.c src/rng.c src/strmap.c src/config
 	src/safetensors.c src/model_json.c src/model_io.c src/features.c $(KERNEL_SRC) \
 	src/attention.c src/window.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
 	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c
-CLI_SRC = src/main.c src/cli_tag.c src/cli_batch.c src/cli_convert.c src/cli_info.c src/cli_train.c \
+CLI_SRC = src/main.c src/cli_tag.c src/cli_files.c src/cli_convert.c src/cli_info.c src/cli_train.c \
 	src/cli_eval.c src/cli_calibrate.c src/cli_explain.c src/cli_common.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
 

@@ -92,23 +92,23 @@ char *at_config_to_json(const at_config *c); /* malloc'd, NULL on OOM */
 
 /* Output files ------------------------------------------------------------ */
 
-/* Every file attntag writes goes through at_output. A regular file, or a path
+/* Every file attntag writes goes through at_outfile. A regular file, or a path
  * not there yet, is written to a temporary file in the same directory and
- * renamed into place by at_output_commit only when complete (an interrupted
+ * renamed into place by at_outfile_commit only when complete (an interrupted
  * run leaves no half file under the final name; the new file keeps the old
  * one's mode and, where allowed, owner). A symbolic link is followed and its
  * target replaced so. A device, FIFO or socket is written in place, never
- * renamed over. at_output_open fails at once if the path cannot be written
+ * renamed over. at_outfile_open fails at once if the path cannot be written
  * (no such directory, not writable, a directory), before any work is done. */
-typedef struct at_output at_output;
-int at_output_open(const char *path, at_output **out, at_error *err);
-FILE *at_output_stream(at_output *o);
-/* at_output_commit: flush, check every write, rename into place; frees o. */
-int at_output_commit(at_output *o, at_error *err);
-/* at_output_abort: drop what was written (the temporary is removed); frees o. */
-void at_output_abort(at_output *o);
-/* at_output_check: whether path can be written: open, then abort. */
-int at_output_check(const char *path, at_error *err);
+typedef struct at_outfile at_outfile;
+int at_outfile_open(const char *path, at_outfile **out, at_error *err);
+FILE *at_outfile_stream(at_outfile *o);
+/* at_outfile_commit: flush, check every write, rename into place; frees o. */
+int at_outfile_commit(at_outfile *o, at_error *err);
+/* at_outfile_abort: drop what was written (the temporary is removed); frees o. */
+void at_outfile_abort(at_outfile *o);
+/* at_outfile_check: whether path can be written: open, then abort. */
+int at_outfile_check(const char *path, at_error *err);
 
 /* Models ------------------------------------------------------------------ */
 
@@ -424,6 +424,7 @@ typedef struct at_sentence {
     size_t n_lines, lines_cap;
     char **line;         /* every line of the block, without its newline */
     long *line_tok;      /* [n_lines] token index of a word line, -1 otherwise */
+    char **col;          /* [n_lines][AT_CONLLU_COLS]: at_sentence_fields */
     /* Raw text only (else text_len 0): the sentence's text, line breaks and
      * tabs made spaces, and where each token starts in it */
     char *text;
@@ -437,6 +438,10 @@ void at_sentence_init(at_sentence *s);
 void at_sentence_clear(at_sentence *s); /* empty, keeping capacity */
 void at_sentence_free(at_sentence *s);
 int at_sentence_add_token(at_sentence *s, const char *tok, size_t len, at_error *err);
+/* at_sentence_fields: the ten fields of CoNLL-U line l (ID, FORM, LEMMA,
+ * UPOS, XPOS, ...) as the reader checked them, or NULL for a comment line:
+ * the one way to read a gold sentence's words. Valid until s changes. */
+const char *const *at_sentence_fields(const at_sentence *s, size_t l);
 
 /* CoNLL-U lines (conllu.c) */
 enum { AT_CONLLU_COLS = 10 };

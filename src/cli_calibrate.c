@@ -67,13 +67,7 @@ static int read_dev(const at_model *m, const char *path, const int *ts, const in
         for (size_t l = 0; rc == 0 && l < s.n_lines; l++) {
             if (s.line_tok[l] < 0)
                 continue;
-            char *copy = strdup(s.line[l]), *c[AT_CONLLU_COLS];
-            if (!copy || at_conllu_split(copy, c) != AT_CONLLU_COLS) {
-                free(copy);
-                rc = at_error_set(err, "%s:%zu: not a CoNLL-U word line", path,
-                                  s.first_line + l);
-                break;
-            }
+            const char *const *c = at_sentence_fields(&s, l);
             if (d->f.n == d->gold_cap) {
                 size_t cap = d->gold_cap ? 2 * d->gold_cap : 4096;
                 for (int t = 0; t < n_ts && rc == 0; t++) {
@@ -93,7 +87,6 @@ static int read_dev(const at_model *m, const char *path, const int *ts, const in
             }
             if (rc == 0 && at_feats_add(m, &d->f, c[1], strlen(c[1]), err))
                 rc = at_error_set(err, "%s:%zu: %.900s", path, s.first_line + l, err->msg);
-            free(copy);
         }
         d->sent[++d->n_sent] = d->f.n;
     }
@@ -153,7 +146,7 @@ int cli_calibrate(int argc, char **argv)
         return cli_usage_error("calibrate ", "calibrate needs --dev DEV.conllu and -o OUT");
     at_error err;
     at_model *m;
-    if (at_output_check(out, &err) || cli_load_model(model_path, &m, &err))
+    if (at_outfile_check(out, &err) || cli_load_model(model_path, &m, &err))
         return cli_fail(&err);
     char names[AT_MAX_TAGSETS][AT_MAX_NAME];
     int col[AT_MAX_TAGSETS], ts[AT_MAX_TAGSETS], n_ts;

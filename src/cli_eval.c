@@ -152,61 +152,51 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
     for (size_t l = 0; l < g->n_lines; l++) {
         if (g->line_tok[l] < 0)
             continue;
-        char *copy = strdup(g->line[l]), *col[AT_CONLLU_COLS];
-        if (!copy)
-            return at_error_set(err, "out of memory");
-        at_conllu_split(copy, col);
-        char *pcopy = NULL, *pcol[AT_CONLLU_COLS + AT_MAX_TAGSETS];
-        int npc = 0;
-        size_t pline = 0;
-        {
-            if (pred_conllu) {
-                while (p->line_tok[pl] < 0)
-                    pl++;
-                pline = p->first_line + pl;
-                pcopy = strdup(p->line[pl++]);
-                npc = pcopy ? at_conllu_split(pcopy, pcol) : 0;
-            } else { /* token<TAB>tag...: a vertical-format line */
-                pline = p->first_line + i;
-                pcopy = strdup(p->tok[i]);
-                for (char *s = pcopy; s && npc < AT_CONLLU_COLS + AT_MAX_TAGSETS;) {
-                    pcol[npc++] = s;
-                    s = strchr(s, '\t');
-                    if (s)
-                        *s++ = '\0';
-                }
-            }
-            const char *ptok = pred_conllu ? pcol[1] : pcol[0];
-            if (!pcopy || strcmp(ptok, col[1]) != 0) {
-                at_error_set(err, "%s:%zu: token \"%s\" is not GOLD's \"%s\" (%s, sentence %zu, "
-                             "token %zu): the files do not line up", pred_name, pline,
-                             pcopy ? ptok : "?", col[1], gold_name, sent_no, i + 1);
-                free(pcopy);
-                free(copy);
-                return -1;
+        const char *const *col = at_sentence_fields(g, l);
+        const char *split[AT_CONLLU_COLS + AT_MAX_TAGSETS];
+        const char *const *pcol = split;
+        char *pcopy = NULL;
+        int npc = 0, rc = 0;
+        size_t pline;
+        if (pred_conllu) {
+            while (p->line_tok[pl] < 0)
+                pl++;
+            pline = p->first_line + pl;
+            pcol = at_sentence_fields(p, pl++);
+            npc = AT_CONLLU_COLS;
+        } else { /* token<TAB>tag...: a vertical-format line */
+            pline = p->first_line + i;
+            if (!(pcopy = strdup(p->tok[i])))
+                return at_error_set(err, "out of memory");
+            for (char *s = pcopy; s && npc < AT_CONLLU_COLS + AT_MAX_TAGSETS;) {
+                split[npc++] = s;
+                s = strchr(s, '\t');
+                if (s)
+                    *s++ = '\0';
             }
         }
-        for (int t = 0; t < sc->n; t++) {
+        const char *ptok = pred_conllu ? pcol[1] : pcol[0];
+        if (strcmp(ptok, col[1]) != 0)
+            rc = at_error_set(err, "%s:%zu: token \"%s\" is not GOLD's \"%s\" (%s, sentence "
+                              "%zu, token %zu): the files do not line up", pred_name, pline, ptok,
+                              col[1], gold_name, sent_no, i + 1);
+        for (int t = 0; rc == 0 && t < sc->n; t++) {
             int c = pred_conllu ? sc->gold_col[t] : 1 + t;
             if (c >= npc) {
-                at_error_set(err, "%s:%zu: no %s tag (column %d)", pred_name, pline, sc->name[t],
-                             c + 1);
-                free(pcopy);
-                free(copy);
-                return -1;
+                rc = at_error_set(err, "%s:%zu: no %s tag (column %d)", pred_name, pline,
+                                  sc->name[t], c + 1);
+                break;
             }
             const char *pred = pcol[c];
-            if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pred, sc->f.word[i] != 0, err)) {
-                free(pcopy);
-                free(copy);
-                return -1;
-            }
-            if (sc->with_probs && 1 + sc->n + t < npc)
+            if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pred, sc->f.word[i] != 0, err))
+                rc = -1;
+            else if (sc->with_probs && 1 + sc->n + t < npc)
                 at_reliability_add(&sc->rel[t], strtod(pcol[1 + sc->n + t], NULL),
                                    strcmp(pred, col[sc->gold_col[t]]) == 0);
         }
         free(pcopy);
-        free(copy);
+        if (rc)
+            return -1;
         i++;
     }
     at_eval_end_sentence(sc->ev);
@@ -372,10 +362,10 @@ static void csv_field(FILE *fp, const char *s)
 
 static int write_confusion(const scoring *sc, const char *path, at_error *err)
 {
-    at_output *out;
-    if (at_output_open(path, &out, err))
+    at_outfile *out;
+    if (at_outfile_open(path, &out, err))
         return -1;
-    FILE *fp = at_output_stream(out);
+    FILE *fp = at_outfile_stream(out);
     fputs("tagset,gold,predicted,count\n", fp);
     for (int t = 0; t < sc->n; t++) {
         at_eval_result r;
@@ -392,7 +382,7 @@ static int write_confusion(const scoring *sc, const char *path, at_error *err)
                 fprintf(fp, ",%zu\n", k);
             }
     }
-    return at_output_commit(out, err);
+    return at_outfile_commit(out, err);
 }
 
 /* sniff_conllu: does the file's first word line have ten tab-separated columns? */
@@ -487,7 +477,15 @@ static int eval_raw(const at_model *m, const scoring *sc, const char *gold_path,
     return EXIT_OK;
 }
 
-int cli_eval(int argc, char **argv)
+/* What the command line asks of `attntag eval`. */
+typedef struct eval_args {
+    const char *model_path, *pred_path, *tagsets, *conf_path, *sentences;
+    int json, top, threads, raw;
+} eval_args;
+
+/* parse_args: the options into a, GOLD at argv[optind]; -1 to go on, else
+ * the exit status (--help, a usage error). */
+static int parse_args(int argc, char **argv, eval_args *a)
 {
     enum { O_PRED = 256, O_TAGSETS, O_JSON, O_CONF, O_TOP, O_RAW, O_SENT };
     static const struct option opts[] = {
@@ -497,34 +495,35 @@ int cli_eval(int argc, char **argv)
         {"threads", required_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
         {"raw", no_argument, NULL, O_RAW}, {"sentences", required_argument, NULL, O_SENT},
         {NULL, 0, NULL, 0}};
-    const char *model_path = NULL, *pred_path = NULL, *tagsets = NULL, *conf_path = NULL;
-    const char *sentences = NULL;
-    int json = 0, top = 10, threads = cli_default_threads(), c, raw = 0;
+    int c;
+    memset(a, 0, sizeof *a);
+    a->top = 10;
+    a->threads = cli_default_threads();
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:j:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
-        case O_PRED: pred_path = optarg; break;
-        case O_TAGSETS: tagsets = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_RAW: raw = 1; break;
+        case 'm': a->model_path = optarg; break;
+        case O_PRED: a->pred_path = optarg; break;
+        case O_TAGSETS: a->tagsets = optarg; break;
+        case O_JSON: a->json = 1; break;
+        case O_RAW: a->raw = 1; break;
         case O_SENT:
             if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "line") != 0)
                 return cli_usage_error("eval ", "--sentences: expected auto or line, got '%s'",
                                        optarg);
-            sentences = optarg;
+            a->sentences = optarg;
             break;
-        case O_CONF: conf_path = optarg; break;
+        case O_CONF: a->conf_path = optarg; break;
         case O_TOP: {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 100000)
                 return cli_usage_error("eval ", "--top: expected a number, got '%s'", optarg);
-            top = (int)v;
+            a->top = (int)v;
             break;
         }
         case 'j':
-            if ((threads = cli_threads(optarg)) < 1)
+            if ((a->threads = cli_threads(optarg)) < 1)
                 return cli_usage_error("eval ", "--threads: expected a number from 1 to %d, got "
                                        "'%s'", AT_MAX_THREADS, optarg);
             break;
@@ -534,109 +533,122 @@ int cli_eval(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error("eval ", "eval takes one gold CoNLL-U file");
-    if (raw && (pred_path || conf_path))
+    if (a->raw && (a->pred_path || a->conf_path))
         return cli_usage_error("eval ", "--raw tags GOLD's text itself: not with --pred or "
                                "--confusion");
-    if (sentences && !raw)
+    if (a->sentences && !a->raw)
         return cli_usage_error("eval ", "--sentences is for --raw");
-    const char *argv_pred = pred_path;
-    const char *gold_path = argv[optind];
-    at_error err;
-    at_model *m;
-    if ((conf_path && at_output_check(conf_path, &err)) || cli_load_model(model_path, &m, &err))
-        return cli_fail(&err);
-    scoring sc;
-    memset(&sc, 0, sizeof sc);
-    sc.m = m;
-    at_feats_init(&sc.f);
-    const at_config *cfg = at_model_config(m);
-    if (cli_tagsets("eval ", tagsets, cfg, sc.name, sc.gold_col, &sc.n)) {
-        at_model_free(m);
-        return EXIT_USAGE;
-    }
-    int status = EXIT_OK;
-    for (int t = 0; t < sc.n && !pred_path; t++)
-        if ((sc.model_ts[t] = at_model_tagset_index(m, sc.name[t])) < 0) {
-            at_model_free(m);
-            return cli_usage_error("eval ", "the model has no tag set \"%s\"", sc.name[t]);
-        }
-    if (sc.n == 0) {
-        at_model_free(m);
-        return cli_usage_error("eval ", "no tag set to score: give --tagsets");
-    }
-    if (raw) {
-        status = eval_raw(m, &sc, gold_path,
-                          sentences && !strcmp(sentences, "line") ? AT_IN_RAW_LINES : AT_IN_RAW,
-                          json);
-        at_feats_free(&sc.f);
-        at_model_free(m);
-        return status;
-    }
-    const char *names[AT_MAX_TAGSETS];
-    for (int t = 0; t < sc.n; t++)
-        names[t] = sc.name[t];
-    FILE *gf = fopen(gold_path, "rb"), *pf = NULL;
-    at_reader *gr = NULL, *pr = NULL;
-    int pred_conllu = pred_path && sniff_conllu(pred_path);
-    if (!gf)
-        at_error_set(&err, "%s: cannot open: %s", gold_path, strerror(errno));
-    else if (pred_path && !(pf = fopen(pred_path, "rb")))
-        at_error_set(&err, "%s: cannot open: %s", pred_path, strerror(errno));
-    if (gf && !pred_path && (pf = tag_gold(&sc, &gf, gold_path, threads, &err)))
-        pred_path = "(the model's tags)";
-    if (!gf || !pf || !(sc.ev = at_eval_new(sc.n, names)) ||
-        at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, &err) ||
-        (pf && at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr,
-                             &err))) {
-        status = cli_fail(&err);
-        goto out;
-    }
-    int tagged = !argv_pred;
+    return -1;
+}
+
+/* score_pairs: GOLD's sentences and the predictions' (read from pr, or the
+ * model's tags when tagged), one for one, into sc. */
+static int score_pairs(scoring *sc, at_reader *gr, const char *gold_path, at_reader *pr,
+                       const char *pred_path, int pred_conllu, int tagged, at_error *err)
+{
     at_sentence gs, ps;
     at_sentence_init(&gs);
     at_sentence_init(&ps);
     size_t sent_no = 0;
     int rc;
-    while ((rc = at_reader_next(gr, &gs, &err)) == 1) {
+    while ((rc = at_reader_next(gr, &gs, err)) == 1) {
         sent_no++;
         if (!tagged || gs.n) { /* the model's tags have no sentence for one without words */
-            int prc = at_reader_next(pr, &ps, &err);
+            int prc = at_reader_next(pr, &ps, err);
             if (prc == 0)
-                at_error_set(&err, "%s: ends before sentence %zu of %s (line %zu): the files do "
+                at_error_set(err, "%s: ends before sentence %zu of %s (line %zu): the files do "
                              "not line up", pred_path, sent_no, gold_path, gs.first_line);
             if (prc != 1) {
                 rc = -1;
                 break;
             }
         }
-        if (gs.n && score_sentence(&sc, &gs, gold_path, &ps, pred_path, pred_conllu, sent_no,
-                                   &err)) {
+        if (gs.n && score_sentence(sc, &gs, gold_path, &ps, pred_path, pred_conllu, sent_no,
+                                   err)) {
             rc = -1;
             break;
         }
     }
-    if (rc == 0 && at_reader_next(pr, &ps, &err) == 1) {
-        at_error_set(&err, "%s:%zu: more sentences than %s has: the files do not line up",
+    if (rc == 0 && at_reader_next(pr, &ps, err) == 1) {
+        at_error_set(err, "%s:%zu: more sentences than %s has: the files do not line up",
                      pred_path, ps.first_line, gold_path);
         rc = -1;
     }
     at_sentence_free(&gs);
     at_sentence_free(&ps);
-    if (rc < 0) {
-        status = cli_fail(&err);
-        goto out;
-    }
-    if (json ? print_json(&sc, gold_path, top) : (print_table(&sc, gold_path, top), 0))
-        status = EXIT_DATA;
-    if (conf_path && write_confusion(&sc, conf_path, &err))
-        status = cli_fail(&err);
-out:
+    return rc < 0 ? -1 : 0;
+}
+
+/* score_files: GOLD against --pred's file, or against the model's tags of
+ * it (pred_path NULL), into sc. */
+static int score_files(scoring *sc, const char *gold_path, const char *pred_path, int threads,
+                       at_error *err)
+{
+    const char *names[AT_MAX_TAGSETS];
+    for (int t = 0; t < sc->n; t++)
+        names[t] = sc->name[t];
+    int tagged = !pred_path, rc = -1;
+    FILE *gf = fopen(gold_path, "rb"), *pf = NULL;
+    at_reader *gr = NULL, *pr = NULL;
+    int pred_conllu = pred_path && sniff_conllu(pred_path);
+    if (!gf)
+        at_error_set(err, "%s: cannot open: %s", gold_path, strerror(errno));
+    else if (pred_path && !(pf = fopen(pred_path, "rb")))
+        at_error_set(err, "%s: cannot open: %s", pred_path, strerror(errno));
+    if (gf && tagged && (pf = tag_gold(sc, &gf, gold_path, threads, err)))
+        pred_path = "(the model's tags)";
+    if (gf && pf && (sc->ev = at_eval_new(sc->n, names)) &&
+        !at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, err) &&
+        !at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr, err))
+        rc = score_pairs(sc, gr, gold_path, pr, pred_path, pred_conllu, tagged, err);
+    else if (gf && pf && !sc->ev)
+        at_error_set(err, "out of memory");
     at_reader_free(gr);
     at_reader_free(pr);
     if (gf)
         fclose(gf);
     if (pf)
         fclose(pf);
+    return rc;
+}
+
+int cli_eval(int argc, char **argv)
+{
+    eval_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    const char *gold_path = argv[optind];
+    at_error err;
+    at_model *m;
+    if ((a.conf_path && at_outfile_check(a.conf_path, &err)) ||
+        cli_load_model(a.model_path, &m, &err))
+        return cli_fail(&err);
+    scoring sc;
+    memset(&sc, 0, sizeof sc);
+    sc.m = m;
+    at_feats_init(&sc.f);
+    if (cli_tagsets("eval ", a.tagsets, at_model_config(m), sc.name, sc.gold_col, &sc.n))
+        status = EXIT_USAGE;
+    for (int t = 0; status < 0 && t < sc.n && !a.pred_path; t++)
+        if ((sc.model_ts[t] = at_model_tagset_index(m, sc.name[t])) < 0)
+            status = cli_usage_error("eval ", "the model has no tag set \"%s\"", sc.name[t]);
+    if (status < 0 && sc.n == 0)
+        status = cli_usage_error("eval ", "no tag set to score: give --tagsets");
+    if (status < 0 && a.raw)
+        status = eval_raw(m, &sc, gold_path,
+                          a.sentences && !strcmp(a.sentences, "line") ? AT_IN_RAW_LINES
+                                                                      : AT_IN_RAW,
+                          a.json);
+    if (status < 0 && score_files(&sc, gold_path, a.pred_path, a.threads, &err))
+        status = cli_fail(&err);
+    if (status < 0) {
+        status = EXIT_OK;
+        if (a.json ? print_json(&sc, gold_path, a.top) : (print_table(&sc, gold_path, a.top), 0))
+            status = EXIT_DATA;
+        if (a.conf_path && write_confusion(&sc, a.conf_path, &err))
+            status = cli_fail(&err);
+    }
     at_feats_free(&sc.f);
     at_eval_free(sc.ev);
     at_model_free(m);

@@ -37,6 +37,33 @@ static void explain_help(void)
           stdout);
 }
 
+/* explain_sentences: the sentences read from r (the only-th alone, if only)
+ * added to x; in_name for the message when there are fewer. */
+static int explain_sentences(at_explainer *x, at_reader *r, size_t only, const char *in_name,
+                             at_error *err)
+{
+    at_sentence s;
+    at_sentence_init(&s);
+    size_t seen = 0;
+    int rc;
+    while ((rc = at_reader_next(r, &s, err)) == 1) {
+        rc = 0;
+        if (s.n == 0)
+            continue;
+        seen++;
+        if (!s.number) /* readers that do not count: the sentence's place here */
+            s.number = seen;
+        if (only && seen != only)
+            continue;
+        if ((rc = at_explain_add(x, &s, err)) != 0 || only)
+            break;
+    }
+    at_sentence_free(&s);
+    if (rc == 0 && only && seen < only)
+        rc = at_error_set(err, "%s: has %zu sentences, not %zu", in_name, seen, only);
+    return rc;
+}
+
 int cli_explain(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -99,49 +126,31 @@ int cli_explain(int argc, char **argv)
         at_model_free(m);
         return EXIT_DATA;
     }
-    at_output *out = NULL;
+    at_outfile *out = NULL;
     at_reader *r = NULL;
     at_explainer *x = NULL;
-    at_sentence s;
-    at_sentence_init(&s);
     const char *title = model_path ? model_path : "the default model";
-    int rc = out_path ? at_output_open(out_path, &out, &err) : 0;
-    FILE *fp = out ? at_output_stream(out) : stdout;
+    int rc = out_path ? at_outfile_open(out_path, &out, &err) : 0;
+    FILE *fp = out ? at_outfile_stream(out) : stdout;
     if (rc == 0)
         rc = at_reader_new(in, in_path ? in_path : "<stdin>", in_fmt, &r, &err);
     if (rc == 0)
         rc = at_explain_new(m, fp, fmt, title, &x, &err);
     if (rc == 0 && layer)
         rc = at_explain_layer(x, layer, &err);
-    size_t seen = 0;
-    while (rc == 0 && (rc = at_reader_next(r, &s, &err)) == 1) {
-        rc = 0;
-        if (s.n == 0)
-            continue;
-        seen++;
-        if (!s.number) /* readers that do not count: the sentence's place here */
-            s.number = seen;
-        if (only && seen != only)
-            continue;
-        rc = at_explain_add(x, &s, &err);
-        if (only)
-            break;
-    }
-    if (rc == 0 && only && seen < only)
-        rc = at_error_set(&err, "%s: has %zu sentences, not %zu", in_path ? in_path : "<stdin>",
-                          seen, only);
+    if (rc == 0)
+        rc = explain_sentences(x, r, only, in_path ? in_path : "<stdin>", &err);
     if (x) {
         int frc = rc == 0 ? at_explain_finish(x, &err) : (at_explain_free(x), 0);
         rc = rc ? rc : frc;
     }
     if (rc == 0 && out)
-        rc = at_output_commit(out, &err);
+        rc = at_outfile_commit(out, &err);
     else if (out)
-        at_output_abort(out);
+        at_outfile_abort(out);
     else if (rc == 0 && (fflush(stdout) || ferror(stdout)))
         rc = at_error_set(&err, "standard output: cannot write: %s", strerror(errno));
     at_reader_free(r);
-    at_sentence_free(&s);
     if (in != stdin)
         fclose(in);
     at_model_free(m);

@@ -1,8 +1,8 @@
 /*
- * cli_batch.c - batch mode of `attntag tag`: which files, where each output
- * goes, and how far the batch has come.
+ * cli_files.c - the files of `attntag tag`'s batch mode: which files, where each
+ * output goes, and how far the run has come.
  */
-#include "cli_batch.h"
+#include "cli_files.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -30,12 +30,12 @@ static char *dup_printf(const char *fmt, ...)
     return s;
 }
 
-static int push(batch_list *l, const char *path, const char *name, long long size, char *error,
+static int push(file_list *l, const char *path, const char *name, long long size, char *error,
                 at_error *err)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
-        batch_file *f = realloc(l->f, cap * sizeof *f);
+        file_entry *f = realloc(l->f, cap * sizeof *f);
         if (!f) {
             free(error);
             return at_error_set(err, "out of memory for the list of files");
@@ -50,7 +50,7 @@ static int push(batch_list *l, const char *path, const char *name, long long siz
         free(error);
         return at_error_set(err, "out of memory for the list of files");
     }
-    l->f[l->n++] = (batch_file){p, nm, size, error};
+    l->f[l->n++] = (file_entry){p, nm, size, error};
     if (size > 0)
         l->bytes += size;
     return 0;
@@ -63,7 +63,7 @@ static int by_name(const void *a, const void *b)
 
 /* walk: the files under dir, in name order, depth first; name: dir's
  * output name ("" for the output directory itself). */
-static int walk(batch_list *l, const char *dir, const char *name, int depth, at_error *err)
+static int walk(file_list *l, const char *dir, const char *name, int depth, at_error *err)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -119,7 +119,7 @@ static int walk(batch_list *l, const char *dir, const char *name, int depth, at_
     return rc;
 }
 
-void batch_list_skip(batch_list *l, const char *dir)
+void file_list_skip(file_list *l, const char *dir)
 {
     struct stat st;
     l->skip_dir = dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
@@ -146,7 +146,7 @@ static char *base_name(const char *path)
     return dup_printf("%.*s", (int)n, path + start);
 }
 
-int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err)
+int file_list_add(file_list *l, const char *path, int recursive, at_error *err)
 {
     struct stat st;
     if (strcmp(path, "-") == 0)
@@ -170,7 +170,7 @@ int batch_list_add(batch_list *l, const char *path, int recursive, at_error *err
     return rc;
 }
 
-int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_error *err)
+int file_list_read(file_list *l, const char *list, int nul, int recursive, at_error *err)
 {
     int is_stdin = strcmp(list, "-") == 0;
     FILE *fp = is_stdin ? stdin : fopen(list, "rb");
@@ -189,7 +189,7 @@ int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_
             rc = at_error_set(err, "%s: a path holds a NUL byte (use -0 for find -print0)",
                               is_stdin ? "<stdin>" : list);
         else
-            rc = batch_list_add(l, line, recursive, err);
+            rc = file_list_add(l, line, recursive, err);
     }
     if (rc == 0 && ferror(fp))
         rc = at_error_set(err, "%s: read error", is_stdin ? "<stdin>" : list);
@@ -199,7 +199,7 @@ int batch_list_read(batch_list *l, const char *list, int nul, int recursive, at_
     return rc;
 }
 
-void batch_list_free(batch_list *l)
+void file_list_free(file_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->f[i].path);
@@ -231,12 +231,12 @@ static int make_parents(char *path, at_error *err)
 
 static int by_output(const void *a, const void *b)
 {
-    return strcmp((*(const batch_file *const *)a)->name, (*(const batch_file *const *)b)->name);
+    return strcmp((*(const file_entry *const *)a)->name, (*(const file_entry *const *)b)->name);
 }
 
-int batch_same_outputs(const batch_list *l, const char *suffix, at_error *err)
+int file_list_same_outputs(const file_list *l, const char *suffix, at_error *err)
 {
-    const batch_file **v = malloc((l->n ? l->n : 1) * sizeof *v);
+    const file_entry **v = malloc((l->n ? l->n : 1) * sizeof *v);
     if (!v)
         return at_error_set(err, "out of memory for the list of files");
     size_t n = 0;
@@ -248,7 +248,7 @@ int batch_same_outputs(const batch_list *l, const char *suffix, at_error *err)
     for (size_t i = 1; rc == 0 && i < n; i++)
         if (strcmp(v[i - 1]->name, v[i]->name) == 0) {
             /* name them in the order given */
-            const batch_file *a = v[i - 1] < v[i] ? v[i - 1] : v[i], *b = a == v[i] ? v[i - 1] : v[i];
+            const file_entry *a = v[i - 1] < v[i] ? v[i - 1] : v[i], *b = a == v[i] ? v[i - 1] : v[i];
             rc = at_error_set(err, "%s and %s would both be written to %s%s in the output "
                               "directory: nothing tagged", a->path, b->path, a->name, suffix);
         }
@@ -256,7 +256,7 @@ int batch_same_outputs(const batch_list *l, const char *suffix, at_error *err)
     return rc;
 }
 
-char *batch_output(const batch_file *f, const char *outdir, const char *suffix, at_error *err)
+char *file_output(const file_entry *f, const char *outdir, const char *suffix, at_error *err)
 {
     char *out;
     if (outdir) {
@@ -291,7 +291,7 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void batch_progress_start(batch_progress *p, const batch_list *l)
+void files_progress_start(files_progress *p, const file_list *l)
 {
     memset(p, 0, sizeof *p);
     p->tty = isatty(STDERR_FILENO);
@@ -300,7 +300,7 @@ void batch_progress_start(batch_progress *p, const batch_list *l)
     p->total_bytes = l->bytes;
 }
 
-void batch_progress_show(batch_progress *p, int force)
+void files_progress_show(files_progress *p, int force)
 {
     double t = now();
     if (!p->tty || (!force && t - p->last < 0.2))
@@ -316,7 +316,7 @@ void batch_progress_show(batch_progress *p, int force)
             p->total_files, p->tokens, rate, eta);
 }
 
-void batch_progress_end(batch_progress *p)
+void files_progress_end(files_progress *p)
 {
     double secs = now() - p->t0;
     if (p->tty)

@@ -2,7 +2,7 @@
  * cli_tag.c - `attntag [tag]`: read sentences, tag them, write them.
  */
 #include "cli.h"
-#include "cli_batch.h"
+#include "cli_files.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -83,12 +83,12 @@ static void long_lines_note(const at_tagger *t, const char *name)
                 AT_MAX_LINE);
 }
 
-typedef struct batch_opts {
+typedef struct files_opts {
     const char *outdir, *suffix, *files_from;
     int recursive, nul, skip_existing;
-} batch_opts;
+} files_opts;
 
-/* tag_file: one input of a batch into its own output, which appears under
+/* tag_file: one input of batch mode into its own output, which appears under
  * its final name only when the whole file is tagged. */
 static int tag_file(at_tagger *t, const char *in_path, const char *out_path, long long *tokens,
                     at_error *err)
@@ -96,54 +96,54 @@ static int tag_file(at_tagger *t, const char *in_path, const char *out_path, lon
     FILE *in = fopen(in_path, "rb");
     if (!in)
         return at_error_set(err, "%s: cannot open: %s", in_path, strerror(errno));
-    at_output *o;
-    if (at_output_open(out_path, &o, err)) {
+    at_outfile *o;
+    if (at_outfile_open(out_path, &o, err)) {
         fclose(in);
         return -1;
     }
     long long n = 0;
-    int rc = at_tagger_run(t, in, in_path, at_output_stream(o), &n, err);
+    int rc = at_tagger_run(t, in, in_path, at_outfile_stream(o), &n, err);
     long_lines_note(t, in_path);
     if (rc == 0 && ferror(in))
         rc = at_error_set(err, "%s: read error", in_path);
     fclose(in);
     if (rc) {
-        at_output_abort(o);
+        at_outfile_abort(o);
         return -1;
     }
     *tokens += n;
-    return at_output_commit(o, err);
+    return at_outfile_commit(o, err);
 }
 
-/* tag_batch: every file named into its own output; a file that fails is
+/* tag_files: every file named into its own output; a file that fails is
  * reported and the others are still tagged. */
-static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_paths,
+static int tag_files(at_tagger *t, const files_opts *b, char **paths, int n_paths,
                      const char *ext)
 {
     at_error err;
-    batch_list l = {0};
+    file_list l = {0};
     int rc = 0;
-    batch_list_skip(&l, b->outdir);
+    file_list_skip(&l, b->outdir);
     for (int i = 0; rc == 0 && i < n_paths; i++)
-        rc = batch_list_add(&l, paths[i], b->recursive, &err);
+        rc = file_list_add(&l, paths[i], b->recursive, &err);
     if (rc == 0 && b->files_from)
-        rc = batch_list_read(&l, b->files_from, b->nul, b->recursive, &err);
+        rc = file_list_read(&l, b->files_from, b->nul, b->recursive, &err);
     if (rc == 0 && b->outdir)
-        rc = batch_same_outputs(&l, ext, &err);
+        rc = file_list_same_outputs(&l, ext, &err);
     if (rc) {
-        batch_list_free(&l);
+        file_list_free(&l);
         return cli_fail(&err);
     }
-    batch_progress p;
-    batch_progress_start(&p, &l);
+    files_progress p;
+    files_progress_start(&p, &l);
     for (size_t i = 0; i < l.n; i++) {
-        const batch_file *f = &l.f[i];
+        const file_entry *f = &l.f[i];
         char *out = NULL;
         int ok = 1;
         if (f->error) {
             at_error_set(&err, "%s: %s", f->path, f->error);
             ok = 0;
-        } else if (!(out = batch_output(f, b->outdir, b->outdir ? ext : b->suffix, &err))) {
+        } else if (!(out = file_output(f, b->outdir, b->outdir ? ext : b->suffix, &err))) {
             at_error_set(&err, "%s: %.900s", f->path, err.msg);
             ok = 0;
         } else if (b->skip_existing && access(out, F_OK) == 0) {
@@ -160,11 +160,11 @@ static int tag_batch(at_tagger *t, const batch_opts *b, char **paths, int n_path
         free(out);
         p.files++;
         p.bytes += f->size > 0 ? f->size : 0;
-        batch_progress_show(&p, i + 1 == l.n); /* the last state always shown */
+        files_progress_show(&p, i + 1 == l.n); /* the last state always shown */
     }
-    batch_progress_end(&p);
+    files_progress_end(&p);
     size_t failed = p.failed;
-    batch_list_free(&l);
+    file_list_free(&l);
     return failed ? EXIT_DATA : EXIT_OK;
 }
 
@@ -200,7 +200,50 @@ static int parse_tagsets(const at_model *m, const char *list, at_write_opts *wo,
     return 0;
 }
 
-int cli_tag(int argc, char **argv)
+/* What the command line asks of `attntag tag`. */
+typedef struct tag_args {
+    const char *model_path, *tagsets, *sentences;
+    files_opts files;
+    at_input_format in;
+    int out_fmt, line_buffered, probs, top, threads;
+    double min_prob;
+} tag_args;
+
+/* check_args: whether the options go together, with the output format's
+ * default filled in; -1 when they do, else the exit status. */
+static int check_args(tag_args *a, int n_files)
+{
+    const files_opts *b = &a->files;
+    int many = b->outdir || b->suffix; /* batch mode: an output file per input */
+    if (a->sentences && a->in != AT_IN_RAW)
+        return cli_usage_error("", "--sentences is for raw text (--tokenize)");
+    if (a->sentences && strcmp(a->sentences, "line") == 0)
+        a->in = AT_IN_RAW_LINES;
+    if (a->out_fmt < 0)
+        a->out_fmt = a->in == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
+    if (a->top && a->out_fmt != AT_OUT_JSON)
+        return cli_usage_error("", "--top needs --format json");
+    if (a->probs && a->out_fmt != AT_OUT_JSON && a->out_fmt != AT_OUT_TSV)
+        return cli_usage_error("", "--probs needs --format json or tsv");
+    if (b->outdir && b->suffix)
+        return cli_usage_error("", "--output-dir and --suffix: choose one");
+    if (b->suffix && !*b->suffix)
+        return cli_usage_error("", "--suffix: an empty suffix would write over the inputs");
+    if (!many && (b->recursive || b->files_from || b->skip_existing))
+        return cli_usage_error("", "-r, --files-from and --skip-existing need --output-dir "
+                               "or --suffix");
+    if (b->nul && !b->files_from)
+        return cli_usage_error("", "-0 needs --files-from");
+    if (many && a->line_buffered)
+        return cli_usage_error("", "--line-buffered is for a stream, not for batch mode");
+    if (many && !b->files_from && n_files == 0)
+        return cli_usage_error("", "batch mode needs files (or --files-from)");
+    return -1;
+}
+
+/* parse_args: the options into a, the files left from optind; -1 to go on,
+ * else the exit status (--help, --version, a usage error). */
+static int parse_args(int argc, char **argv, tag_args *a)
 {
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},  {"input", required_argument, NULL, 'i'},
@@ -214,42 +257,40 @@ int cli_tag(int argc, char **argv)
         {"threads", required_argument, NULL, 'j'}, {"min-prob", required_argument, NULL, 'P'},
         {"sentences", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0}};
-    const char *model_path = NULL, *tagsets = NULL;
-    batch_opts b = {0};
-    at_input_format in_fmt = AT_IN_LINES;
-    int out_fmt = -1, line_buffered = 0, probs = 0, top = 0, c;
-    double min_prob = 0;
-    const char *sentences = NULL;
-    int threads = cli_default_threads();
+    int c;
+    memset(a, 0, sizeof *a);
+    a->in = AT_IN_LINES;
+    a->out_fmt = -1;
+    a->threads = cli_default_threads();
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:i:tf:s:hVo:r0j:", opts, NULL)) != -1) {
         switch (c) {
-        case 'm': model_path = optarg; break;
+        case 'm': a->model_path = optarg; break;
         case 'i':
-            if (cli_input_format("", optarg, &in_fmt))
+            if (cli_input_format("", optarg, &a->in))
                 return EXIT_USAGE;
             break;
-        case 't': in_fmt = AT_IN_RAW; break;
+        case 't': a->in = AT_IN_RAW; break;
         case 'L':
             if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "line") != 0)
                 return cli_usage_error("", "--sentences: expected auto or line, got '%s'",
                                        optarg);
-            sentences = optarg;
+            a->sentences = optarg;
             break;
         case 'f': {
             at_output_format f;
             if (cli_output_format("", optarg, &f))
                 return EXIT_USAGE;
-            out_fmt = (int)f;
+            a->out_fmt = (int)f;
             break;
         }
-        case 's': tagsets = optarg; break;
-        case 'p': probs = 1; break;
+        case 's': a->tagsets = optarg; break;
+        case 'p': a->probs = 1; break;
         case 'P': {
             char *end;
             errno = 0;
-            min_prob = strtod(optarg, &end);
-            if (errno || *end || end == optarg || !(min_prob > 0 && min_prob <= 1))
+            a->min_prob = strtod(optarg, &end);
+            if (errno || *end || end == optarg || !(a->min_prob > 0 && a->min_prob <= 1))
                 return cli_usage_error("", "--min-prob: expected a probability above 0 and at "
                                        "most 1, got '%s'", optarg);
             break;
@@ -261,18 +302,18 @@ int cli_tag(int argc, char **argv)
             if (errno || *end || k < 1 || k > 1000)
                 return cli_usage_error("", "--top: expected a number from 1 to 1000, got '%s'",
                                        optarg);
-            top = (int)k;
+            a->top = (int)k;
             break;
         }
-        case 'l': line_buffered = 1; break;
-        case 'o': b.outdir = optarg; break;
-        case 'S': b.suffix = optarg; break;
-        case 'r': b.recursive = 1; break;
-        case 'F': b.files_from = optarg; break;
-        case '0': b.nul = 1; break;
-        case 'E': b.skip_existing = 1; break;
+        case 'l': a->line_buffered = 1; break;
+        case 'o': a->files.outdir = optarg; break;
+        case 'S': a->files.suffix = optarg; break;
+        case 'r': a->files.recursive = 1; break;
+        case 'F': a->files.files_from = optarg; break;
+        case '0': a->files.nul = 1; break;
+        case 'E': a->files.skip_existing = 1; break;
         case 'j':
-            if ((threads = cli_threads(optarg)) < 1)
+            if ((a->threads = cli_threads(optarg)) < 1)
                 return cli_usage_error("", "--threads: expected a number from 1 to %d, got '%s'",
                                        AT_MAX_THREADS, optarg);
             break;
@@ -281,94 +322,91 @@ int cli_tag(int argc, char **argv)
         default: return cli_usage_error("", "invalid option");
         }
     }
-    if (sentences && in_fmt != AT_IN_RAW)
-        return cli_usage_error("", "--sentences is for raw text (--tokenize)");
-    if (sentences && strcmp(sentences, "line") == 0)
-        in_fmt = AT_IN_RAW_LINES;
-    if (out_fmt < 0)
-        out_fmt = in_fmt == AT_IN_CONLLU ? AT_OUT_CONLLU : AT_OUT_WORDTAG;
-    if (top && out_fmt != AT_OUT_JSON)
-        return cli_usage_error("", "--top needs --format json");
-    if (probs && out_fmt != AT_OUT_JSON && out_fmt != AT_OUT_TSV)
-        return cli_usage_error("", "--probs needs --format json or tsv");
-    int batch = b.outdir || b.suffix;
-    if (b.outdir && b.suffix)
-        return cli_usage_error("", "--output-dir and --suffix: choose one");
-    if (b.suffix && !*b.suffix)
-        return cli_usage_error("", "--suffix: an empty suffix would write over the inputs");
-    if (!batch && (b.recursive || b.files_from || b.skip_existing))
-        return cli_usage_error("", "-r, --files-from and --skip-existing need --output-dir "
-                               "or --suffix");
-    if (b.nul && !b.files_from)
-        return cli_usage_error("", "-0 needs --files-from");
-    if (batch && line_buffered)
-        return cli_usage_error("", "--line-buffered is for a stream, not for batch mode");
-    if (batch && !b.files_from && optind == argc)
-        return cli_usage_error("", "batch mode needs files (or --files-from)");
+    return check_args(a, argc - optind);
+}
 
+/* select_tagsets: the tag sets written, into wo: --tagset's, else the ones
+ * the format has room for; -1 to go on, else the exit status. */
+static int select_tagsets(const at_model *m, const tag_args *a, at_write_opts *wo)
+{
     at_error err;
-    at_tagger_opts to;
-    memset(&to, 0, sizeof to);
-    to.in = in_fmt;
-    to.threads = line_buffered ? 1 : threads;
-    to.line_buffered = line_buffered;
-    at_write_opts *wo = &to.wo;
-    wo->format = (at_output_format)out_fmt;
-    wo->probs = probs;
-    wo->top = top;
-    wo->min_prob = min_prob;
-    int status = EXIT_OK;
-    at_model *m = NULL;
-    if (cli_load_model(model_path, &m, &err))
-        return cli_fail(&err);
-    const char *deflt = out_fmt == AT_OUT_CONLLU || out_fmt == AT_OUT_JSON ? "all" : NULL;
-    if (out_fmt == AT_OUT_CONLLU && !tagsets) { /* the tag sets CoNLL-U has columns for */
-        for (int i = 0; i < at_model_config(m)->n_tagsets; i++)
-            if (!strcmp(at_model_config(m)->tagset[i], "upos") ||
-                !strcmp(at_model_config(m)->tagset[i], "xpos"))
+    const at_config *c = at_model_config(m);
+    const char *deflt = a->out_fmt == AT_OUT_CONLLU || a->out_fmt == AT_OUT_JSON ? "all" : NULL;
+    if (a->out_fmt == AT_OUT_CONLLU && !a->tagsets) { /* the tag sets CoNLL-U has columns for */
+        for (int i = 0; i < c->n_tagsets; i++)
+            if (!strcmp(c->tagset[i], "upos") || !strcmp(c->tagset[i], "xpos"))
                 wo->sel[wo->n_sel++] = i;
-    } else if (tagsets || deflt) {
-        if (parse_tagsets(m, tagsets ? tagsets : deflt, wo, &err)) {
-            at_model_free(m);
-            return cli_usage_error("", "%s", err.msg);
+        if (wo->n_sel == 0) {
+            at_error_set(&err, "the model has no upos or xpos tag set for CoNLL-U output");
+            return cli_fail(&err);
         }
+    } else if (a->tagsets || deflt) {
+        if (parse_tagsets(m, a->tagsets ? a->tagsets : deflt, wo, &err))
+            return cli_usage_error("", "%s", err.msg);
     } else {
         wo->n_sel = 1;
     }
-    at_tagger *t = NULL;
-    if (wo->n_sel == 0 || at_tagger_new(m, &to, &t, &err)) {
-        if (wo->n_sel == 0)
-            at_error_set(&err, "the model has no upos or xpos tag set for CoNLL-U output");
-        at_model_free(m);
-        return cli_fail(&err);
-    }
-    if (line_buffered)
-        setvbuf(stdout, NULL, _IOLBF, 0);
+    return -1;
+}
 
-    if (batch) {
-        static const char *const ext[] = {".tag", ".tsv", ".conllu", ".jsonl"};
-        status = tag_batch(t, &b, argv + optind, argc - optind, ext[out_fmt]);
-        goto done;
-    }
-
-    int n_files = argc - optind;
+/* tag_streams: standard input, or each file named in turn, to standard output. */
+static int tag_streams(at_tagger *t, char **paths, int n_files)
+{
+    at_error err;
     long long tokens = 0;
-    for (int i = 0; status == EXIT_OK && i < (n_files ? n_files : 1); i++) {
-        const char *path = n_files ? argv[optind + i] : "-";
+    for (int i = 0; i < (n_files ? n_files : 1); i++) {
+        const char *path = n_files ? paths[i] : "-";
         int is_stdin = strcmp(path, "-") == 0;
         FILE *in = is_stdin ? stdin : fopen(path, "rb");
         if (!in) {
             at_error_set(&err, "%s: cannot open: %s", path, strerror(errno));
-            status = cli_fail(&err);
-            break;
+            return cli_fail(&err);
         }
-        if (at_tagger_run(t, in, is_stdin ? "<stdin>" : path, stdout, &tokens, &err))
-            status = cli_fail(&err);
+        int status = at_tagger_run(t, in, is_stdin ? "<stdin>" : path, stdout, &tokens, &err)
+                         ? cli_fail(&err) : EXIT_OK;
         long_lines_note(t, is_stdin ? "<stdin>" : path);
         if (!is_stdin)
             fclose(in);
+        if (status != EXIT_OK)
+            return status;
     }
-done:
+    return EXIT_OK;
+}
+
+int cli_tag(int argc, char **argv)
+{
+    tag_args a;
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0)
+        return status;
+    at_error err;
+    at_tagger_opts to;
+    memset(&to, 0, sizeof to);
+    to.in = a.in;
+    to.threads = a.line_buffered ? 1 : a.threads;
+    to.line_buffered = a.line_buffered;
+    to.wo.format = (at_output_format)a.out_fmt;
+    to.wo.probs = a.probs;
+    to.wo.top = a.top;
+    to.wo.min_prob = a.min_prob;
+    at_model *m = NULL;
+    at_tagger *t = NULL;
+    if (cli_load_model(a.model_path, &m, &err))
+        return cli_fail(&err);
+    if ((status = select_tagsets(m, &a, &to.wo)) < 0 && at_tagger_new(m, &to, &t, &err))
+        status = cli_fail(&err);
+    if (status >= 0) {
+        at_model_free(m);
+        return status;
+    }
+    if (a.line_buffered)
+        setvbuf(stdout, NULL, _IOLBF, 0);
+    if (a.files.outdir || a.files.suffix) {
+        static const char *const ext[] = {".tag", ".tsv", ".conllu", ".jsonl"};
+        status = tag_files(t, &a.files, argv + optind, argc - optind, ext[a.out_fmt]);
+    } else {
+        status = tag_streams(t, argv + optind, argc - optind);
+    }
     if (fflush(stdout) != 0 && status == EXIT_OK) {
         at_error_set(&err, "write error on standard output: %s", strerror(errno));
         status = cli_fail(&err);

@@ -325,50 +325,48 @@ static int load_config(at_config *c, at_train_opts *o, const char *path)
     return rc;
 }
 
-int cli_train(int argc, char **argv)
+enum { O_TRAIN = 256, O_DEV, O_TAGSETS, O_CONFIG, O_LOG, O_CKPT, O_RESUME, O_ABS, O_F16,
+       O_LEXICON, O_ARCH, O_SETTING };
+static const struct option opts[] = {
+    {"train", required_argument, NULL, O_TRAIN}, {"dev", required_argument, NULL, O_DEV},
+    {"output", required_argument, NULL, 'o'}, {"tagsets", required_argument, NULL, O_TAGSETS},
+    {"config", required_argument, NULL, O_CONFIG}, {"log", required_argument, NULL, O_LOG},
+    {"checkpoint", required_argument, NULL, O_CKPT},
+    {"resume", required_argument, NULL, O_RESUME}, {"abs-pos", no_argument, NULL, O_ABS},
+    {"f16", no_argument, NULL, O_F16}, {"quiet", no_argument, NULL, 'q'},
+    {"lexicon", required_argument, NULL, O_LEXICON},
+    {"arch", required_argument, NULL, O_ARCH}, {"help", no_argument, NULL, 'h'},
+    /* settings that take a value, by their --config name with - for _ */
+    {"dim", required_argument, NULL, O_SETTING}, {"heads", required_argument, NULL, O_SETTING},
+    {"layers", required_argument, NULL, O_SETTING}, {"ffn", required_argument, NULL, O_SETTING},
+    {"window", required_argument, NULL, O_SETTING},
+    {"rel-pos", required_argument, NULL, O_SETTING},
+    {"norm", required_argument, NULL, O_SETTING},
+    {"activation", required_argument, NULL, O_SETTING},
+    {"char-buckets", required_argument, NULL, O_SETTING},
+    {"char-dim", required_argument, NULL, O_SETTING},
+    {"ngrams", required_argument, NULL, O_SETTING},
+    {"max-len", required_argument, NULL, O_SETTING},
+    {"epochs", required_argument, NULL, O_SETTING},
+    {"patience", required_argument, NULL, O_SETTING},
+    {"batch-tokens", required_argument, NULL, O_SETTING},
+    {"lr", required_argument, NULL, O_SETTING}, {"warmup", required_argument, NULL, O_SETTING},
+    {"weight-decay", required_argument, NULL, O_SETTING},
+    {"clip", required_argument, NULL, O_SETTING},
+    {"label-smoothing", required_argument, NULL, O_SETTING},
+    {"ema", required_argument, NULL, O_SETTING},
+    {"dropout", required_argument, NULL, O_SETTING},
+    {"word-dropout", required_argument, NULL, O_SETTING},
+    {"seed", required_argument, NULL, O_SETTING},
+    {"threads", required_argument, NULL, O_SETTING},
+    {"min-count", required_argument, NULL, O_SETTING},
+    {NULL, 0, NULL, 0}};
+
+/* early_args: --config, then --arch, before the other options, so that
+ * flags given with them win whatever their order; 0, else the exit status. */
+static int early_args(int argc, char **argv, at_config *cfg, at_train_opts *o)
 {
-    enum { O_TRAIN = 256, O_DEV, O_TAGSETS, O_CONFIG, O_LOG, O_CKPT, O_RESUME, O_ABS, O_F16,
-           O_LEXICON, O_ARCH, O_SETTING };
-    static const struct option opts[] = {
-        {"train", required_argument, NULL, O_TRAIN}, {"dev", required_argument, NULL, O_DEV},
-        {"output", required_argument, NULL, 'o'}, {"tagsets", required_argument, NULL, O_TAGSETS},
-        {"config", required_argument, NULL, O_CONFIG}, {"log", required_argument, NULL, O_LOG},
-        {"checkpoint", required_argument, NULL, O_CKPT},
-        {"resume", required_argument, NULL, O_RESUME}, {"abs-pos", no_argument, NULL, O_ABS},
-        {"f16", no_argument, NULL, O_F16}, {"quiet", no_argument, NULL, 'q'},
-        {"lexicon", required_argument, NULL, O_LEXICON},
-        {"arch", required_argument, NULL, O_ARCH}, {"help", no_argument, NULL, 'h'},
-        /* settings that take a value, by their --config name with - for _ */
-        {"dim", required_argument, NULL, O_SETTING}, {"heads", required_argument, NULL, O_SETTING},
-        {"layers", required_argument, NULL, O_SETTING}, {"ffn", required_argument, NULL, O_SETTING},
-        {"window", required_argument, NULL, O_SETTING},
-        {"rel-pos", required_argument, NULL, O_SETTING},
-        {"norm", required_argument, NULL, O_SETTING},
-        {"activation", required_argument, NULL, O_SETTING},
-        {"char-buckets", required_argument, NULL, O_SETTING},
-        {"char-dim", required_argument, NULL, O_SETTING},
-        {"ngrams", required_argument, NULL, O_SETTING},
-        {"max-len", required_argument, NULL, O_SETTING},
-        {"epochs", required_argument, NULL, O_SETTING},
-        {"patience", required_argument, NULL, O_SETTING},
-        {"batch-tokens", required_argument, NULL, O_SETTING},
-        {"lr", required_argument, NULL, O_SETTING}, {"warmup", required_argument, NULL, O_SETTING},
-        {"weight-decay", required_argument, NULL, O_SETTING},
-        {"clip", required_argument, NULL, O_SETTING},
-        {"label-smoothing", required_argument, NULL, O_SETTING},
-        {"ema", required_argument, NULL, O_SETTING},
-        {"dropout", required_argument, NULL, O_SETTING},
-        {"word-dropout", required_argument, NULL, O_SETTING},
-        {"seed", required_argument, NULL, O_SETTING},
-        {"threads", required_argument, NULL, O_SETTING},
-        {"min-count", required_argument, NULL, O_SETTING},
-        {NULL, 0, NULL, 0}};
-    at_config cfg;
-    at_train_opts o;
-    at_config_default(&cfg);
-    at_train_opts_default(&o);
-    int quiet = 0, c, idx, rc;
-    optind = 1;
+    int rc;
     /* --config first, so that flags given with it win whatever their order */
     for (int i = 1; i < argc; i++) {
         const char *path = NULL;
@@ -376,7 +374,7 @@ int cli_train(int argc, char **argv)
             path = argv[i + 1];
         else if (strncmp(argv[i], "--config=", 9) == 0)
             path = argv[i] + 9;
-        if (path && (rc = load_config(&cfg, &o, path)) != 0)
+        if (path && (rc = load_config(cfg, o, path)) != 0)
             return rc;
     }
     /* then --arch, so that --layers, --window and the rest refine the figure
@@ -388,26 +386,39 @@ int cli_train(int argc, char **argv)
             continue;
         const char *fig = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
         at_error ferr;
-        if (fig && at_config_set_figure(&cfg, fig, &ferr))
+        if (fig && at_config_set_figure(cfg, fig, &ferr))
             return cli_usage_error("train ", "--arch: %s", ferr.msg);
     }
+    return 0;
+}
+
+/* parse_args: the options into cfg and o; -1 to go on, else the exit status
+ * (--help, a usage error, a bad --config). */
+static int parse_args(int argc, char **argv, at_config *cfg, at_train_opts *o, int *quiet)
+{
+    int c, idx, rc;
+    at_config_default(cfg);
+    at_train_opts_default(o);
+    optind = 1;
+    if ((rc = early_args(argc, argv, cfg, o)) != 0)
+        return rc;
     while ((c = getopt_long(argc, argv, "o:qh", opts, &idx)) != -1) {
         switch (c) {
-        case O_TRAIN: o.train_path = optarg; break;
-        case O_DEV: o.dev_path = optarg; break;
-        case 'o': o.out_path = optarg; break;
+        case O_TRAIN: o->train_path = optarg; break;
+        case O_DEV: o->dev_path = optarg; break;
+        case 'o': o->out_path = optarg; break;
         case O_TAGSETS:
-            if (parse_tagsets(&cfg, &o, optarg))
+            if (parse_tagsets(cfg, o, optarg))
                 return EXIT_USAGE;
             break;
         case O_CONFIG: case O_ARCH: break;
-        case O_LOG: o.log_path = optarg; break;
-        case O_CKPT: o.checkpoint_path = optarg; break;
-        case O_RESUME: o.resume_path = optarg; break;
-        case O_ABS: cfg.abs_pos = 1; break;
-        case O_F16: o.f16 = 1; break;
-        case O_LEXICON: o.lexicon_path = optarg; break;
-        case 'q': quiet = 1; break;
+        case O_LOG: o->log_path = optarg; break;
+        case O_CKPT: o->checkpoint_path = optarg; break;
+        case O_RESUME: o->resume_path = optarg; break;
+        case O_ABS: cfg->abs_pos = 1; break;
+        case O_F16: o->f16 = 1; break;
+        case O_LEXICON: o->lexicon_path = optarg; break;
+        case 'q': *quiet = 1; break;
         case 'h': train_help(); return EXIT_OK;
         case O_SETTING: {
             char key[32];
@@ -415,7 +426,7 @@ int cli_train(int argc, char **argv)
                                                                            : "ffn_dim");
             for (char *p = key; *p; p++)
                 *p = *p == '-' ? '_' : *p;
-            if ((rc = apply(&cfg, &o, key, optarg)) != 0)
+            if ((rc = apply(cfg, o, key, optarg)) != 0)
                 return rc;
             break;
         }
@@ -424,10 +435,20 @@ int cli_train(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("train ", "unexpected argument '%s'", argv[optind]);
-    if (!o.out_path || (!o.resume_path && (!o.train_path || !o.dev_path)))
+    if (!o->out_path || (!o->resume_path && (!o->train_path || !o->dev_path)))
         return cli_usage_error("train ", "train needs --train, --dev and -o (or --resume and -o)");
-    if (o.epochs < 1 || o.threads < 1)
+    if (o->epochs < 1 || o->threads < 1)
         return cli_usage_error("train ", "epochs and threads must be at least 1");
+    return -1;
+}
+
+int cli_train(int argc, char **argv)
+{
+    at_config cfg;
+    at_train_opts o;
+    int quiet = 0, rc = parse_args(argc, argv, &cfg, &o, &quiet);
+    if (rc >= 0)
+        return rc;
     at_error err;
     if (!o.resume_path && at_config_check(&cfg, &err))
         return cli_usage_error("train ", "%s", err.msg);

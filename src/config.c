@@ -195,14 +195,11 @@ int at_config_from_json(at_config *c, const char *json, size_t len, at_error *er
     return rc;
 }
 
-int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
+/* known_keys: every key of o one this attntag knows, none given twice: a
+ * key it does not know may ask for what it cannot compute, and which of
+ * two values would be meant? */
+static int known_keys(const cJSON *o, at_error *err)
 {
-    memset(c, 0, sizeof *c);
-    int norm = 0, act = 0;
-    if (!cJSON_IsObject(o))
-        return at_error_set(err, "config: expected a JSON object");
-    /* a key this attntag does not know may ask for what it cannot compute:
-     * refused, as is a key given twice (which value would be meant?) */
     static const char *const known[] = {"dim", "heads", "layers", "ffn_dim", "max_len", "norm",
                                         "activation", "window", "rel_pos", "abs_pos",
                                         "lowercase", "char_buckets", "char_dim", "ngram_min",
@@ -221,7 +218,85 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
             if (strcmp(key->string, k2->string) == 0)
                 return at_error_set(err, "config: \"%s\" given twice", key->string);
     }
-    if (get_int(o, "dim", &c->dim, err) || get_int(o, "heads", &c->heads, err) ||
+    return 0;
+}
+
+/* get_layers: "window" and "mixer", one per layer (c->layers already read). */
+static int get_layers(const cJSON *o, at_config *c, at_error *err)
+{
+    const cJSON *win = cJSON_GetObjectItemCaseSensitive(o, "window");
+    if (!cJSON_IsArray(win) || cJSON_GetArraySize(win) != c->layers)
+        return at_error_set(err, "config: \"window\" must be an array of %d numbers (one per "
+                            "layer)", c->layers);
+    int l = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, win)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
+            it->valuedouble < 0 || it->valuedouble > 1e6)
+            return at_error_set(err, "config: window[%d] must be a whole number >= 0", l);
+        c->window[l++] = (int)it->valuedouble;
+    }
+    const cJSON *mix = cJSON_GetObjectItemCaseSensitive(o, "mixer");
+    if (!mix) /* optional: absent, every block attends (models made before it) */
+        return 0;
+    if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->layers)
+        return at_error_set(err, "config: \"mixer\" must be an array of %d names (one per "
+                            "layer)", c->layers);
+    l = 0;
+    cJSON_ArrayForEach(it, mix)
+    {
+        int k = 0;
+        while (k < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, MIXERS[k]) == 0))
+            k++;
+        if (k == 3)
+            return at_error_set(err, "config: mixer[%d] must be \"attention\", \"window\" or "
+                                "\"none\"", l);
+        c->mixer[l++] = (at_mixer)k;
+    }
+    return 0;
+}
+
+/* get_tagsets: "tagsets", and "temperature", one per tag set. */
+static int get_tagsets(const cJSON *o, at_config *c, at_error *err)
+{
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "tagsets"), *it;
+    if (!cJSON_IsArray(ts) || cJSON_GetArraySize(ts) < 1 ||
+        cJSON_GetArraySize(ts) > AT_MAX_TAGSETS)
+        return at_error_set(err, "config: \"tagsets\" must be an array of 1 to %d names",
+                            AT_MAX_TAGSETS);
+    cJSON_ArrayForEach(it, ts)
+    {
+        if (!cJSON_IsString(it) || strlen(it->valuestring) >= AT_MAX_NAME)
+            return at_error_set(err, "config: tag set names must be strings under %d bytes",
+                                AT_MAX_NAME);
+        strcpy(c->tagset[c->n_tagsets++], it->valuestring);
+    }
+    const cJSON *temp = cJSON_GetObjectItemCaseSensitive(o, "temperature");
+    if (!temp) /* optional: absent in models never calibrated */
+        return 0;
+    if (!cJSON_IsArray(temp) || cJSON_GetArraySize(temp) != c->n_tagsets)
+        return at_error_set(err, "config: \"temperature\" must be an array of %d numbers (one "
+                            "per tag set)", c->n_tagsets);
+    int t = 0;
+    cJSON_ArrayForEach(it, temp)
+    {
+        if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0.01 && it->valuedouble <= 100))
+            return at_error_set(err, "config: temperature[%d] must be a number from 0.01 to "
+                                "100", t);
+        c->temperature[t++] = it->valuedouble;
+    }
+    return 0;
+}
+
+int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
+{
+    memset(c, 0, sizeof *c);
+    int norm = 0, act = 0;
+    if (!cJSON_IsObject(o))
+        return at_error_set(err, "config: expected a JSON object");
+    if (known_keys(o, err) ||
+        get_int(o, "dim", &c->dim, err) || get_int(o, "heads", &c->heads, err) ||
         get_int(o, "layers", &c->layers, err) || get_int(o, "ffn_dim", &c->ffn_dim, err) ||
         get_int(o, "max_len", &c->max_len, err) ||
         get_enum(o, "norm", "pre", "post", &norm, err) ||
@@ -237,81 +312,16 @@ int at_config_from_cjson(at_config *c, const cJSON *o, at_error *err)
     c->norm = norm;
     c->activation = act;
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(o, "ln_eps");
-    if (!cJSON_IsNumber(eps)) {
-        at_error_set(err, "config: \"ln_eps\" must be a number");
-        return -1;
-    }
+    if (!cJSON_IsNumber(eps))
+        return at_error_set(err, "config: \"ln_eps\" must be a number");
     c->ln_eps = eps->valuedouble;
     if (cJSON_GetObjectItemCaseSensitive(o, "int8") && get_bool(o, "int8", &c->int8, err))
         return -1; /* optional: absent in models made before it */
-    if (c->layers < 0 || c->layers > AT_MAX_LAYERS) {
-        at_error_set(err, "config: layers is %d, expected 0 to %d", c->layers, AT_MAX_LAYERS);
+    if (c->layers < 0 || c->layers > AT_MAX_LAYERS)
+        return at_error_set(err, "config: layers is %d, expected 0 to %d", c->layers,
+                            AT_MAX_LAYERS);
+    if (get_layers(o, c, err) || get_tagsets(o, c, err))
         return -1;
-    }
-    const cJSON *win = cJSON_GetObjectItemCaseSensitive(o, "window");
-    if (!cJSON_IsArray(win) || cJSON_GetArraySize(win) != c->layers) {
-        at_error_set(err, "config: \"window\" must be an array of %d numbers (one per layer)",
-                     c->layers);
-        return -1;
-    }
-    int l = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, win)
-    {
-        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) ||
-            it->valuedouble < 0 || it->valuedouble > 1e6) {
-            at_error_set(err, "config: window[%d] must be a whole number >= 0", l);
-            return -1;
-        }
-        c->window[l++] = (int)it->valuedouble;
-    }
-    const cJSON *mix = cJSON_GetObjectItemCaseSensitive(o, "mixer");
-    if (mix) { /* optional: absent, every block attends (models made before it) */
-        if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->layers)
-            return at_error_set(err, "config: \"mixer\" must be an array of %d names (one "
-                                "per layer)", c->layers);
-        l = 0;
-        cJSON_ArrayForEach(it, mix)
-        {
-            int k = 0;
-            while (k < 3 && !(cJSON_IsString(it) && strcmp(it->valuestring, MIXERS[k]) == 0))
-                k++;
-            if (k == 3)
-                return at_error_set(err, "config: mixer[%d] must be \"attention\", "
-                                    "\"window\" or \"none\"", l);
-            c->mixer[l++] = (at_mixer)k;
-        }
-    }
-    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(o, "tagsets");
-    if (!cJSON_IsArray(ts) || cJSON_GetArraySize(ts) < 1 ||
-        cJSON_GetArraySize(ts) > AT_MAX_TAGSETS) {
-        at_error_set(err, "config: \"tagsets\" must be an array of 1 to %d names",
-                     AT_MAX_TAGSETS);
-        return -1;
-    }
-    cJSON_ArrayForEach(it, ts)
-    {
-        if (!cJSON_IsString(it) || strlen(it->valuestring) >= AT_MAX_NAME) {
-            at_error_set(err, "config: tag set names must be strings under %d bytes",
-                         AT_MAX_NAME);
-            return -1;
-        }
-        strcpy(c->tagset[c->n_tagsets++], it->valuestring);
-    }
-    const cJSON *temp = cJSON_GetObjectItemCaseSensitive(o, "temperature");
-    if (temp) { /* optional: absent in models never calibrated */
-        if (!cJSON_IsArray(temp) || cJSON_GetArraySize(temp) != c->n_tagsets)
-            return at_error_set(err, "config: \"temperature\" must be an array of %d numbers "
-                                "(one per tag set)", c->n_tagsets);
-        int t = 0;
-        cJSON_ArrayForEach(it, temp)
-        {
-            if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0.01 && it->valuedouble <= 100))
-                return at_error_set(err, "config: temperature[%d] must be a number from 0.01 "
-                                    "to 100", t);
-            c->temperature[t++] = it->valuedouble;
-        }
-    }
     return at_config_check(c, err);
 }
 

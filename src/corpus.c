@@ -79,13 +79,11 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
         for (size_t l = 0; l < s.n_lines && rc == 1; l++) {
             if (s.line_tok[l] < 0)
                 continue;
-            char *copy = strdup(s.line[l]), *col[AT_CONLLU_COLS];
-            if (!copy || (r->n_tok == r->cap && grow_tok(r, err))) {
-                free(copy);
-                rc = copy ? -1 : at_error_set(err, "out of memory");
+            const char *const *col = at_sentence_fields(&s, l);
+            if (r->n_tok == r->cap && grow_tok(r, err)) {
+                rc = -1;
                 break;
             }
-            at_conllu_split(copy, col);
             size_t line = s.first_line + l;
             for (int ts = 0; ts < n_tagsets && rc == 1; ts++) {
                 const char *tag = col[column[ts]];
@@ -104,7 +102,6 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
                 rc = r->tok[r->n_tok] ? 1 : at_error_set(err, "out of memory");
                 r->n_tok += r->tok[r->n_tok] != NULL;
             }
-            free(copy);
         }
         if (rc == 1 && s.n && end_sentence(r, err))
             rc = -1;

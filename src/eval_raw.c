@@ -84,7 +84,7 @@ typedef struct gold {
     size_t n_w, cap_w;
 } gold;
 
-static int push_word(gold *g, extent sp, char *const *col, const int *gold_col, int n)
+static int push_word(gold *g, extent sp, const char *const *col, const int *gold_col, int n)
 {
     gword *all = room(g->w, &g->cap_w, g->n_w, sizeof *all);
     if (!all)
@@ -94,8 +94,11 @@ static int push_word(gold *g, extent sp, char *const *col, const int *gold_col, 
     memset(w, 0, sizeof *w);
     w->sp = sp;
     for (int t = 0; t < n; t++)
-        if (!(w->tag[t] = strdup(col[gold_col[t]])))
+        if (!(w->tag[t] = strdup(col[gold_col[t]]))) {
+            while (t--)
+                free(w->tag[t]);
             return -1;
+        }
     g->n_w++;
     return 0;
 }
@@ -108,169 +111,151 @@ static int space_after_no(const char *misc)
     return 0;
 }
 
+/* tokens_text: the text of a sentence without # text, made from its tokens
+ * (each multiword token's FORM, or a word's outside one), with a space after
+ * each unless SpaceAfter=No. */
+static int tokens_text(const at_sentence *s, buf *own)
+{
+    size_t range_end = 0;
+    for (size_t l = 0; l < s->n_lines; l++) {
+        const char *const *col = at_sentence_fields(s, l);
+        if (!col)
+            continue;
+        at_conllu_id kind = at_conllu_id_kind(col[0]);
+        if (kind == AT_ID_RANGE)
+            range_end = strtoul(strchr(col[0], '-') + 1, NULL, 10);
+        else if (kind != AT_ID_WORD || strtoul(col[0], NULL, 10) <= range_end)
+            continue;
+        if (append(own, col[1], strlen(col[1])) ||
+            (!space_after_no(col[9]) && append(own, " ", 1)))
+            return -1;
+    }
+    while (own->n && own->p[own->n - 1] == ' ')
+        own->p[--own->n] = '\0';
+    return 0;
+}
+
+/* range_words: the `words` words after the multiword token at line *l,
+ * which is at tok in the text: each at its own span when their FORMs spell
+ * the token's, else each over the whole token; *l left at the last. */
+static int range_words(gold *g, const at_sentence *s, size_t *l, size_t words, extent tok,
+                       const int *gold_col, int n)
+{
+    const char *form = at_sentence_fields(s, *l)[1];
+    size_t flen = tok.end - tok.start, sum = 0, seen = 0;
+    int spells = 1;
+    for (size_t k = *l + 1; k < s->n_lines && seen < words; k++) {
+        const char *const *wc = at_sentence_fields(s, k);
+        if (!wc || at_conllu_id_kind(wc[0]) != AT_ID_WORD)
+            continue;
+        size_t wl = strlen(wc[1]);
+        spells &= sum + wl <= flen && !memcmp(form + sum, wc[1], wl);
+        sum += wl;
+        seen++;
+    }
+    size_t at = spells && sum == flen ? tok.start : SIZE_MAX, k = *l + 1;
+    for (; k < s->n_lines && words; k++) {
+        const char *const *wc = at_sentence_fields(s, k);
+        if (!wc || at_conllu_id_kind(wc[0]) != AT_ID_WORD)
+            continue;
+        size_t wl = strlen(wc[1]);
+        extent sp = at == SIZE_MAX ? tok : (extent){at, at + wl};
+        if (at != SIZE_MAX)
+            at += wl;
+        if (push_word(g, sp, wc, gold_col, n))
+            return -1;
+        words--;
+    }
+    *l = k - 1;
+    return 0;
+}
+
 /* One gold sentence into the running text and the gold spans. */
 static int add_sentence(gold *g, const at_sentence *s, const char *name, const int *gold_col,
                         int n, at_error *err)
 {
-    int new_para = g->text.n == 0, has_text = 0;
-    char *cols[AT_CONLLU_COLS];
+    int new_para = g->text.n == 0;
     buf own = {0}; /* the text made from the tokens when there is no # text */
     const char *text = NULL;
     for (size_t l = 0; l < s->n_lines; l++) {
         const char *line = s->line[l];
         if (!strncmp(line, "# newpar", 8) || !strncmp(line, "# newdoc", 8))
             new_para = 1;
-        if (!strncmp(line, "# text = ", 9)) {
+        if (!strncmp(line, "# text = ", 9))
             text = line + 9;
-            has_text = 1;
-        }
     }
-    /* the tokens: ranges, and words outside them */
-    size_t range_end = 0;
-    for (size_t l = 0; !has_text && l < s->n_lines; l++) {
-        if (s->line[l][0] == '#')
-            continue;
-        char *copy = strdup(s->line[l]);
-        if (!copy || at_conllu_split(copy, cols) != AT_CONLLU_COLS) {
-            free(copy);
-            free(own.p);
-            return at_error_set(err, "%s:%zu: not a CoNLL-U line", name, s->first_line + l);
-        }
-        at_conllu_id kind = at_conllu_id_kind(cols[0]);
-        size_t id = strtoul(cols[0], NULL, 10);
-        if (kind == AT_ID_RANGE || (kind == AT_ID_WORD && id > range_end)) {
-            if (kind == AT_ID_RANGE)
-                range_end = strtoul(strchr(cols[0], '-') + 1, NULL, 10);
-            if (append(&own, cols[1], strlen(cols[1])) ||
-                (!space_after_no(cols[9]) && append(&own, " ", 1))) {
-                free(copy);
-                free(own.p);
-                return at_error_set(err, "out of memory");
-            }
-        }
-        free(copy);
-    }
-    if (!has_text) {
-        while (own.n && own.p[own.n - 1] == ' ')
-            own.p[--own.n] = '\0';
-        text = own.p ? own.p : "";
-    }
-    const char *sep = new_para ? "\n\n" : g->line_per_sentence ? "\n" : " ";
-    if (g->text.n && append(&g->text, sep, strlen(sep))) {
+    if (!text && tokens_text(s, &own)) {
         free(own.p);
         return at_error_set(err, "out of memory");
     }
-    if (new_para) {
-        if (push_extent(&g->paras, g->text.n, g->text.n)) {
-            free(own.p);
-            return at_error_set(err, "out of memory");
-        }
+    if (!text)
+        text = own.p ? own.p : "";
+    const char *sep = new_para ? "\n\n" : g->line_per_sentence ? "\n" : " ";
+    if ((g->text.n && append(&g->text, sep, strlen(sep))) ||
+        (new_para && push_extent(&g->paras, g->text.n, g->text.n))) {
+        free(own.p);
+        return at_error_set(err, "out of memory");
     }
     size_t base = g->text.n, len = strlen(text);
     int rc = append(&g->text, text, len) ? at_error_set(err, "out of memory") : 0;
     free(own.p);
     g->paras.v[g->paras.n - 1].end = g->text.n;
     /* each token found in the text, in order */
-    size_t pos = base, first = SIZE_MAX, last = 0, words_left = 0, w_at = 0;
-    range_end = 0;
+    size_t pos = base, first = SIZE_MAX, last = 0, range_end = 0;
     for (size_t l = 0; rc == 0 && l < s->n_lines; l++) {
-        if (s->line[l][0] == '#')
+        const char *const *col = at_sentence_fields(s, l);
+        if (!col)
             continue;
-        char *copy = strdup(s->line[l]);
-        if (!copy || at_conllu_split(copy, cols) != AT_CONLLU_COLS) {
-            free(copy);
-            return at_error_set(err, "%s:%zu: not a CoNLL-U line", name, s->first_line + l);
+        at_conllu_id kind = at_conllu_id_kind(col[0]);
+        size_t id = strtoul(col[0], NULL, 10);
+        if (kind != AT_ID_RANGE && (kind != AT_ID_WORD || id <= range_end))
+            continue;
+        size_t flen = strlen(col[1]);
+        while (pos < g->text.n && g->text.p[pos] == ' ')
+            pos++;
+        if (pos + flen > g->text.n || memcmp(g->text.p + pos, col[1], flen) != 0) {
+            const char *at = strstr(g->text.p + pos, col[1]);
+            if (!at) {
+                rc = at_error_set(err, "%s:%zu: token \"%.100s\" is not in the sentence's text",
+                                  name, s->first_line + l, col[1]);
+                break;
+            }
+            pos = (size_t)(at - g->text.p);
         }
-        at_conllu_id kind = at_conllu_id_kind(cols[0]);
-        size_t id = strtoul(cols[0], NULL, 10);
-        if (kind == AT_ID_RANGE || (kind == AT_ID_WORD && id > range_end)) {
-            size_t flen = strlen(cols[1]);
-            while (pos < g->text.n && g->text.p[pos] == ' ')
-                pos++;
-            if (pos + flen > g->text.n || memcmp(g->text.p + pos, cols[1], flen) != 0) {
-                const char *at = strstr(g->text.p + pos, cols[1]);
-                if (!at) {
-                    rc = at_error_set(err, "%s:%zu: token \"%.100s\" is not in the sentence's "
-                                      "text", name, s->first_line + l, cols[1]);
-                    free(copy);
-                    break;
-                }
-                pos = (size_t)(at - g->text.p);
-            }
-            first = first == SIZE_MAX ? pos : first;
-            last = pos + flen;
-            if (push_extent(&g->tokens, pos, pos + flen))
+        extent tok = {pos, pos + flen};
+        first = first == SIZE_MAX ? pos : first;
+        last = pos = tok.end;
+        if (push_extent(&g->tokens, tok.start, tok.end)) {
+            rc = at_error_set(err, "out of memory");
+        } else if (kind == AT_ID_RANGE) {
+            range_end = strtoul(strchr(col[0], '-') + 1, NULL, 10);
+            if (range_words(g, s, &l, range_end - id + 1, tok, gold_col, n))
                 rc = at_error_set(err, "out of memory");
-            if (kind == AT_ID_RANGE) {
-                range_end = strtoul(strchr(cols[0], '-') + 1, NULL, 10);
-                words_left = range_end - id + 1;
-                w_at = pos;
-                /* the words' spans come with their lines; check they spell the token */
-                size_t sum = 0, k = l + 1, seen = 0;
-                int spells = 1;
-                for (; k < s->n_lines && seen < words_left; k++) {
-                    char *c2 = strdup(s->line[k]), *wc[AT_CONLLU_COLS];
-                    if (c2 && at_conllu_split(c2, wc) == AT_CONLLU_COLS &&
-                        at_conllu_id_kind(wc[0]) == AT_ID_WORD) {
-                        size_t wl = strlen(wc[1]);
-                        spells &= sum + wl <= flen && !memcmp(cols[1] + sum, wc[1], wl);
-                        sum += wl;
-                        seen++;
-                    }
-                    free(c2);
-                }
-                if (!spells || sum != flen)
-                    w_at = SIZE_MAX; /* every word takes the whole token */
-            } else if (push_word(g, (extent){pos, pos + flen}, cols, gold_col, n)) {
-                rc = at_error_set(err, "out of memory");
-            }
-            pos += flen;
-            if (kind == AT_ID_RANGE) {
-                size_t tok_start = pos - flen;
-                free(copy);
-                /* the range's words follow */
-                for (l++; rc == 0 && l < s->n_lines && words_left; l++) {
-                    char *c2 = strdup(s->line[l]), *wc[AT_CONLLU_COLS];
-                    if (!c2 || at_conllu_split(c2, wc) != AT_CONLLU_COLS) {
-                        free(c2);
-                        rc = at_error_set(err, "%s:%zu: not a CoNLL-U line", name,
-                                          s->first_line + l);
-                        break;
-                    }
-                    if (at_conllu_id_kind(wc[0]) == AT_ID_WORD) {
-                        size_t wl = strlen(wc[1]);
-                        extent sp = w_at == SIZE_MAX ? (extent){tok_start, pos}
-                                                   : (extent){w_at, w_at + wl};
-                        if (w_at != SIZE_MAX)
-                            w_at += wl;
-                        if (push_word(g, sp, wc, gold_col, n))
-                            rc = at_error_set(err, "out of memory");
-                        words_left--;
-                    }
-                    free(c2);
-                }
-                l--;
-                continue;
-            }
+        } else if (push_word(g, tok, col, gold_col, n)) {
+            rc = at_error_set(err, "out of memory");
         }
-        free(copy);
     }
     if (rc == 0 && first != SIZE_MAX && push_extent(&g->sentences, first, last))
         rc = at_error_set(err, "out of memory");
     return rc;
 }
 
-/* count: gold and predicted spans (each in text order), and how many match
- * exactly; for words, also how many of the matched ones have the same tag. */
-static void match(const extents *gs, const extents *ps, at_raw_count *c)
+/* match: gold and predicted spans (each in text order), and how many match
+ * exactly; pred_of (or NULL): for each gold span, the predicted one it
+ * matches, or SIZE_MAX. */
+static void match(const extents *gs, const extents *ps, at_raw_count *c, size_t *pred_of)
 {
     c->gold = gs->n;
     c->pred = ps->n;
     c->matched = 0;
+    for (size_t i = 0; pred_of && i < gs->n; i++)
+        pred_of[i] = SIZE_MAX;
     for (size_t i = 0, j = 0; i < gs->n && j < ps->n;) {
         extent a = gs->v[i], b = ps->v[j];
         if (a.start == b.start && a.end == b.end) {
             c->matched++;
+            if (pred_of)
+                pred_of[i] = j;
             i++;
             j++;
         } else if (a.start < b.start || (a.start == b.start && a.end < b.end)) {
@@ -279,6 +264,62 @@ static void match(const extents *gs, const extents *ps, at_raw_count *c)
             j++;
         }
     }
+}
+
+/* tokenize_text: the model's reading of the gold text, paragraph by
+ * paragraph (or line by line, as --sentences line reads it). */
+static int tokenize_text(const gold *g, at_input_format split, at_tokens *toks, at_error *err)
+{
+    for (size_t p = 0; p < g->paras.n; p++) {
+        size_t from = g->paras.v[p].start, to = g->paras.v[p].end;
+        for (size_t a = from; a < to;) {
+            size_t b = to;
+            if (split == AT_IN_RAW_LINES) {
+                const char *nl = memchr(g->text.p + a, '\n', to - a);
+                b = nl ? (size_t)(nl - g->text.p) : to;
+            }
+            size_t t0 = toks->n;
+            if (at_tokenize(g->text.p + a, b - a, toks, err))
+                return -1;
+            for (size_t k = t0; k < toks->n; k++)
+                toks->tok[k].start += a;
+            a = b + 1;
+        }
+    }
+    return 0;
+}
+
+/* score: the gold tokens, sentences and words against the model's (pt,
+ * psent, pw), and each tag set's tags of the words found exactly. */
+static int score(const at_model *m, const gold *g, const extents *pt, const extents *psent,
+                 const extents *pw, uint32_t *const *tags, const int *model_ts, int n,
+                 at_raw_scores *out, at_error *err)
+{
+    extents gw = {0};
+    size_t *pred_of = malloc((g->n_w ? g->n_w : 1) * sizeof *pred_of);
+    gw.v = malloc((g->n_w ? g->n_w : 1) * sizeof *gw.v);
+    if (!gw.v || !pred_of) {
+        free(gw.v);
+        free(pred_of);
+        return at_error_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < g->n_w; i++)
+        gw.v[gw.n++] = g->w[i].sp;
+    match(&g->tokens, pt, &out->tokens, NULL);
+    match(&g->sentences, psent, &out->sentences, NULL);
+    match(&gw, pw, &out->words, pred_of);
+    out->n_tagsets = n;
+    for (int t = 0; t < n; t++) {
+        out->tags[t] = (at_raw_count){g->n_w, pw->n, 0};
+        for (size_t i = 0; i < g->n_w; i++)
+            if (pred_of[i] != SIZE_MAX)
+                out->tags[t].matched +=
+                    strcmp(at_model_tag(m, model_ts[t], tags[t][pred_of[i]]), g->w[i].tag[t]) == 0;
+    }
+    out->chars = g->text.n;
+    free(gw.v);
+    free(pred_of);
+    return 0;
 }
 
 int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_ts,
@@ -305,24 +346,8 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         rc = add_sentence(&g, &s, name, gold_col, n, err);
     if (rc == 0 && g.w == NULL)
         rc = at_error_set(err, "%s: no words to score", name);
-    /* the model's reading of the text, paragraph by paragraph (or line by
-     * line, as --sentences line reads it) */
-    for (size_t p = 0; rc == 0 && p < g.paras.n; p++) {
-        size_t from = g.paras.v[p].start, to = g.paras.v[p].end;
-        for (size_t a = from; rc == 0 && a < to;) {
-            size_t b = to;
-            if (split == AT_IN_RAW_LINES) {
-                const char *nl = memchr(g.text.p + a, '\n', to - a);
-                b = nl ? (size_t)(nl - g.text.p) : to;
-            }
-            size_t t0 = toks.n;
-            if (at_tokenize(g.text.p + a, b - a, &toks, err))
-                rc = -1;
-            for (size_t k = t0; rc == 0 && k < toks.n; k++)
-                toks.tok[k].start += a;
-            a = b + 1;
-        }
-    }
+    if (rc == 0)
+        rc = tokenize_text(&g, split, &toks, err);
     sent = rc == 0 ? malloc((toks.n_sent + 1) * sizeof *sent) : NULL;
     if (rc == 0 && !sent)
         rc = at_error_set(err, "out of memory");
@@ -362,38 +387,8 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     if (rc && err->sentence) /* sentences as found in the text */
         at_error_set(err, "%s: sentence %zu of its running text: %.900s", name, err->sentence,
                      err->msg);
-    if (rc == 0) {
-        extents gw = {0};
-        gw.v = malloc((g.n_w ? g.n_w : 1) * sizeof *gw.v);
-        if (!gw.v)
-            rc = at_error_set(err, "out of memory");
-        for (size_t i = 0; gw.v && i < g.n_w; i++)
-            gw.v[gw.n++] = g.w[i].sp;
-        if (gw.v) {
-            match(&g.tokens, &pt, &out->tokens);
-            match(&g.sentences, &psent, &out->sentences);
-            match(&gw, &pw, &out->words);
-            out->n_tagsets = n;
-            for (int t = 0; t < n; t++) {
-                out->tags[t] = (at_raw_count){g.n_w, pw.n, 0};
-                for (size_t i = 0, j = 0; i < g.n_w && j < pw.n;) {
-                    extent a = g.w[i].sp, b = pw.v[j];
-                    if (a.start == b.start && a.end == b.end) {
-                        const char *pred = at_model_tag(m, model_ts[t], tags[t][j]);
-                        out->tags[t].matched += strcmp(pred, g.w[i].tag[t]) == 0;
-                        i++;
-                        j++;
-                    } else if (a.start < b.start || (a.start == b.start && a.end < b.end)) {
-                        i++;
-                    } else {
-                        j++;
-                    }
-                }
-            }
-            out->chars = g.text.n;
-        }
-        free(gw.v);
-    }
+    if (rc == 0)
+        rc = score(m, &g, &pt, &psent, &pw, tags, model_ts, n, out, err);
     for (size_t i = 0; i < g.n_w; i++)
         for (int t = 0; t < n; t++)
             free(g.w[i].tag[t]);

@@ -52,7 +52,7 @@ int at_read_file(const char *path, char **data, size_t *len, at_error *err)
     return 0;
 }
 
-struct at_output {
+struct at_outfile {
     FILE *fp;
     char *name;  /* the path as the user gave it, for messages */
     char *final; /* where the bytes end up: name with its links followed */
@@ -145,7 +145,7 @@ static int follow(const char *name, char **out, struct stat *st, at_error *err)
     return at_error_set(err, "%s: out of memory", name);
 }
 
-static void output_free(at_output *o)
+static void outfile_free(at_outfile *o)
 {
     free(o->name);
     free(o->final);
@@ -158,7 +158,7 @@ static void output_free(at_output *o)
  * /proc links behind /dev/stdout, which name no path); a regular file or a
  * path not there yet by following the links by hand, since the rename needs
  * the final path even when a link dangles. */
-static int prepare(at_output *o, struct stat *st, int *in_place, at_error *err)
+static int prepare(at_outfile *o, struct stat *st, int *in_place, at_error *err)
 {
     *in_place = 0;
     if (stat(o->name, st) == 0 && !S_ISREG(st->st_mode)) {
@@ -175,7 +175,7 @@ static int prepare(at_output *o, struct stat *st, int *in_place, at_error *err)
 }
 
 /* create_tmp: the temporary beside o->final, with the replaced file's mode. */
-static int create_tmp(at_output *o, const struct stat *st, at_error *err)
+static int create_tmp(at_outfile *o, const struct stat *st, at_error *err)
 {
     size_t n = strlen(o->final) + 32;
     if (!(o->tmp = malloc(n)))
@@ -211,9 +211,9 @@ static int create_tmp(at_output *o, const struct stat *st, at_error *err)
     return fd;
 }
 
-static at_output *output_new(const char *path, at_error *err)
+static at_outfile *outfile_new(const char *path, at_error *err)
 {
-    at_output *o = calloc(1, sizeof *o);
+    at_outfile *o = calloc(1, sizeof *o);
     if (!o || !(o->name = strdup(path))) {
         free(o);
         at_error_set(err, "%s: out of memory", path);
@@ -222,15 +222,15 @@ static at_output *output_new(const char *path, at_error *err)
     return o;
 }
 
-int at_output_open(const char *path, at_output **out, at_error *err)
+int at_outfile_open(const char *path, at_outfile **out, at_error *err)
 {
     *out = NULL;
-    at_output *o = output_new(path, err);
+    at_outfile *o = outfile_new(path, err);
     struct stat st;
     int in_place, fd = -1;
     if (!o || prepare(o, &st, &in_place, err)) {
         if (o)
-            output_free(o);
+            outfile_free(o);
         return -1;
     }
     if (in_place && (fd = open(o->final, O_WRONLY | O_CLOEXEC)) < 0)
@@ -244,19 +244,19 @@ int at_output_open(const char *path, at_output **out, at_error *err)
             unlink(o->tmp);
     }
     if (!o->fp) {
-        output_free(o);
+        outfile_free(o);
         return -1;
     }
     *out = o;
     return 0;
 }
 
-FILE *at_output_stream(at_output *o)
+FILE *at_outfile_stream(at_outfile *o)
 {
     return o->fp;
 }
 
-int at_output_commit(at_output *o, at_error *err)
+int at_outfile_commit(at_outfile *o, at_error *err)
 {
     int ok = !ferror(o->fp) && fflush(o->fp) == 0;
     int e = errno;
@@ -277,23 +277,23 @@ int at_output_commit(at_output *o, at_error *err)
         if (o->tmp)
             unlink(o->tmp);
     }
-    output_free(o);
+    outfile_free(o);
     return ok ? 0 : -1;
 }
 
-void at_output_abort(at_output *o)
+void at_outfile_abort(at_outfile *o)
 {
     if (!o)
         return;
     fclose(o->fp);
     if (o->tmp)
         unlink(o->tmp);
-    output_free(o);
+    outfile_free(o);
 }
 
-int at_output_check(const char *path, at_error *err)
+int at_outfile_check(const char *path, at_error *err)
 {
-    at_output *o = output_new(path, err);
+    at_outfile *o = outfile_new(path, err);
     struct stat st;
     int in_place, rc = -1;
     if (o && prepare(o, &st, &in_place, err) == 0) {
@@ -309,19 +309,19 @@ int at_output_check(const char *path, at_error *err)
         }
     }
     if (o)
-        output_free(o);
+        outfile_free(o);
     return rc;
 }
 
 int at_write_atomic(const char *path, const void *data, size_t len, at_error *err)
 {
-    at_output *o;
-    if (at_output_open(path, &o, err))
+    at_outfile *o;
+    if (at_outfile_open(path, &o, err))
         return -1;
     if (fwrite(data, 1, len, o->fp) != len) {
         int e = errno;
-        at_output_abort(o);
+        at_outfile_abort(o);
         return at_error_set(err, "%s: cannot write: %s", path, strerror(e));
     }
-    return at_output_commit(o, err);
+    return at_outfile_commit(o, err);
 }

@@ -325,7 +325,7 @@ int at_json_model_save(const at_model *m, const char *path, at_error *err);
 
 /* io helpers (fileio.c) */
 int at_read_file(const char *path, char **data, size_t *len, at_error *err);
-/* at_write_atomic: the whole of data to path through at_output (attntag.h). */
+/* at_write_atomic: the whole of data to path through at_outfile (attntag.h). */
 int at_write_atomic(const char *path, const void *data, size_t len, at_error *err);
 
 #endif

@@ -44,8 +44,10 @@ void at_sentence_clear(at_sentence *s)
 {
     for (size_t i = 0; i < s->n; i++)
         free(s->tok[i]);
-    for (size_t i = 0; i < s->n_lines; i++)
+    for (size_t i = 0; i < s->n_lines; i++) {
         free(s->line[i]);
+        free(s->col[i * AT_CONLLU_COLS]); /* the split copy the fields point into */
+    }
     s->n = 0;
     s->n_lines = 0;
     s->cont = 0;
@@ -60,6 +62,7 @@ void at_sentence_free(at_sentence *s)
     free(s->tok_len);
     free(s->line);
     free(s->line_tok);
+    free(s->col);
     free(s->text);
     free(s->tok_off);
     at_sentence_init(s);
@@ -95,7 +98,17 @@ int at_sentence_add_token(at_sentence *s, const char *tok, size_t len, at_error 
     return 0;
 }
 
-static int add_line(at_sentence *s, const char *line, size_t len, long tok, at_error *err)
+const char *const *at_sentence_fields(const at_sentence *s, size_t l)
+{
+    if (l >= s->n_lines || !s->col || !s->col[l * AT_CONLLU_COLS])
+        return NULL;
+    return (const char *const *)&s->col[l * AT_CONLLU_COLS];
+}
+
+/* add_line: line l of the block, with its fields (a split copy of it, which
+ * the sentence then owns; NULL for a comment). */
+static int add_line(at_sentence *s, const char *line, size_t len, long tok, char **fields,
+                    at_error *err)
 {
     if (s->n_lines == s->lines_cap) {
         size_t cap = s->lines_cap ? 2 * s->lines_cap : 32;
@@ -105,12 +118,17 @@ static int add_line(at_sentence *s, const char *line, size_t len, long tok, at_e
         long *t = realloc(s->line_tok, cap * sizeof *t);
         if (t)
             s->line_tok = t;
-        if (!l || !t)
+        char **c = realloc(s->col, cap * AT_CONLLU_COLS * sizeof *c);
+        if (c)
+            s->col = c;
+        if (!l || !t || !c)
             return at_error_set(err, "out of memory");
         s->lines_cap = cap;
     }
     if (!(s->line[s->n_lines] = dup_n(line, len)))
         return at_error_set(err, "out of memory");
+    for (int k = 0; k < AT_CONLLU_COLS; k++)
+        s->col[s->n_lines * AT_CONLLU_COLS + k] = fields ? fields[k] : NULL;
     s->line_tok[s->n_lines++] = tok;
     return 0;
 }
@@ -324,8 +342,9 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
         if (!s->n_lines)
             s->first_line = r->line_no;
         long tok = -1;
+        char *copy = NULL, *col[AT_CONLLU_COLS];
         if (r->buf[0] != '#') {
-            char *copy = dup_n(r->buf, r->len), *col[AT_CONLLU_COLS];
+            copy = dup_n(r->buf, r->len);
             if (!copy)
                 return at_error_set(err, "out of memory");
             int nc = at_conllu_split(copy, col);
@@ -352,10 +371,11 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
                     return -1;
                 }
             }
-            free(copy);
         }
-        if (add_line(s, r->buf, r->len, tok, err))
+        if (add_line(s, r->buf, r->len, tok, copy ? col : NULL, err)) {
+            free(copy);
             return -1;
+        }
     }
     if (rc >= 0 && range_end > s->n)
         return at_error_set(err, "%s:%zu: the range ends at word %zu, but the sentence ends at "

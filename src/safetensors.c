@@ -215,6 +215,64 @@ static int load_extra(at_model *m, const entry *e, const uint8_t *data, const ch
     return rc;
 }
 
+/* tile: the entries, sorted by where they begin, cover the data exactly:
+ * no overlaps, no holes. */
+static int tile(entry *ent, int n_ent, size_t data_len, const char *path, at_error *err)
+{
+    qsort(ent, (size_t)n_ent, sizeof *ent, cmp_begin);
+    size_t pos = 0;
+    for (int i = 0; i < n_ent; i++) {
+        if (ent[i].begin != pos)
+            return at_error_set(err, "%s: tensor \"%s\" starts at byte %zu, expected %zu (%s)",
+                                path, ent[i].name, ent[i].begin, pos,
+                                ent[i].begin < pos ? "it overlaps the tensor before it"
+                                                   : "a hole in the data");
+        pos = ent[i].end;
+    }
+    if (pos != data_len)
+        return at_error_set(err, "%s: the tensors cover %zu of %zu data bytes", path, pos,
+                            data_len);
+    return 0;
+}
+
+/* load_entries: each tensor into m as its name says; the lexicon's four
+ * (words, bits, starts, index; NULL if absent) left in lex, to be loaded
+ * with their checksum. */
+static int load_entries(at_model *m, const entry *ent, int n_ent, const uint8_t *data,
+                        const char *path, const entry *lex[4], at_error *err)
+{
+    lex[0] = lex[1] = lex[2] = lex[3] = NULL;
+    for (int i = 0; i < n_ent; i++) {
+        const entry *e = &ent[i];
+        if (strcmp(e->name, "lexicon.words") == 0)
+            lex[0] = e;
+        if (strcmp(e->name, "lexicon.bits") == 0)
+            lex[1] = e;
+        if (strcmp(e->name, "lexicon.index") == 0 || strcmp(e->name, "lexicon.starts") == 0) {
+            lex[e->name[8] == 'i' ? 3 : 2] = e;
+            continue;
+        }
+        if (!strncmp(e->name, "train.", 6)) {
+            if (load_extra(m, e, data, path, err))
+                return -1;
+        } else if (at_int8_name(e->name)) {
+            if (at_model_add_int8(m, e->name, e->dtype, e->ndim, e->shape, data + e->begin,
+                                  e->end - e->begin, err))
+                return -1;
+        } else if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
+                   !strncmp(e->name, "lexicon.", 8)) {
+            if (!strncmp(e->name, "lexicon.", 8) && !lex[0] && !lex[1])
+                return at_error_set(err, "%s: unexpected tensor \"%s\"", path, e->name);
+            if (load_strings(m, e, data, path, err))
+                return -1;
+        } else if (at_model_add_tensor(m, e->name, e->dtype, e->ndim, e->shape,
+                                       data + e->begin, e->end - e->begin, NULL, err)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_header(at_model *m, const char *path, const uint8_t *base, size_t size,
                        at_error *err)
 {
@@ -236,7 +294,6 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
     }
     int rc = -1, n_ent = 0;
     entry *ent = calloc((size_t)cJSON_GetArraySize(h) + 1, sizeof *ent);
-    const entry *lex_words = NULL, *lex_bits = NULL, *lex_index = NULL, *lex_starts = NULL;
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(h, "__metadata__");
     const char *fmt = meta_string(meta, "format"), *cfg = meta_string(meta, "attntag.config");
     const char *sum = meta_string(meta, "attntag.checksum");
@@ -267,54 +324,9 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
             goto out;
         n_ent++;
     }
-    /* Byte ranges must tile the data exactly: no overlaps, no holes. */
-    qsort(ent, (size_t)n_ent, sizeof *ent, cmp_begin);
-    size_t pos = 0;
-    for (int i = 0; i < n_ent; i++) {
-        if (ent[i].begin != pos) {
-            at_error_set(err, "%s: tensor \"%s\" starts at byte %zu, expected %zu (%s)", path,
-                         ent[i].name, ent[i].begin, pos,
-                         ent[i].begin < pos ? "it overlaps the tensor before it"
-                                            : "a hole in the data");
-            goto out;
-        }
-        pos = ent[i].end;
-    }
-    if (pos != data_len) {
-        at_error_set(err, "%s: the tensors cover %zu of %zu data bytes", path, pos, data_len);
+    const entry *lex[4]; /* words, bits, starts, index */
+    if (tile(ent, n_ent, data_len, path, err) || load_entries(m, ent, n_ent, data, path, lex, err))
         goto out;
-    }
-    for (int i = 0; i < n_ent; i++) {
-        const entry *e = &ent[i];
-        if (strcmp(e->name, "lexicon.words") == 0)
-            lex_words = e;
-        if (strcmp(e->name, "lexicon.bits") == 0)
-            lex_bits = e;
-        if (strcmp(e->name, "lexicon.index") == 0 || strcmp(e->name, "lexicon.starts") == 0) {
-            *(e->name[8] == 'i' ? &lex_index : &lex_starts) = e;
-            continue;
-        }
-        if (!strncmp(e->name, "train.", 6)) {
-            if (load_extra(m, e, data, path, err))
-                goto out;
-        } else if (at_int8_name(e->name)) {
-            if (at_model_add_int8(m, e->name, e->dtype, e->ndim, e->shape, data + e->begin,
-                                  e->end - e->begin, err))
-                goto out;
-        } else if (!strcmp(e->name, "vocab") || !strncmp(e->name, "tags.", 5) ||
-            !strncmp(e->name, "lexicon.", 8)) {
-            if (!strncmp(e->name, "lexicon.", 8) && !lex_words && !lex_bits) {
-                at_error_set(err, "%s: unexpected tensor \"%s\"", path, e->name);
-                goto out;
-            }
-            if (load_strings(m, e, data, path, err))
-                goto out;
-        } else if (at_model_add_tensor(m, e->name, e->dtype, e->ndim, e->shape,
-                                       data + e->begin, e->end - e->begin, NULL, err)) {
-            goto out;
-        }
-    }
-    const entry *lex[] = {lex_words, lex_bits, lex_starts, lex_index};
     if (load_lexicon(m, lex, meta_string(meta, "attntag.lexicon.crc32c"), data, path, err) ||
         at_model_finish(m, path, err) ||
         (note && at_model_set_note(m, note, err)))
@@ -493,6 +505,90 @@ static void packs_done(pack_list *l)
     free(l->v);
 }
 
+/* put_tensors: the weights, the training extras and the 8-bit packs. F32
+ * first, then F16, then bytes: every tensor stays aligned to its size when
+ * the data section starts 8-aligned. */
+static void put_tensors(cJSON *h, outbuf *out, const at_model *m, const pack_list *pk)
+{
+    static const at_dtype order[] = {AT_F32, AT_F16};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < m->n_t; i++) {
+            const at_tensor *t = &m->t[i];
+            if (t->dtype != order[k])
+                continue;
+            size_t b0 = out->len;
+            put(out, t->data, t->nbytes);
+            add_entry(h, t->name, t->dtype, t->ndim, t->shape, b0, out->len);
+        }
+        for (size_t i = 0; k == 0 && i < pk->n; i++)
+            if (pk->v[i].dtype == AT_F32) {
+                size_t b0 = out->len;
+                put(out, pk->v[i].data, pk->v[i].nbytes);
+                add_entry(h, pk->v[i].name, AT_F32, pk->v[i].ndim, pk->v[i].shape, b0, out->len);
+            }
+    }
+    for (size_t i = 0; i < m->n_extra; i++) {
+        size_t b0 = out->len;
+        put(out, m->extra[i].data, m->extra[i].nbytes);
+        add_entry(h, m->extra[i].name, AT_F32, 1, m->extra[i].shape, b0, out->len);
+    }
+    for (size_t i = 0; i < pk->n; i++)
+        if (pk->v[i].dtype != AT_F32) {
+            size_t b0 = out->len;
+            put(out, pk->v[i].data, pk->v[i].nbytes);
+            add_entry(h, pk->v[i].name, pk->v[i].dtype, pk->v[i].ndim, pk->v[i].shape, b0,
+                      out->len);
+        }
+}
+
+/* put_words: the vocabulary and each tag set's tags. */
+static void put_words(cJSON *h, outbuf *out, const at_model *m)
+{
+    size_t b0 = out->len, one[1];
+    put_strings(out, m->vocab, m->n_vocab);
+    one[0] = out->len - b0;
+    add_entry(h, "vocab", AT_U8, 1, one, b0, out->len);
+    for (int i = 0; i < m->cfg.n_tagsets; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "tags.%s", m->cfg.tagset[i]);
+        b0 = out->len;
+        put_strings(out, m->tags[i], m->n_tags[i]);
+        one[0] = out->len - b0;
+        add_entry(h, name, AT_U8, 1, one, b0, out->len);
+    }
+}
+
+/* put_lexicon: words, bits, starts, index, and one checksum over the four
+ * in meta (if any). */
+static void put_lexicon(cJSON *h, cJSON *meta, outbuf *out, const at_model *m, char **lex)
+{
+    size_t lex0 = out->len, b0 = out->len, at = 0, one[1];
+    put_strings(out, lex, m->n_lex);
+    one[0] = out->len - b0;
+    add_entry(h, "lexicon.words", AT_U8, 1, one, b0, out->len);
+    b0 = out->len;
+    put(out, m->lex_bits, m->n_lex);
+    one[0] = m->n_lex;
+    add_entry(h, "lexicon.bits", AT_U8, 1, one, b0, out->len);
+    b0 = out->len;
+    for (size_t i = 0; i < m->n_lex; i++) {
+        put_le32(out, (uint32_t)at);
+        at += strlen(lex[i]) + 1;
+    }
+    one[0] = out->len - b0;
+    add_entry(h, "lexicon.starts", AT_U8, 1, one, b0, out->len);
+    b0 = out->len;
+    for (size_t i = 0; i <= m->lex_map.mask; i++)
+        put_le32(out, at_strmap_slot(&m->lex_map, i));
+    one[0] = out->len - b0;
+    add_entry(h, "lexicon.index", AT_U8, 1, one, b0, out->len);
+    char lex_crc[16];
+    snprintf(lex_crc, sizeof lex_crc, "%08x",
+             out->oom ? 0 : at_crc32c(0, out->p + lex0, out->len - lex0));
+    if (meta)
+        cJSON_AddStringToObject(meta, "attntag.lexicon.crc32c", lex_crc);
+}
+
 int at_safetensors_save(const at_model *m, const char *path, at_error *err)
 {
     /* an int8 model stores its weights rounded and packed as tagging reads
@@ -540,75 +636,10 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
             cJSON_AddStringToObject(meta, "attntag.int8.crc32c", pk_crc);
         }
     }
-    /* F32 first, then F16, then bytes: every tensor stays aligned to its size
-     * when the data section starts 8-aligned. */
-    static const at_dtype order[] = {AT_F32, AT_F16};
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < m->n_t; i++) {
-            const at_tensor *t = &m->t[i];
-            if (t->dtype != order[k])
-                continue;
-            size_t b0 = data.len;
-            put(&data, t->data, t->nbytes);
-            add_entry(h, t->name, t->dtype, t->ndim, t->shape, b0, data.len);
-        }
-        for (size_t i = 0; k == 0 && i < pk.n; i++)
-            if (pk.v[i].dtype == AT_F32) {
-                size_t b0 = data.len;
-                put(&data, pk.v[i].data, pk.v[i].nbytes);
-                add_entry(h, pk.v[i].name, AT_F32, pk.v[i].ndim, pk.v[i].shape, b0, data.len);
-            }
-    }
-    for (size_t i = 0; i < m->n_extra; i++) {
-        size_t b0 = data.len;
-        put(&data, m->extra[i].data, m->extra[i].nbytes);
-        add_entry(h, m->extra[i].name, AT_F32, 1, m->extra[i].shape, b0, data.len);
-    }
-    for (size_t i = 0; i < pk.n; i++)
-        if (pk.v[i].dtype != AT_F32) {
-            size_t b0 = data.len;
-            put(&data, pk.v[i].data, pk.v[i].nbytes);
-            add_entry(h, pk.v[i].name, pk.v[i].dtype, pk.v[i].ndim, pk.v[i].shape, b0, data.len);
-        }
-    size_t b0 = data.len, one[1];
-    put_strings(&data, m->vocab, m->n_vocab);
-    one[0] = data.len - b0;
-    add_entry(h, "vocab", AT_U8, 1, one, b0, data.len);
-    for (int i = 0; i < m->cfg.n_tagsets; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "tags.%s", m->cfg.tagset[i]);
-        b0 = data.len;
-        put_strings(&data, m->tags[i], m->n_tags[i]);
-        one[0] = data.len - b0;
-        add_entry(h, name, AT_U8, 1, one, b0, data.len);
-    }
-    if (m->n_lex) { /* words, bits, starts, index: one checksum over the four */
-        size_t lex0 = b0 = data.len, at = 0;
-        put_strings(&data, lex, m->n_lex);
-        one[0] = data.len - b0;
-        add_entry(h, "lexicon.words", AT_U8, 1, one, b0, data.len);
-        b0 = data.len;
-        put(&data, m->lex_bits, m->n_lex);
-        one[0] = m->n_lex;
-        add_entry(h, "lexicon.bits", AT_U8, 1, one, b0, data.len);
-        b0 = data.len;
-        for (size_t i = 0; i < m->n_lex; i++) {
-            put_le32(&data, (uint32_t)at);
-            at += strlen(lex[i]) + 1;
-        }
-        one[0] = data.len - b0;
-        add_entry(h, "lexicon.starts", AT_U8, 1, one, b0, data.len);
-        b0 = data.len;
-        for (size_t i = 0; i <= m->lex_map.mask; i++)
-            put_le32(&data, at_strmap_slot(&m->lex_map, i));
-        one[0] = data.len - b0;
-        add_entry(h, "lexicon.index", AT_U8, 1, one, b0, data.len);
-        char lex_crc[16];
-        snprintf(lex_crc, sizeof lex_crc, "%08x",
-                 data.oom ? 0 : at_crc32c(0, data.p + lex0, data.len - lex0));
-        if (meta)
-            cJSON_AddStringToObject(meta, "attntag.lexicon.crc32c", lex_crc);
-    }
+    put_tensors(h, &data, m, &pk);
+    put_words(h, &data, m);
+    if (m->n_lex)
+        put_lexicon(h, meta, &data, m, lex);
     char *hs = h ? cJSON_PrintUnformatted(h) : NULL;
     int rc = -1;
     if (!hs || !cfg || data.oom) {

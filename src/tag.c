@@ -1,7 +1,7 @@
 /*
  * tag.c - tagging whole sentences, and the chunks of many sentences through
  * the forward pass together, as many as the run state holds (a chunk's
- * results do not depend on what else is in its batch). A sentence of at most
+ * results do not depend on what else is in its forward pass). A sentence of at most
  * max_len tokens is one chunk. A longer one, which is rarely one sentence (a
  * list, a table, text without sentence breaks), is cut into chunks of
  * LONG_CHUNK tokens (max_len if smaller) that overlap by LONG_MARGIN on each
@@ -47,14 +47,15 @@ static void take(const at_model *m, at_state *s, const owned *o, size_t row,
     }
 }
 
-/* A batch being filled: chunks (with what they own) until the state is full. */
-typedef struct batch {
+/* The chunks of one forward pass (with what they own), added until the
+ * state is full. */
+typedef struct pass {
     at_chunk k[256];
     owned o[256];
     size_t n, tokens;
-} batch;
+} pass;
 
-static int flush(const at_model *m, at_state *s, const at_feats *f, batch *b,
+static int flush(const at_model *m, at_state *s, const at_feats *f, pass *b,
                  uint32_t *const *tags, float *const *probs, at_error *err)
 {
     if (b->n == 0)
@@ -67,7 +68,7 @@ static int flush(const at_model *m, at_state *s, const at_feats *f, batch *b,
     return 0;
 }
 
-static int add(const at_model *m, at_state *s, const at_feats *f, batch *b, const owned *o,
+static int add(const at_model *m, at_state *s, const at_feats *f, pass *b, const owned *o,
                uint32_t *const *tags, float *const *probs, at_error *err)
 {
     size_t most = s->training ? 1 : sizeof b->k / sizeof *b->k;
@@ -79,12 +80,12 @@ static int add(const at_model *m, at_state *s, const at_feats *f, batch *b, cons
     return 0;
 }
 
-static int tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
+static int tag_chunks(const at_model *m, at_state *s, const at_feats *f, const size_t *sent,
                      size_t n_sent, uint32_t *const *tags, float *const *probs, at_error *err)
 {
     size_t max = (size_t)m->cfg.max_len, L = max < LONG_CHUNK ? max : LONG_CHUNK;
     size_t margin = L > 2 * LONG_MARGIN ? LONG_MARGIN : 0, stride = L - 2 * margin;
-    batch b;
+    pass b;
     b.n = b.tokens = 0;
     for (size_t si = 0; si < n_sent; si++) {
         size_t s0 = sent[si], n = sent[si + 1] - s0;
@@ -123,7 +124,7 @@ int at_tag_batch(const at_model *m, at_state *s, const at_feats *f, const size_t
     if (err)
         err->sentence = 0;
     s->overflow_token = SIZE_MAX;
-    if (tag_batch(m, s, f, sent, n_sent, tags, probs, err) == 0)
+    if (tag_chunks(m, s, f, sent, n_sent, tags, probs, err) == 0)
         return 0;
     /* the sentence whose scores overflowed, for the caller's message */
     for (size_t si = 0; err && s->overflow_token != SIZE_MAX && si < n_sent; si++)

@@ -502,7 +502,7 @@ static int log_open(run_log *lg, const char *path, int resume, at_error *err)
         fwrite(old, 1, n, lg->fp);
         free(old);
     }
-    return at_output_check(path, err);
+    return at_outfile_check(path, err);
 }
 
 static int log_write(run_log *lg, const char *path, at_error *err)
@@ -656,6 +656,117 @@ static void options_from_note(at_train_opts *o, const char *note, char **train, 
     cJSON_Delete(j);
 }
 
+/* options_in_range: 0, or an error naming the ranges. */
+static int options_in_range(const at_train_opts *o, at_error *err)
+{
+    if (o->threads < 1 || o->threads > MAX_THREADS || o->epochs < 1 || o->batch_tokens < 1 ||
+        !(o->lr > 0) || o->patience < 1 || o->min_count < 1 || !(o->label_smoothing >= 0 &&
+        o->label_smoothing < 1) || !(o->ema >= 0 && o->ema < 1) || !(o->warmup >= 0 &&
+        o->warmup < 1) || !(o->word_dropout >= 0 && o->word_dropout < 1))
+        return at_error_set(err, "training options out of range (threads 1-%d, epochs, batch, "
+                            "patience, min-count >= 1, lr > 0, smoothing, ema, warmup and "
+                            "dropouts in [0, 1))", MAX_THREADS);
+    return 0;
+}
+
+/* batch_order: the epoch's batch order, a seeded shuffle, the same whenever
+ * it is made; NULL out of memory. */
+static size_t *batch_order(const trainer *tr)
+{
+    size_t *order = malloc((tr->n_batches ? tr->n_batches : 1) * sizeof *order);
+    if (!order)
+        return NULL;
+    uint64_t rng = mix(tr->o->seed, 0xB00 + (uint64_t)tr->epoch);
+    for (size_t b = 0; b < tr->n_batches; b++)
+        order[b] = b;
+    for (size_t b = tr->n_batches; b > 1; b--) {
+        size_t k = (size_t)(at_rand(&rng) * (float)b) % b;
+        size_t x = order[b - 1];
+        order[b - 1] = order[k];
+        order[k] = x;
+    }
+    return order;
+}
+
+/* run_epoch: the epoch's batches from tr->batch on, with progress reports;
+ * *stopped when asked to stop between batches. t0: when this run began;
+ * *steps: the steps this run has taken. */
+static int run_epoch(trainer *tr, at_train_progress *p, double t0, long *steps, int *stopped,
+                     at_error *err)
+{
+    const at_train_opts *o = tr->o;
+    size_t *order = batch_order(tr);
+    if (!order)
+        return at_error_set(err, "out of memory");
+    double loss = 0, te = now();
+    size_t tokens = 0, batches = 0;
+    int rc = 0;
+    p->epoch = tr->epoch + 1;
+    p->epoch_done = 0;
+    for (; tr->batch < tr->n_batches; tr->batch++) {
+        if (o->stop && *o->stop) {
+            *stopped = 1;
+            break;
+        }
+        size_t b = order[tr->batch];
+        if (train_batch(tr, b, &loss, err)) {
+            rc = -1;
+            break;
+        }
+        for (size_t u = tr->batch_off[b]; u < tr->batch_off[b + 1]; u++)
+            tokens += tr->units[u].len;
+        batches++;
+        (*steps)++;
+        double el = now() - t0, ee = now() - te;
+        p->batch = tr->batch + 1;
+        p->step = tr->opt.step;
+        p->loss = loss / (double)batches;
+        p->tokens_per_s = (double)tokens / (ee > 0 ? ee : 1e-9);
+        p->seconds = el;
+        long left = tr->total_steps - tr->opt.step;
+        p->eta = el / (double)*steps * (double)left;
+        if (o->progress && (tr->batch % 10 == 9 || tr->batch + 1 == tr->n_batches))
+            o->progress(p, o->ctx);
+    }
+    free(order);
+    return rc;
+}
+
+/* end_epoch: dev scored with the averaged weights, the best kept, the log
+ * and progress told; *done when patience has run out. */
+static int end_epoch(trainer *tr, at_train_progress *p, run_log *log, double t0, int *done,
+                     at_error *err)
+{
+    const at_train_opts *o = tr->o;
+    at_optim_swap_ema(&tr->opt);
+    int rc = evaluate(tr, p, err);
+    /* the score to beat: mean dev accuracy over the tag sets, all heads count */
+    double score = 0;
+    for (int t = 0; t < p->n_tagsets; t++)
+        score += p->dev_acc[t] / p->n_tagsets;
+    p->improved = rc == 0 && score > tr->best;
+    if (p->improved) {
+        tr->best = score;
+        tr->best_epoch = tr->epoch + 1;
+        tr->bad_epochs = 0;
+        if (save_best(tr, err))
+            rc = -1;
+    } else {
+        tr->bad_epochs++;
+    }
+    at_optim_swap_ema(&tr->opt);
+    p->epoch_done = 1;
+    p->seconds = now() - t0;
+    if (rc == 0 && o->log_path && log_epoch(log->fp, tr, p))
+        rc = at_error_set(err, "%s: out of memory for the log", o->log_path);
+    if (rc == 0 && o->log_path)
+        rc = log_write(log, o->log_path, err);
+    if (rc == 0 && o->progress)
+        o->progress(p, o->ctx);
+    *done = rc == 0 && tr->bad_epochs >= o->patience;
+    return rc;
+}
+
 int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
 {
     at_train_opts o = *opts;
@@ -672,15 +783,10 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         at_model_free(resumed);
         resumed = NULL;
     }
-    if (o.threads < 1 || o.threads > MAX_THREADS || o.epochs < 1 || o.batch_tokens < 1 ||
-        !(o.lr > 0) || o.patience < 1 || o.min_count < 1 || !(o.label_smoothing >= 0 &&
-        o.label_smoothing < 1) || !(o.ema >= 0 && o.ema < 1) || !(o.warmup >= 0 && o.warmup < 1)
-        || !(o.word_dropout >= 0 && o.word_dropout < 1)) {
+    if (options_in_range(&o, err)) {
         free(train_path);
         free(dev_path);
-        return at_error_set(err, "training options out of range (threads 1-%d, epochs, batch, "
-                            "patience, min-count >= 1, lr > 0, smoothing, ema, warmup and "
-                            "dropouts in [0, 1))", MAX_THREADS);
+        return -1;
     }
     char *ck_default = NULL;
     if (!o.train_path || !o.dev_path || !o.out_path ||
@@ -697,7 +803,7 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
         o.checkpoint_path = ck_default;
     }
     /* before any work: a long run must not fail at its end on an output path */
-    if (at_output_check(o.out_path, err) || at_output_check(o.checkpoint_path, err)) {
+    if (at_outfile_check(o.out_path, err) || at_outfile_check(o.checkpoint_path, err)) {
         free(ck_default);
         free(train_path);
         free(dev_path);
@@ -722,80 +828,12 @@ int at_train(const at_config *cfg, const at_train_opts *opts, at_error *err)
     long steps_this_run = 0;
     int stopped = 0;
     for (; rc == 0 && tr.epoch < o.epochs && !stopped; tr.epoch++, tr.batch = 0) {
-        /* the epoch's batch order: a seeded shuffle, the same whenever it is made */
-        size_t *order = malloc((tr.n_batches ? tr.n_batches : 1) * sizeof *order);
-        if (!order) {
-            rc = at_error_set(err, "out of memory");
-            break;
-        }
-        uint64_t rng = mix(o.seed, 0xB00 + (uint64_t)tr.epoch);
-        for (size_t b = 0; b < tr.n_batches; b++)
-            order[b] = b;
-        for (size_t b = tr.n_batches; b > 1; b--) {
-            size_t k = (size_t)(at_rand(&rng) * (float)b) % b;
-            size_t x = order[b - 1];
-            order[b - 1] = order[k];
-            order[k] = x;
-        }
-        double loss = 0, te = now();
-        size_t tokens = 0, batches = 0;
-        p.epoch = tr.epoch + 1;
-        p.epoch_done = 0;
-        for (; tr.batch < tr.n_batches; tr.batch++) {
-            if (o.stop && *o.stop) {
-                stopped = 1;
-                break;
-            }
-            size_t b = order[tr.batch];
-            if (train_batch(&tr, b, &loss, err)) {
-                rc = -1;
-                break;
-            }
-            for (size_t u = tr.batch_off[b]; u < tr.batch_off[b + 1]; u++)
-                tokens += tr.units[u].len;
-            batches++;
-            steps_this_run++;
-            double el = now() - t0, ee = now() - te;
-            p.batch = tr.batch + 1;
-            p.step = tr.opt.step;
-            p.loss = loss / (double)batches;
-            p.tokens_per_s = (double)tokens / (ee > 0 ? ee : 1e-9);
-            p.seconds = el;
-            long left = tr.total_steps - tr.opt.step;
-            p.eta = el / (double)steps_this_run * (double)left;
-            if (o.progress && (tr.batch % 10 == 9 || tr.batch + 1 == tr.n_batches))
-                o.progress(&p, o.ctx);
-        }
-        free(order);
+        int done = 0;
+        rc = run_epoch(&tr, &p, t0, &steps_this_run, &stopped, err);
         if (rc || stopped)
             break;
-        /* end of epoch: score dev with the averaged weights, keep the best */
-        at_optim_swap_ema(&tr.opt);
-        rc = evaluate(&tr, &p, err);
-        /* the score to beat: mean dev accuracy over the tag sets, all heads count */
-        double score = 0;
-        for (int t = 0; t < p.n_tagsets; t++)
-            score += p.dev_acc[t] / p.n_tagsets;
-        p.improved = rc == 0 && score > tr.best;
-        if (p.improved) {
-            tr.best = score;
-            tr.best_epoch = tr.epoch + 1;
-            tr.bad_epochs = 0;
-            if (save_best(&tr, err))
-                rc = -1;
-        } else {
-            tr.bad_epochs++;
-        }
-        at_optim_swap_ema(&tr.opt);
-        p.epoch_done = 1;
-        p.seconds = now() - t0;
-        if (rc == 0 && o.log_path && log_epoch(log.fp, &tr, &p))
-            rc = at_error_set(err, "%s: out of memory for the log", o.log_path);
-        if (rc == 0 && o.log_path)
-            rc = log_write(&log, o.log_path, err);
-        if (rc == 0 && o.progress)
-            o.progress(&p, o.ctx);
-        if (rc == 0 && tr.bad_epochs >= o.patience) {
+        rc = end_epoch(&tr, &p, &log, t0, &done, err);
+        if (done) {
             tr.epoch = o.epochs; /* early stop: done */
             break;
         }

@@ -158,19 +158,19 @@ static int write_conllu(FILE *out, const at_model *m, const at_write_opts *o,
             fputc('\n', out);
             continue;
         }
-        char *copy = strdup(s->line[l]), *col[AT_CONLLU_COLS];
-        if (!copy)
-            return at_error_set(err, "out of memory");
-        at_conllu_split(copy, col);
+        const char *const *field = at_sentence_fields(s, l), *col[AT_CONLLU_COLS];
+        if (!field)
+            return at_error_set(err, "word line %zu of the sentence has no CoNLL-U fields",
+                                l + 1);
+        memcpy(col, field, sizeof col);
         for (int k = 0; k < o->n_sel; k++)
-            col[conllu_column(m, o->sel[k])] = (char *)tag_of(m, o->sel[k], tags, (size_t)t);
+            col[conllu_column(m, o->sel[k])] = tag_of(m, o->sel[k], tags, (size_t)t);
         for (int c = 0; c < AT_CONLLU_COLS - 1; c++) {
             fputs(col[c], out);
             fputc('\t', out);
         }
         put_misc(out, col[AT_CONLLU_COLS - 1], review(m, o, tags, probs, (size_t)t));
         fputc('\n', out);
-        free(copy);
     }
     fputc('\n', out);
     return 0;

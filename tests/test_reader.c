@@ -65,6 +65,8 @@ START_TEST(conllu_keeps_every_line)
         "1\tdo\tdo\tAUX\tVBP\t_\t0\troot\t_\t_\n"
         "2\tn't\tnot\tPART\tRB\t_\t1\tadvmod\t_\t_\n"
         "2.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t1:x\t_\n"
+        "\n"
+        "1\tdogs\tdog\tNOUN\tNNS\t_\t0\troot\t_\t_\n"
         "\n";
     FILE *fp = fmemopen((void *)text, sizeof text - 1, "r");
     at_reader *r;
@@ -82,6 +84,22 @@ START_TEST(conllu_keeps_every_line)
     ck_assert_int_eq(s.line_tok[2], 0);
     ck_assert_int_eq(s.line_tok[4], -1);
     ck_assert_str_eq(s.line[4], "2.1\tgo\tgo\tVERB\tVB\t_\t_\t_\t1:x\t_");
+    /* the fields of each line but the comment, every column in place */
+    ck_assert_ptr_null(at_sentence_fields(&s, 0));
+    ck_assert_ptr_null(at_sentence_fields(&s, 5));
+    const char *const *f = at_sentence_fields(&s, 1);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(f[0], "1-2");
+    ck_assert_str_eq(f[1], "don't");
+    f = at_sentence_fields(&s, 3);
+    const char *want[] = {"2", "n't", "not", "PART", "RB", "_", "1", "advmod", "_", "_"};
+    for (int c = 0; c < AT_CONLLU_COLS; c++)
+        ck_assert_str_eq(f[c], want[c]);
+    ck_assert_str_eq(at_sentence_fields(&s, 4)[8], "1:x");
+    ck_assert_int_eq(at_reader_next(r, &s, &err), 1); /* the next sentence's own fields */
+    ck_assert_uint_eq(s.n_lines, 1);
+    ck_assert_str_eq(at_sentence_fields(&s, 0)[3], "NOUN");
+    ck_assert_ptr_null(at_sentence_fields(&s, 1));
     ck_assert_int_eq(at_reader_next(r, &s, &err), 0);
     at_sentence_free(&s);
     at_reader_free(r);
