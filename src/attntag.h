@@ -529,6 +529,13 @@ typedef struct at_tagger_opts {
     at_write_opts wo;
     int threads;          /* 1 to AT_MAX_THREADS: batches tagged at once */
     int line_buffered;    /* each sentence tagged and written (flushed) as soon as read */
+    /* each (or NULL): given each sentence with its tags and (wo.probs)
+     * probabilities, in input order on the calling thread, instead of
+     * writing it; tags[k] and probs[k] are tag set k's, token after token.
+     * A non-zero return stops the run with its err. */
+    int (*each)(void *ctx, const at_sentence *s, uint32_t *const *tags, float *const *probs,
+                at_error *err);
+    void *ctx;
 } at_tagger_opts;
 
 /* at_tagger: the run states and buffers of one stream, reused from stream to
@@ -537,9 +544,9 @@ typedef struct at_tagger_opts {
 typedef struct at_tagger at_tagger;
 int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, at_error *err);
 /* at_tagger_run: read in (named name in messages) to its end, tag, and write
- * to out in input order: the same bytes for any number of threads. On a bad
- * sentence, the ones before it are written and -1 is returned with err.
- * *tokens grows by the tokens written. */
+ * to out (or give to each) in input order: the same bytes for any number of
+ * threads. On a bad sentence, the ones before it are written and -1 is
+ * returned with err. *tokens grows by the tokens written. */
 int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long *tokens,
                   at_error *err);
 /* at_tagger_long_lines: lines of the last stream longer than AT_MAX_LINE,

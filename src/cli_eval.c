@@ -53,8 +53,10 @@ typedef struct scoring {
     int gold_col[AT_MAX_TAGSETS];     /* 0-based column in GOLD */
     int model_ts[AT_MAX_TAGSETS];     /* model tag set, when tagging */
     double seconds;                   /* spent tagging */
+    double scoring;                   /* of which spent scoring the tags given back */
     at_eval *ev;
-    int with_probs;                   /* tagged here: each tag's probability follows */
+    int with_probs;                   /* tagged here: the tags' probabilities are scored */
+    const char *gold_name;            /* GOLD, for messages */
     at_reliability rel[AT_MAX_TAGSETS];
 } scoring;
 
@@ -65,83 +67,24 @@ static double clock_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* tag_gold: the model's tags of GOLD's tokens, as the predictions of
- * --pred would be (token<TAB>tag per line, tag sets in the order scored),
- * in a temporary file: tagged in batches on threads threads, like `attntag
- * -i conllu -f tsv`. *gold is rewound for scoring; a pipe is first copied
- * to a temporary file (*gold then becomes the copy). NULL on error. */
-static FILE *tag_gold(scoring *sc, FILE **goldp, const char *gold_path, int threads,
-                      at_error *err)
-{
-    if (fseek(*goldp, 0, SEEK_CUR) != 0) { /* not seekable: read twice from a copy */
-        FILE *copy = tmpfile();
-        char buf[1 << 16];
-        size_t n;
-        while (copy && (n = fread(buf, 1, sizeof buf, *goldp)) > 0)
-            if (fwrite(buf, 1, n, copy) != n) {
-                fclose(copy);
-                copy = NULL;
-            }
-        if (!copy || ferror(*goldp) || fflush(copy) != 0 || fseek(copy, 0, SEEK_SET) != 0) {
-            at_error_set(err, "%s: cannot copy it to a temporary file: %s", gold_path,
-                         strerror(errno));
-            if (copy)
-                fclose(copy);
-            return NULL;
-        }
-        fclose(*goldp);
-        *goldp = copy;
-    }
-    FILE *gold = *goldp;
-    at_tagger_opts o;
-    memset(&o, 0, sizeof o);
-    o.in = AT_IN_CONLLU;
-    o.threads = threads;
-    o.wo.format = AT_OUT_TSV;
-    o.wo.probs = 1; /* after the tags: for the calibration error */
-    sc->with_probs = 1;
-    o.wo.n_sel = sc->n;
-    for (int t = 0; t < sc->n; t++)
-        o.wo.sel[t] = sc->model_ts[t];
-    FILE *pred = tmpfile();
-    at_tagger *tg = NULL;
-    long long tokens = 0;
-    if (!pred) {
-        at_error_set(err, "cannot make a temporary file for the tags: %s", strerror(errno));
-        return NULL;
-    }
-    double t0 = clock_now();
-    int rc = at_tagger_new(sc->m, &o, &tg, err) ||
-             at_tagger_run(tg, gold, gold_path, pred, &tokens, err);
-    sc->seconds = clock_now() - t0;
-    at_tagger_free(tg);
-    if (rc == 0 && (fflush(pred) != 0 || ferror(pred)))
-        rc = at_error_set(err, "cannot write the tags to a temporary file: %s", strerror(errno));
-    if (rc || fseek(pred, 0, SEEK_SET) != 0 || fseek(gold, 0, SEEK_SET) != 0) {
-        if (rc == 0)
-            at_error_set(err, "%s: cannot read it again: %s", gold_path, strerror(errno));
-        fclose(pred);
-        return NULL;
-    }
-    return pred;
-}
-
-/* pred_tokens: the predicted sentence's tokens and tags (column k of tag set k). */
-typedef struct pred_sent {
-    size_t n;
-    char **tok;
-    char **tag[AT_MAX_TAGSETS];
-    size_t *line;
-} pred_sent;
-
-static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_name,
-                          const at_sentence *p, const char *pred_name, int pred_conllu,
-                          size_t sent_no, at_error *err)
+/* known_words: which of g's words the model knows (sc->f.word[i] != 0). */
+static int known_words(scoring *sc, const at_sentence *g, const char *gold_name, at_error *err)
 {
     at_feats_clear(&sc->f);
     for (size_t i = 0; i < g->n; i++)
         if (at_feats_add(sc->m, &sc->f, g->tok[i], g->tok_len[i], err))
             return at_error_set(err, "%s:%zu: %.900s", gold_name, g->first_line, err->msg);
+    return 0;
+}
+
+/* score_sentence: GOLD's sentence g against the predictions' p (CoNLL-U, or
+ * token<TAB>tag... lines), word by word; they must have the same tokens. */
+static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_name,
+                          const at_sentence *p, const char *pred_name, int pred_conllu,
+                          size_t sent_no, at_error *err)
+{
+    if (known_words(sc, g, gold_name, err))
+        return -1;
     if (p->n != g->n) {
         return at_error_set(err, "%s:%zu: sentence %zu has %zu tokens, %s:%zu has %zu: the files "
                             "do not line up", pred_name, p->first_line, sent_no, p->n, gold_name,
@@ -187,12 +130,8 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
                                   sc->name[t], c + 1);
                 break;
             }
-            const char *pred = pcol[c];
-            if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pred, sc->f.word[i] != 0, err))
+            if (at_eval_add(sc->ev, t, col[sc->gold_col[t]], pcol[c], sc->f.word[i] != 0, err))
                 rc = -1;
-            else if (sc->with_probs && 1 + sc->n + t < npc)
-                at_reliability_add(&sc->rel[t], strtod(pcol[1 + sc->n + t], NULL),
-                                   strcmp(pred, col[sc->gold_col[t]]) == 0);
         }
         free(pcopy);
         if (rc)
@@ -541,10 +480,70 @@ static int parse_args(int argc, char **argv, eval_args *a)
     return -1;
 }
 
+/* score_tagged: the tagger's `each` (at_tagger_opts): one gold sentence
+ * with the model's tags and their probabilities, scored. */
+static int score_tagged(void *ctx, const at_sentence *g, uint32_t *const *tags,
+                        float *const *probs, at_error *err)
+{
+    scoring *sc = ctx;
+    if (g->n == 0)
+        return 0;
+    double t0 = clock_now();
+    if (known_words(sc, g, sc->gold_name, err))
+        return -1;
+    for (size_t l = 0; l < g->n_lines; l++) {
+        if (g->line_tok[l] < 0)
+            continue;
+        size_t i = (size_t)g->line_tok[l];
+        const char *const *col = at_sentence_fields(g, l);
+        for (int t = 0; t < sc->n; t++) {
+            int ts = sc->model_ts[t];
+            const char *gold = col[sc->gold_col[t]], *pred = at_model_tag(sc->m, ts, tags[ts][i]);
+            if (at_eval_add(sc->ev, t, gold, pred, sc->f.word[i] != 0, err))
+                return -1;
+            at_reliability_add(&sc->rel[t],
+                               probs[ts][i * at_model_n_tags(sc->m, ts) + tags[ts][i]],
+                               strcmp(pred, gold) == 0);
+        }
+    }
+    at_eval_end_sentence(sc->ev);
+    sc->scoring += clock_now() - t0;
+    return 0;
+}
+
+/* tag_and_score: GOLD's words tagged by the model, in batches on threads
+ * threads as `attntag -i conllu` tags them, each sentence scored as the
+ * tagger gives it back: GOLD is read once (a pipe will do), and the tags
+ * never leave memory. */
+static int tag_and_score(scoring *sc, FILE *gold, const char *gold_path, int threads,
+                         at_error *err)
+{
+    at_tagger_opts o;
+    memset(&o, 0, sizeof o);
+    o.in = AT_IN_CONLLU;
+    o.threads = threads;
+    o.wo.probs = 1; /* for the calibration error */
+    o.wo.n_sel = sc->n;
+    for (int t = 0; t < sc->n; t++)
+        o.wo.sel[t] = sc->model_ts[t];
+    o.each = score_tagged;
+    o.ctx = sc;
+    sc->with_probs = 1;
+    sc->gold_name = gold_path;
+    at_tagger *tg = NULL;
+    long long tokens = 0;
+    double t0 = clock_now();
+    int rc = at_tagger_new(sc->m, &o, &tg, err) ||
+             at_tagger_run(tg, gold, gold_path, NULL, &tokens, err);
+    sc->seconds = clock_now() - t0 - sc->scoring; /* the report is of the tagging */
+    at_tagger_free(tg);
+    return rc ? -1 : 0;
+}
+
 /* score_pairs: GOLD's sentences and the predictions' (read from pr, or the
  * model's tags when tagged), one for one, into sc. */
 static int score_pairs(scoring *sc, at_reader *gr, const char *gold_path, at_reader *pr,
-                       const char *pred_path, int pred_conllu, int tagged, at_error *err)
+                       const char *pred_path, int pred_conllu, at_error *err)
 {
     at_sentence gs, ps;
     at_sentence_init(&gs);
@@ -553,15 +552,13 @@ static int score_pairs(scoring *sc, at_reader *gr, const char *gold_path, at_rea
     int rc;
     while ((rc = at_reader_next(gr, &gs, err)) == 1) {
         sent_no++;
-        if (!tagged || gs.n) { /* the model's tags have no sentence for one without words */
-            int prc = at_reader_next(pr, &ps, err);
-            if (prc == 0)
-                at_error_set(err, "%s: ends before sentence %zu of %s (line %zu): the files do "
-                             "not line up", pred_path, sent_no, gold_path, gs.first_line);
-            if (prc != 1) {
-                rc = -1;
-                break;
-            }
+        int prc = at_reader_next(pr, &ps, err);
+        if (prc == 0)
+            at_error_set(err, "%s: ends before sentence %zu of %s (line %zu): the files do not "
+                         "line up", pred_path, sent_no, gold_path, gs.first_line);
+        if (prc != 1) {
+            rc = -1;
+            break;
         }
         if (gs.n && score_sentence(sc, &gs, gold_path, &ps, pred_path, pred_conllu, sent_no,
                                    err)) {
@@ -587,26 +584,27 @@ static int score_files(scoring *sc, const char *gold_path, const char *pred_path
     const char *names[AT_MAX_TAGSETS];
     for (int t = 0; t < sc->n; t++)
         names[t] = sc->name[t];
-    int tagged = !pred_path, rc = -1;
+    if (!(sc->ev = at_eval_new(sc->n, names)))
+        return at_error_set(err, "out of memory");
     FILE *gf = fopen(gold_path, "rb"), *pf = NULL;
-    at_reader *gr = NULL, *pr = NULL;
-    int pred_conllu = pred_path && sniff_conllu(pred_path);
     if (!gf)
-        at_error_set(err, "%s: cannot open: %s", gold_path, strerror(errno));
-    else if (pred_path && !(pf = fopen(pred_path, "rb")))
+        return at_error_set(err, "%s: cannot open: %s", gold_path, strerror(errno));
+    if (!pred_path) {
+        int rc = tag_and_score(sc, gf, gold_path, threads, err);
+        fclose(gf);
+        return rc;
+    }
+    at_reader *gr = NULL, *pr = NULL;
+    int pred_conllu = sniff_conllu(pred_path), rc = -1;
+    if (!(pf = fopen(pred_path, "rb")))
         at_error_set(err, "%s: cannot open: %s", pred_path, strerror(errno));
-    if (gf && tagged && (pf = tag_gold(sc, &gf, gold_path, threads, err)))
-        pred_path = "(the model's tags)";
-    if (gf && pf && (sc->ev = at_eval_new(sc->n, names)) &&
-        !at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, err) &&
-        !at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr, err))
-        rc = score_pairs(sc, gr, gold_path, pr, pred_path, pred_conllu, tagged, err);
-    else if (gf && pf && !sc->ev)
-        at_error_set(err, "out of memory");
+    else if (!at_reader_new(gf, gold_path, AT_IN_CONLLU, &gr, err) &&
+             !at_reader_new(pf, pred_path, pred_conllu ? AT_IN_CONLLU : AT_IN_VERTICAL, &pr,
+                            err))
+        rc = score_pairs(sc, gr, gold_path, pr, pred_path, pred_conllu, err);
     at_reader_free(gr);
     at_reader_free(pr);
-    if (gf)
-        fclose(gf);
+    fclose(gf);
     if (pf)
         fclose(pf);
     return rc;

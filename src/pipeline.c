@@ -29,6 +29,7 @@ typedef struct slot {
     size_t cap;            /* tokens tags and probs have room for */
     char *buf;             /* the batch formatted */
     size_t len;
+    size_t good;           /* sentences tagged (those before a bad one) */
     int rc;                /* 0, or -1 with err: buf holds the sentences before the bad one */
     at_error err;
     size_t tokens;
@@ -222,6 +223,17 @@ static int ensure(slot *s, size_t n, at_error *err)
     return 0;
 }
 
+/* results: sentence i's tags and probabilities (NULL unless asked for),
+ * each tag set's. */
+static void results(const slot *s, size_t i, uint32_t **tags, float **probs)
+{
+    const at_model *m = s->tg->m;
+    for (int k = 0; k < at_model_config(m)->n_tagsets; k++) {
+        tags[k] = s->tags[k] + s->off[i];
+        probs[k] = s->tg->want_probs ? s->probs[k] + s->off[i] * at_model_n_tags(m, k) : NULL;
+    }
+}
+
 /* run: the batch's features, tags and output text. On a bad sentence, the
  * ones before it are still tagged and formatted, and rc says why it stopped. */
 static void run(slot *s)
@@ -243,9 +255,9 @@ static void run(slot *s)
         good += s->rc == 0;
     }
     s->off[good] = s->feats.n;
-    FILE *mem = open_memstream(&s->buf, &s->len);
+    FILE *mem = t->o.each ? NULL : open_memstream(&s->buf, &s->len);
     at_error err = {.sentence = 0};
-    int rc = mem ? 0 : at_error_set(&err, "out of memory for the output");
+    int rc = mem || t->o.each ? 0 : at_error_set(&err, "out of memory for the output");
     if (rc == 0 && good)
         rc = ensure(s, s->feats.n, &err) ||
              at_tag_batch(m, s->st, &s->feats, s->off, good, s->tags,
@@ -261,14 +273,10 @@ static void run(slot *s)
                                  t->want_probs ? s->probs : NULL, &err)
                   : 0;
     }
-    for (size_t i = 0; rc == 0 && i < good; i++) {
-        uint32_t *tags[AT_MAX_TAGSETS] = {0};
-        float *probs[AT_MAX_TAGSETS] = {0};
-        for (int k = 0; k < at_model_config(m)->n_tagsets; k++) {
-            tags[k] = s->tags[k] + s->off[i];
-            if (t->want_probs)
-                probs[k] = s->probs[k] + s->off[i] * at_model_n_tags(m, k);
-        }
+    for (size_t i = 0; rc == 0 && mem && i < good; i++) {
+        uint32_t *tags[AT_MAX_TAGSETS];
+        float *probs[AT_MAX_TAGSETS];
+        results(s, i, tags, probs);
         rc = at_write_sentence(mem, m, &t->o.wo, &s->sent[i], tags,
                                t->want_probs ? probs : NULL, &err);
     }
@@ -278,7 +286,9 @@ static void run(slot *s)
         s->len = 0;
         s->rc = -1;
         s->err = err;
+        good = 0;
     }
+    s->good = good;
     s->tokens = good ? s->off[good] : 0;
 }
 
@@ -301,6 +311,12 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
     int rc = 0;
     if (s->len && fwrite(s->buf, 1, s->len, out) != s->len)
         rc = at_error_set(err, "write error on output: %s", strerror(errno));
+    for (size_t i = 0; rc == 0 && t->o.each && i < s->good; i++) {
+        uint32_t *tags[AT_MAX_TAGSETS];
+        float *probs[AT_MAX_TAGSETS];
+        results(s, i, tags, probs);
+        rc = t->o.each(t->o.ctx, &s->sent[i], tags, t->want_probs ? probs : NULL, err) ? -1 : 0;
+    }
     free(s->buf);
     s->buf = NULL;
     s->len = 0;
@@ -309,7 +325,7 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
         *err = s->err;
         rc = -1;
     }
-    if (rc == 0 && t->o.line_buffered && fflush(out) != 0)
+    if (rc == 0 && t->o.line_buffered && out && fflush(out) != 0)
         rc = at_error_set(err, "write error on output: %s", strerror(errno));
     return rc;
 }
