@@ -73,7 +73,7 @@ ISA_avx2 = -mavx2 -mfma -mf16c
 ISA_avx512 = -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx512vnni $(ISA_avx2)
 ISA_neondot = -march=armv8.2-a+dotprod
 
-LIB_SRC = src/error.c src/crc32.c src/fileio.c src/rng.c src/strmap.c src/config.c src/model.c \
+LIB_SRC = src/error.c src/crc32.c src/fileio.c src/rng.c src/strmap.c src/config.c src/model.c src/model_strings.c src/model_int8.c \
 	src/safetensors.c src/model_json.c src/model_io.c src/features.c $(KERNEL_SRC) \
 	src/attention.c src/window.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
 	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c

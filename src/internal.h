@@ -224,9 +224,6 @@ struct at_state {
  * to on its own (see at_forward). */
 int at_forward_chunks(const at_model *m, at_state *s, const at_feats *f, const at_chunk *chunks,
                       size_t n_chunks, at_error *err);
-/* at_model_packs: the packed weights, packed again first if the weights have
- * changed since (thread-safe); NULL when out of memory. */
-const at_packs *at_model_packs(const at_model *m, at_error *err);
 
 /* forward.c: allocation inside a state (freed with it); NULL sets *fail. */
 float *at_state_alloc(at_state *s, size_t count, int *fail);
@@ -247,9 +244,14 @@ at_model *at_model_alloc(void);
 int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
                         const size_t *shape, const void *data, size_t nbytes,
                         void *owned, at_error *err);
-/* at_model_set_strings: copy string tables into the model. */
-int at_model_set_vocab(at_model *m, const char *const *w, size_t n, at_error *err);
-int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_error *err);
+/* at_tensor_append: a new tensor at the end of *v (n of them), described
+ * but not owned; -1 when out of memory. */
+int at_tensor_append(at_tensor **v, size_t *n, const char *name, at_dtype dt, int ndim,
+                     const size_t *shape, const void *data, size_t nbytes);
+/* at_tensor_find: the tensor called name in t[0..n), sorted by name
+ * (at_tensor_cmp), or NULL. */
+const at_tensor *at_tensor_find(const at_tensor *t, size_t n, const char *name);
+int at_tensor_cmp(const void *a, const void *b);
 /* at_model_finish: validate tensors against the config, widen, bind, index.
  * where names the source for messages (a file path). */
 int at_model_finish(at_model *m, const char *where, at_error *err);
@@ -268,6 +270,11 @@ void at_tensor_row(const at_tensor *t, size_t i, float *out);
 void at_tensor_row_add(const at_tensor *t, size_t i, float *acc);
 /* at_tensor_row_prefetch: ask for row i's cache lines ahead of use. */
 void at_tensor_row_prefetch(const at_tensor *t, size_t i);
+
+/* model_strings.c */
+/* at_model_set_vocab, at_model_set_tags: copy string tables into the model. */
+int at_model_set_vocab(at_model *m, const char *const *w, size_t n, at_error *err);
+int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_error *err);
 /* at_split_strings: a U8 table of NUL-terminated strings -> n pointers into
  * it, each string checked: not empty, valid UTF-8. */
 int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
@@ -292,6 +299,12 @@ int at_model_adopt_lexicon_starts(at_model *m, const char *words, size_t nbytes,
  * them, each is checked (UTF-8, not empty, at its start) first. */
 int at_model_lexicon_words(const at_model *m, char ***out, at_error *err);
 
+/* model_int8.c */
+/* at_packs_free: the packs freed, marked not valid. */
+void at_packs_free(at_packs *P);
+/* at_model_packs: the packed weights, packed again first if the weights have
+ * changed since (thread-safe); NULL when out of memory. */
+const at_packs *at_model_packs(const at_model *m, at_error *err);
 /* The 8-bit packs a safetensors file may store beside the weights of an int8
  * model (docs/model-format.md): AT_INT8_LAYOUT names their layout, the one
  * at_pack_int8 makes and every kernel path reads. */

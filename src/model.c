@@ -1,8 +1,9 @@
 /*
  * model.c - the in-memory model: tensors found by name and checked against the
- * config, string tables, and the weight pointers the forward pass reads.
- * Both file formats build a model through at_model_add_tensor and friends and
- * end in at_model_finish, so every check lives here once.
+ * config, and the weight pointers the forward pass reads (its string tables
+ * are model_strings.c's, its packed matrices model_int8.c's). Both file
+ * formats build a model through at_model_add_tensor and friends and end in
+ * at_model_finish, so every check lives here once.
  */
 #include "internal.h"
 #include "kernels.h"
@@ -12,10 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <utf8proc.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 at_model *at_model_alloc(void)
 {
@@ -102,10 +99,8 @@ void at_tensor_row_add(const at_tensor *t, size_t i, float *acc)
     at_halves((const unsigned char *)t->data + i * w * 2, w, acc, 1);
 }
 
-/* append: a new tensor at the end of *v (n of them), described but not
- * owned; -1 when out of memory. */
-static int append(at_tensor **v, size_t *n, const char *name, at_dtype dt, int ndim,
-                  const size_t *shape, const void *data, size_t nbytes)
+int at_tensor_append(at_tensor **v, size_t *n, const char *name, at_dtype dt, int ndim,
+                     const size_t *shape, const void *data, size_t nbytes)
 {
     at_tensor *nv = realloc(*v, (*n + 1) * sizeof *nv);
     if (!nv)
@@ -132,7 +127,7 @@ int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
                         const size_t *shape, const void *data, size_t nbytes, void *owned,
                         at_error *err)
 {
-    if (append(&m->t, &m->n_t, name, dt, ndim, shape, data, nbytes)) {
+    if (at_tensor_append(&m->t, &m->n_t, name, dt, ndim, shape, data, nbytes)) {
         free(owned);
         return at_error_set(err, "out of memory");
     }
@@ -140,8 +135,7 @@ int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
     return 0;
 }
 
-/* The tensor called name in t[0..n), sorted by name, or NULL. */
-static const at_tensor *find_sorted(const at_tensor *t, size_t n, const char *name)
+const at_tensor *at_tensor_find(const at_tensor *t, size_t n, const char *name)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -159,266 +153,7 @@ static const at_tensor *find_sorted(const at_tensor *t, size_t n, const char *na
 
 const at_tensor *at_model_find(const at_model *m, const char *name)
 {
-    return find_sorted(m->t, m->n_t, name);
-}
-
-static int keep_string(at_model *m, char *s, at_error *err)
-{
-    char **n = realloc(m->str_owned, (m->n_str_owned + 1) * sizeof *n);
-    if (!n) {
-        free(s);
-        return at_error_set(err, "out of memory");
-    }
-    m->str_owned = n;
-    m->str_owned[m->n_str_owned++] = s;
-    return 0;
-}
-
-/* copy_strings: n copies of w, each checked as UTF-8 without NUL bytes, in
- * one block (a lexicon has a hundred thousand of them). */
-static int copy_strings(at_model *m, const char *const *w, size_t n, char ***out,
-                        const char *what, at_error *err)
-{
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(w[i]), bad;
-        if (len == 0)
-            return at_error_set(err, "%s entry %zu is empty", what, i);
-        if (at_utf8_check(w[i], len, &bad))
-            return at_error_set(err, "%s entry %zu is not valid UTF-8 (byte %zu)", what, i, bad);
-        total += len + 1;
-    }
-    char **v = calloc(n ? n : 1, sizeof *v);
-    if (!v || keep_string(m, (char *)v, err))
-        return at_error_set(err, "out of memory");
-    char *block = malloc(total ? total : 1);
-    if (!block || keep_string(m, block, err))
-        return at_error_set(err, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(w[i]) + 1;
-        memcpy(block, w[i], len);
-        v[i] = block;
-        block += len;
-    }
-    *out = v;
-    return 0;
-}
-
-int at_model_set_vocab(at_model *m, const char *const *w, size_t n, at_error *err)
-{
-    if (n == 0 || strcmp(w[0], "<unk>") != 0)
-        return at_error_set(err, "vocabulary must start with \"<unk>\"");
-    if (n > UINT32_MAX / 2)
-        return at_error_set(err, "vocabulary of %zu words is too large", n);
-    m->n_vocab = n;
-    return copy_strings(m, w, n, &m->vocab, "vocabulary", err);
-}
-
-int at_model_set_tags(at_model *m, int ts, const char *const *w, size_t n, at_error *err)
-{
-    if (ts < 0 || ts >= AT_MAX_TAGSETS)
-        return at_error_set(err, "tag set index %d out of range", ts);
-    if (n == 0 || n > 65535)
-        return at_error_set(err, "tag set %d has %zu tags, expected 1 to 65535", ts, n);
-    m->n_tags[ts] = n;
-    return copy_strings(m, w, n, &m->tags[ts], "tag set", err);
-}
-
-/* words may be NULL (a lexicon found by its starts): the entry's number is
- * then all the message says */
-static int check_lexicon_bits(const at_model *m, const char *const *words, const uint8_t *bits,
-                              size_t n, at_error *err)
-{
-    int lb = m->cfg.lexicon_bits;
-    uint8_t any = 0;
-    for (size_t i = 0; i < n; i++)
-        any |= lb < 8 ? (uint8_t)(bits[i] >> lb) : 0;
-    for (size_t i = 0; any && i < n; i++)
-        if (bits[i] >> lb)
-            return at_error_set(err, "lexicon entry %zu%s%s%s has bits 0x%x beyond the "
-                                "model's %d lexicon bits", i, words ? " (\"" : "",
-                                words ? words[i] : "", words ? "\")" : "", bits[i], lb);
-    return 0;
-}
-
-int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *bits, size_t n,
-                         at_error *err)
-{
-    at_strmap_free(&m->lex_map);
-    m->lex_bits = malloc(n ? n : 1);
-    if (!m->lex_bits || keep_string(m, (char *)m->lex_bits, err))
-        return at_error_set(err, "out of memory");
-    if (check_lexicon_bits(m, words, bits, n, err))
-        return -1;
-    memcpy(m->lex_bits, bits, n);
-    m->n_lex = n;
-    if (copy_strings(m, words, n, &m->lex_words, "lexicon", err))
-        return -1;
-    if (at_strmap_build(&m->lex_map, (const char *const *)m->lex_words, n, err))
-        return at_error_set(err, "lexicon: %.900s", err->msg);
-    return 0;
-}
-
-/* scan: find the strings of data[0..nbytes) (each ends with a NUL) and check
- * their bytes; v (n entries, or NULL to count) gets their starts. Sixteen
- * bytes at a time: a lexicon is mostly short ASCII words, and its NULs and
- * non-ASCII bytes are found by vector compares, the rest skipped. */
-static int scan(const uint8_t *data, size_t nbytes, char **v, size_t n, size_t *count,
-                const char *what, at_error *err)
-{
-    size_t k = 0, start = 0, checked = 0; /* bytes before `checked` are valid UTF-8 */
-    for (size_t i = 0; i < nbytes; i += 16) {
-        uint32_t zero = 0, high = 0;
-        size_t len = nbytes - i < 16 ? nbytes - i : 16;
-#ifdef __SSE2__
-        if (len == 16) {
-            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
-            zero = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_setzero_si128()));
-            high = (uint32_t)_mm_movemask_epi8(x);
-        } else
-#endif
-            for (size_t j = 0; j < len; j++) {
-                zero |= (uint32_t)(data[i + j] == 0) << j;
-                high |= (uint32_t)(data[i + j] >> 7) << j;
-            }
-        for (; high; high &= high - 1) { /* each sequence starting here, checked once */
-            size_t at = i + (size_t)__builtin_ctz(high);
-            if (at < checked)
-                continue;
-            utf8proc_int32_t cp;
-            utf8proc_ssize_t sl = utf8proc_iterate(data + at, (utf8proc_ssize_t)(nbytes - at), &cp);
-            if (sl <= 0)
-                return at_error_set(err, "%s: string %zu is not valid UTF-8 (byte %zu)", what, k,
-                                    at - start);
-            checked = at + (size_t)sl;
-        }
-        for (; zero; zero &= zero - 1) {
-            size_t at = i + (size_t)__builtin_ctz(zero);
-            if (at == start)
-                return at_error_set(err, "%s: string %zu is empty", what, k);
-            if (v && k == n)
-                return at_error_set(err, "%s: more than %zu strings", what, n);
-            if (v)
-                v[k] = (char *)data + start;
-            k++;
-            start = at + 1;
-        }
-    }
-    *count = k;
-    return 0;
-}
-
-int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char ***out,
-                     size_t *n_out, const char *what, at_error *err)
-{
-    if (nbytes && data[nbytes - 1] != 0)
-        return at_error_set(err, "%s: the last string is not NUL-terminated", what);
-    size_t n = expect_n, k;
-    if (n == (size_t)-1 && scan(data, nbytes, NULL, 0, &n, what, err))
-        return -1;
-    if (n > nbytes)
-        return at_error_set(err, "%s: %zu strings in %zu bytes", what, n, nbytes);
-    char **v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        return at_error_set(err, "out of memory");
-    if (scan(data, nbytes, v, n, &k, what, err) ||
-        (k != n && at_error_set(err, "%s: %zu strings, expected %zu", what, k, n))) {
-        free(v);
-        return -1;
-    }
-    *out = v;
-    *n_out = n;
-    return 0;
-}
-
-/* index_holds_each_once: the file's table has every word 1..n in exactly one
- * slot and nothing else (so an empty slot ends every probe); one pass over
- * its mask + 1 slots. A table that fails is not used: the loader builds its
- * own, so a bad table can never change a lookup. */
-static bool index_holds_each_once(const unsigned char *index, size_t mask, size_t n)
-{
-    uint8_t *seen = calloc(n / 8 + 1, 1);
-    size_t filled = 0;
-    bool ok = seen != NULL;
-    for (size_t h = 0; ok && h <= mask; h++) {
-        uint32_t v = at_le32(index + 4 * h);
-        if (v == 0)
-            continue;
-        ok = v <= n && !(seen[(v - 1) / 8] >> ((v - 1) % 8) & 1);
-        if (ok)
-            seen[(v - 1) / 8] |= (uint8_t)(1u << ((v - 1) % 8));
-        filled++;
-    }
-    free(seen);
-    return ok && filled == n;
-}
-
-int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_t n,
-                           const unsigned char *index, size_t mask, at_error *err)
-{
-    at_strmap_free(&m->lex_map);
-    if (keep_string(m, (char *)words, err))
-        return -1;
-    if (check_lexicon_bits(m, (const char *const *)words, bits, n, err))
-        return -1;
-    m->lex_words = words;
-    m->lex_bits = (uint8_t *)bits;
-    m->n_lex = n;
-    if (index && index_holds_each_once(index, mask, n)) {
-        at_strmap_adopt(&m->lex_map, (const char *const *)words, n, index, mask);
-        return 0;
-    }
-    if (at_strmap_build(&m->lex_map, (const char *const *)words, n, err))
-        return at_error_set(err, "lexicon: %.900s", err->msg);
-    return 0;
-}
-
-int at_model_adopt_lexicon_starts(at_model *m, const char *words, size_t nbytes,
-                                  const unsigned char *starts, const uint8_t *bits, size_t n,
-                                  const unsigned char *index, size_t mask, at_error *err)
-{
-    at_strmap_free(&m->lex_map);
-    if (n && (nbytes == 0 || words[nbytes - 1] != '\0'))
-        return at_error_set(err, "lexicon: the last word is not NUL-terminated");
-    if (check_lexicon_bits(m, NULL, bits, n, err))
-        return -1;
-    m->lex_words = NULL;
-    m->lex_bits = (uint8_t *)bits;
-    m->n_lex = n;
-    at_strmap_adopt_starts(&m->lex_map, words, nbytes, starts, n, index, mask);
-    return 0;
-}
-
-int at_model_lexicon_words(const at_model *m, char ***out, at_error *err)
-{
-    const at_strmap *lm = &m->lex_map;
-    if (m->lex_words || m->n_lex == 0) {
-        char **v = malloc((m->n_lex ? m->n_lex : 1) * sizeof *v);
-        if (!v)
-            return at_error_set(err, "out of memory");
-        if (m->n_lex)
-            memcpy(v, m->lex_words, m->n_lex * sizeof *v);
-        *out = v;
-        return 0;
-    }
-    /* every word checked, as loading a file without starts would have, and
-     * each start found where the words say */
-    char **v;
-    size_t n;
-    if (at_split_strings((const uint8_t *)lm->base, lm->nbytes, m->n_lex, &v, &n, "lexicon",
-                         err))
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t at = at_le32(lm->starts + 4 * i);
-        if (v[i] != lm->base + at) {
-            at_error_set(err, "lexicon: word %zu starts at byte %zu, lexicon.starts says %zu", i,
-                         (size_t)(v[i] - lm->base), at);
-            free(v);
-            return -1;
-        }
-    }
-    *out = v;
-    return 0;
+    return at_tensor_find(m->t, m->n_t, name);
 }
 
 /* The tensors a config calls for, with their shapes: the single source of truth
@@ -483,7 +218,7 @@ static int each_expected(const at_config *c, size_t n_vocab, const size_t *n_tag
     return 0;
 }
 
-static int cmp_tensor(const void *a, const void *b)
+int at_tensor_cmp(const void *a, const void *b)
 {
     return strcmp(((const at_tensor *)a)->name, ((const at_tensor *)b)->name);
 }
@@ -641,350 +376,6 @@ static void bind(at_model *m)
     }
 }
 
-static void packs_free(at_packs *P)
-{
-    at_packed_free(&P->char_proj);
-    for (int l = 0; l < AT_MAX_LAYERS; l++)
-        for (int i = 0; i < AT_PK_N; i++)
-            at_packed_free(&P->layer[l][i]);
-    for (int t = 0; t < AT_MAX_TAGSETS; t++)
-        at_packed_free(&P->head[t]);
-    P->valid = false;
-}
-
-/* The matrices the forward pass multiplies in 8 bits when the config says
- * int8, each named by its weight's name less ".weight" ("layers.0.attn.q",
- * "heads.upos"), with its shape and the pack at_gemm reads it from. */
-typedef int (*mat_fn)(void *ctx, const at_model *m, const char *base, size_t out, size_t in,
-                      at_packed *dst, at_error *err);
-
-static int each_mat(const at_model *m, at_packs *P, mat_fn fn, void *ctx, at_error *err)
-{
-    const at_config *c = &m->cfg;
-    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
-    char base[96];
-    for (int l = 0; l < c->layers; l++) {
-        static const char *const proj[] = {"q", "k", "v", "o"};
-        static const int slot[] = {AT_PK_Q, AT_PK_K, AT_PK_V, AT_PK_O};
-        at_packed *p = P ? P->layer[l] : NULL;
-        if (c->mixer[l] == AT_MIX_ATTENTION) {
-            for (int i = 0; i < 4; i++) {
-                snprintf(base, sizeof base, "layers.%d.attn.%s", l, proj[i]);
-                if (fn(ctx, m, base, d, d, p ? &p[slot[i]] : NULL, err))
-                    return -1;
-            }
-        } else if (c->mixer[l] == AT_MIX_WINDOW) {
-            snprintf(base, sizeof base, "layers.%d.window", l);
-            if (fn(ctx, m, base, d, (2 * (size_t)c->window[l] + 1) * d,
-                   p ? &p[AT_PK_WIN] : NULL, err))
-                return -1;
-        }
-        snprintf(base, sizeof base, "layers.%d.ffn.up", l);
-        if (fn(ctx, m, base, f, d, p ? &p[AT_PK_UP] : NULL, err))
-            return -1;
-        snprintf(base, sizeof base, "layers.%d.ffn.down", l);
-        if (fn(ctx, m, base, d, f, p ? &p[AT_PK_DOWN] : NULL, err))
-            return -1;
-    }
-    for (int t = 0; t < c->n_tagsets; t++) {
-        snprintf(base, sizeof base, "heads.%s", c->tagset[t]);
-        if (fn(ctx, m, base, m->n_tags[t], d, P ? &P->head[t] : NULL, err))
-            return -1;
-    }
-    return 0;
-}
-
-/* weights: matrix base's weights as floats: its own, or widened into tmp
- * (room for the largest block matrix). */
-static const float *weights(const at_model *m, const char *base, float *tmp)
-{
-    char name[112];
-    snprintf(name, sizeof name, "%s.weight", base);
-    const at_tensor *t = at_model_find(m, name);
-    if (t->f32)
-        return t->f32;
-    at_halves(t->data, t->count, tmp, 0);
-    return tmp;
-}
-
-/* The stored layout, AT_INT8_LAYOUT: what at_pack_int8 (kernels/pack.c) makes.
- * Output o of a matrix [out, in] is lane o % 16 of panel o / 16; weight k of
- * it is byte k % 4 of group k / 4: q[((o / 16) kp / 4 + k / 4) 16 + o % 16) 4
- * + k % 4], kp = in rounded up to 4, zero where o >= out or k >= in. */
-enum { I8_PANEL = 16, I8_GROUP = 4 };
-
-static size_t int8_panels(size_t out) { return (out + I8_PANEL - 1) / I8_PANEL; }
-static size_t int8_kp(size_t in) { return (in + I8_GROUP - 1) / I8_GROUP * I8_GROUP; }
-
-static const at_tensor *find_int8(const at_model *m, const char *base, const char *suffix)
-{
-    char name[112];
-    snprintf(name, sizeof name, "%s%s", base, suffix);
-    return find_sorted(m->pk, m->n_pk, name);
-}
-
-/* stored_pack: the file's pack of matrix base (checked when loaded). */
-static int stored_pack(const at_model *m, const char *base, size_t out, size_t in,
-                       at_packed *P)
-{
-    const at_tensor *tq = find_int8(m, base, ".int8"), *ts = find_int8(m, base, ".int8_scale");
-    return at_pack_int8_stored(tq->data, ts->data, out, in, P);
-}
-
-typedef struct pack_ctx {
-    float *tmp;
-    int mode; /* 0: floats, 1: round the weights to 8 bits, 2: the file's packs */
-} pack_ctx;
-
-static int pack_one(void *vctx, const at_model *m, const char *base, size_t out, size_t in,
-                    at_packed *dst, at_error *err)
-{
-    (void)err;
-    pack_ctx *ctx = vctx;
-    if (ctx->mode == 2)
-        return stored_pack(m, base, out, in, dst);
-    const float *W = weights(m, base, ctx->tmp);
-    return ctx->mode == 1 ? at_pack_int8(W, out, in, dst) : at_pack(W, out, in, dst);
-}
-
-/* largest: the most weights of a block matrix (the widening buffer's size). */
-static size_t largest(const at_config *c)
-{
-    size_t d = (size_t)c->dim, f = (size_t)c->ffn_dim;
-    size_t big = d > f ? d : f; /* the most inputs of a block matrix */
-    for (int l = 0; l < c->layers; l++)
-        if (c->mixer[l] == AT_MIX_WINDOW && (2 * (size_t)c->window[l] + 1) * d > big)
-            big = (2 * (size_t)c->window[l] + 1) * d;
-    return d * big;
-}
-
-static int repack(const at_model *m, at_packs *P)
-{
-    const at_config *c = &m->cfg;
-    packs_free(P);
-    pack_ctx ctx = {NULL, 0};
-    if (c->int8 && !m->writable)
-        ctx.mode = m->int8_ok && m->int8_gen == m->gen ? 2 : 1;
-    if (ctx.mode != 2 && !(ctx.tmp = malloc(largest(c) * sizeof *ctx.tmp)))
-        return -1;
-    int fail = 0;
-    if (c->char_buckets)
-        fail |= at_pack(m->w.char_proj, (size_t)c->dim, (size_t)c->char_dim, &P->char_proj);
-    at_error err;
-    fail |= fail ? 0 : each_mat(m, P, pack_one, &ctx, &err);
-    free(ctx.tmp);
-    if (fail) {
-        packs_free(P);
-        return -1;
-    }
-    P->gen = m->gen;
-    P->valid = true;
-    return 0;
-}
-
-bool at_int8_name(const char *name)
-{
-    size_t len = strlen(name);
-    return (len > 5 && strcmp(name + len - 5, ".int8") == 0) ||
-           (len > 11 && strcmp(name + len - 11, ".int8_scale") == 0);
-}
-
-int at_model_add_int8(at_model *m, const char *name, at_dtype dt, int ndim, const size_t *shape,
-                      const void *data, size_t nbytes, at_error *err)
-{
-    if (append(&m->pk, &m->n_pk, name, dt, ndim, shape, data, nbytes))
-        return at_error_set(err, "out of memory");
-    return 0;
-}
-
-static int shape_is(const at_tensor *t, int ndim, const size_t *shape, const char *where,
-                    at_dtype dt, at_error *err)
-{
-    bool same = t->ndim == ndim && t->dtype == dt;
-    for (int i = 0; same && i < ndim; i++)
-        same = t->shape[i] == shape[i];
-    if (same)
-        return 0;
-    char got[96] = "", want[96] = "";
-    for (int i = 0; i < t->ndim; i++)
-        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? ", " : "", t->shape[i]);
-    for (int i = 0; i < ndim; i++)
-        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%zu", i ? ", " : "", shape[i]);
-    return at_error_set(err, "%s: tensor \"%s\" is %s [%s], the config implies %s [%s]", where,
-                        t->name, at_dtype_name(t->dtype), got, at_dtype_name(dt), want);
-}
-
-/* check_int8: matrix base's two pack tensors, against its shape and the way
- * at_pack_int8 makes them: bytes -127 to 127, zero padding, scales finite
- * and >= 0, and each output with a scale above 0 has a weight of magnitude
- * 127 (its largest weight, divided by its scale). */
-static int check_int8(void *vctx, const at_model *m, const char *base, size_t out, size_t in,
-                      at_packed *dst, at_error *err)
-{
-    (void)dst;
-    const char *where = vctx;
-    at_tensor *tq = (at_tensor *)find_int8(m, base, ".int8");
-    at_tensor *ts = (at_tensor *)find_int8(m, base, ".int8_scale");
-    if (!tq || !ts)
-        return at_error_set(err, "%s: tensor \"%s%s\" is missing (the file has 8-bit packs, and "
-                            "then has them for every matrix)", where, base,
-                            tq ? ".int8_scale" : ".int8");
-    size_t panels = int8_panels(out), kp = int8_kp(in);
-    size_t qs[4] = {panels, kp / I8_GROUP, I8_PANEL, I8_GROUP}, ss[1] = {out};
-    if (shape_is(tq, 4, qs, where, AT_I8, err) || shape_is(ts, 1, ss, where, AT_F32, err))
-        return -1;
-    tq->used = ts->used = true;
-    const int8_t *q = tq->data;
-    const size_t G = I8_PANEL * I8_GROUP, groups = kp / I8_GROUP;
-    for (size_t pn = 0; pn < panels; pn++) {
-        const int8_t *p = q + pn * groups * G;
-        uint8_t most[I8_PANEL * I8_GROUP] = {0}; /* the largest |q| of each byte lane */
-        int bad = 0;                             /* a -128 seen */
-        for (size_t g = 0; g < groups; g++)
-            for (size_t i = 0; i < G; i++) {
-                int v = p[g * G + i];
-                uint8_t a = (uint8_t)(v < 0 ? -v : v);
-                bad |= v == -128;
-                most[i] = a > most[i] ? a : most[i];
-            }
-        for (size_t at = 0; bad && at < groups * G; at++)
-            if (p[at] == -128)
-                return at_error_set(err, "%s: tensor \"%s\": byte %zu (output %zu, input %zu) "
-                                    "is -128; 8-bit weights are -127 to 127", where, tq->name,
-                                    pn * groups * G + at, pn * I8_PANEL + at % G / I8_GROUP,
-                                    at / G * I8_GROUP + at % I8_GROUP);
-        for (size_t j = 0; j < I8_PANEL; j++) {
-            size_t o = pn * I8_PANEL + j;
-            for (size_t k = in; k < kp; k++) /* the inputs past in, in the last group */
-                if (p[(groups - 1) * G + j * I8_GROUP + k % I8_GROUP] != 0)
-                    return at_error_set(err, "%s: tensor \"%s\": padding of output %zu, input "
-                                        "%zu (of %zu) is not 0", where, tq->name, o, k, in);
-            uint8_t top = 0;
-            for (size_t b = 0; b < I8_GROUP; b++)
-                top = most[j * I8_GROUP + b] > top ? most[j * I8_GROUP + b] : top;
-            if (o >= out) { /* a lane past the last output: all padding */
-                if (top)
-                    return at_error_set(err, "%s: tensor \"%s\": padding of output %zu (of "
-                                        "%zu) is not 0", where, tq->name, o, out);
-                continue;
-            }
-            float s;
-            memcpy(&s, (const char *)ts->data + o * sizeof s, sizeof s);
-            if (!isfinite(s) || s < 0)
-                return at_error_set(err, "%s: tensor \"%s\": the scale of output %zu is %g, "
-                                    "expected a finite number >= 0", where, ts->name, o,
-                                    (double)s);
-            if (s > 0 && top != 127)
-                return at_error_set(err, "%s: tensor \"%s\": output %zu has scale %g but no "
-                                    "weight of magnitude 127 (largest %d): not rounded to its "
-                                    "scale", where, tq->name, o, (double)s, top);
-        }
-    }
-    return 0;
-}
-
-int at_model_adopt_int8(at_model *m, const char *layout, const char *made_from,
-                        const char *crc32c, uint32_t weights_crc32c, const char *where,
-                        at_error *err)
-{
-    m->int8_ok = false;
-    if (m->n_pk == 0 && !layout)
-        return 0;
-    if (!m->cfg.int8)
-        return at_error_set(err, "%s: 8-bit packs (\"%s\"), but the config does not say "
-                            "\"int8\": true", where, m->n_pk ? m->pk[0].name : "attntag.int8.layout");
-    if (!layout || !made_from || !crc32c)
-        return at_error_set(err, "%s: 8-bit packs need the metadata attntag.int8.layout, "
-                            "attntag.int8.made_from and attntag.int8.crc32c", where);
-    if (strcmp(layout, AT_INT8_LAYOUT) != 0)
-        return 0; /* another layout (a later version's): round the weights instead */
-    qsort(m->pk, m->n_pk, sizeof *m->pk, cmp_tensor);
-    uint32_t crc = 0;
-    for (size_t i = 0; i < m->n_pk; i++) {
-        if (i && strcmp(m->pk[i - 1].name, m->pk[i].name) == 0)
-            return at_error_set(err, "%s: tensor \"%s\" appears twice", where, m->pk[i].name);
-        crc = at_crc32c(crc, m->pk[i].data, m->pk[i].nbytes);
-    }
-    char want[16];
-    snprintf(want, sizeof want, "%08x", crc);
-    if (strcmp(crc32c, want) != 0)
-        return at_error_set(err, "%s: checksum mismatch: attntag.int8.crc32c says %s, the 8-bit "
-                            "packs give %s (the file is corrupt)", where, crc32c, want);
-    snprintf(want, sizeof want, "%08x", weights_crc32c);
-    if (strcmp(made_from, want) != 0)
-        return 0; /* made from other weights (changed since by another tool): not used */
-    if (each_mat(m, NULL, check_int8, (void *)where, err))
-        return -1;
-    for (size_t i = 0; i < m->n_pk; i++)
-        if (!m->pk[i].used)
-            return at_error_set(err, "%s: unexpected tensor \"%s\" (not an 8-bit pack of a "
-                                "matrix of this config)", where, m->pk[i].name);
-    m->int8_ok = true;
-    m->int8_gen = m->gen;
-    return 0;
-}
-
-int at_model_int8_stored(const at_model *m)
-{
-    return m->cfg.int8 && !m->writable && m->int8_ok && m->int8_gen == m->gen;
-}
-
-typedef struct each_ctx {
-    float *tmp;
-    at_int8_fn fn;
-    void *ctx;
-} each_ctx;
-
-static int give_int8(void *vctx, const at_model *m, const char *base, size_t out, size_t in,
-                     at_packed *dst, at_error *err)
-{
-    (void)dst;
-    each_ctx *e = vctx;
-    at_packed p;
-    if (at_pack_int8(weights(m, base, e->tmp), out, in, &p))
-        return at_error_set(err, "out of memory for the 8-bit weights");
-    char name[112];
-    size_t panels = int8_panels(out), kp = int8_kp(in);
-    size_t qs[4] = {panels, kp / I8_GROUP, I8_PANEL, I8_GROUP}, ss[1] = {out};
-    snprintf(name, sizeof name, "%s.int8", base);
-    int rc = e->fn(e->ctx, name, AT_I8, 4, qs, p.q, panels * kp * I8_PANEL, err);
-    snprintf(name, sizeof name, "%s.int8_scale", base);
-    rc = rc ? rc : e->fn(e->ctx, name, AT_F32, 1, ss, p.scale, out * sizeof *p.scale, err);
-    at_packed_free(&p);
-    return rc;
-}
-
-int at_model_each_int8(const at_model *m, at_int8_fn fn, void *ctx, at_error *err)
-{
-    each_ctx e = {malloc(largest(&m->cfg) * sizeof(float)), fn, ctx};
-    if (!e.tmp)
-        return at_error_set(err, "out of memory");
-    int rc = each_mat(m, NULL, give_int8, &e, err);
-    free(e.tmp);
-    return rc;
-}
-
-const at_packs *at_model_packs(const at_model *m, at_error *err)
-{
-    at_packs *P = m->packs;
-    pthread_mutex_lock(&P->lock);
-    int rc = P->valid && P->gen == m->gen ? 0 : repack(m, P);
-    pthread_mutex_unlock(&P->lock);
-    if (rc) {
-        at_error_set(err, "out of memory for the packed weights");
-        return NULL;
-    }
-    return P;
-}
-
-int at_model_set_int8(at_model *m, int on, at_error *err)
-{
-    (void)err;
-    m->cfg.int8 = on != 0;
-    at_model_changed(m);
-    return 0;
-}
-
 int at_model_set_temperature(at_model *m, int ts, double temp, at_error *err)
 {
     if (ts < 0 || ts >= m->cfg.n_tagsets)
@@ -1024,7 +415,7 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
     for (int i = 0; i < c->n_tagsets; i++)
         if (!m->tags[i])
             return at_error_set(err, "%s: no tag names for tag set \"%s\"", where, c->tagset[i]);
-    qsort(m->t, m->n_t, sizeof *m->t, cmp_tensor);
+    qsort(m->t, m->n_t, sizeof *m->t, at_tensor_cmp);
     for (size_t i = 1; i < m->n_t; i++)
         if (strcmp(m->t[i - 1].name, m->t[i].name) == 0)
             return at_error_set(err, "%s: tensor \"%s\" appears twice", where, m->t[i].name);
@@ -1134,7 +525,7 @@ void at_model_free(at_model *m)
     at_strmap_free(&m->vocab_map);
     at_strmap_free(&m->lex_map);
     if (m->packs) {
-        packs_free(m->packs);
+        at_packs_free(m->packs);
         pthread_mutex_destroy(&m->packs->lock);
         free(m->packs);
     }
