@@ -20,14 +20,33 @@
 
 /* Errors ---------------------------------------------------------------- */
 
+/* What an error is about, for the caller's exit status or recovery: the
+ * command line (usage), what was read (input: text, corpora), a model file
+ * (model), a file being written (output), or memory. */
+typedef enum {
+    AT_ERR_INPUT = 0,
+    AT_ERR_USAGE,
+    AT_ERR_MODEL,
+    AT_ERR_OUTPUT,
+    AT_ERR_MEMORY
+} at_error_kind;
+
 typedef struct at_error {
     char msg[1024];
     size_t sentence; /* at_tag_batch: 1 + the index of the sentence it could not
                         tag, else 0 */
+    at_error_kind kind;
 } at_error;
 
-/* at_error_set: printf-style; returns -1 so callers can `return at_error_set(...)`. */
+/* at_error_set: printf-style, of kind input; returns -1 so callers can
+ * `return at_error_set(...)`. at_error_of: the same of another kind. */
 int at_error_set(at_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int at_error_of(at_error *err, at_error_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* at_error_context: "context: " put before the message (which is cut at
+ * its end if the two do not fit), its kind kept; returns -1. */
+int at_error_context(at_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Configuration: what a model is made of ---------------------------------- */

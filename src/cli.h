@@ -19,7 +19,8 @@ int cli_explain(int argc, char **argv);
 
 /* cli_usage_error: print "attntag: msg" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* cli_fail: print "attntag: <error>"; returns EXIT_DATA. */
+/* cli_fail: print "attntag: <error>"; returns the exit status its kind calls
+ * for: EXIT_USAGE for a usage error, else EXIT_DATA. */
 int cli_fail(const at_error *err);
 /* cli_default_threads: one per core the process may run on (at most
  * AT_MAX_THREADS); cli_threads: a --threads value, or -1 if not 1 to AT_MAX_THREADS. */

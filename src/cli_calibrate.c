@@ -57,7 +57,7 @@ static int read_dev(const at_model *m, const char *path, const int *ts, const in
             size_t cap = d->sent_cap ? 2 * d->sent_cap : 1024;
             size_t *ns = realloc(d->sent, cap * sizeof *ns);
             if (!ns) {
-                rc = at_error_set(err, "out of memory");
+                rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
                 break;
             }
             d->sent = ns;
@@ -73,7 +73,7 @@ static int read_dev(const at_model *m, const char *path, const int *ts, const in
                 for (int t = 0; t < n_ts && rc == 0; t++) {
                     uint32_t *g = realloc(d->gold[t], cap * sizeof *g);
                     if (!g)
-                        rc = at_error_set(err, "out of memory");
+                        rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
                     else
                         d->gold[t] = g;
                 }
@@ -86,7 +86,7 @@ static int read_dev(const at_model *m, const char *path, const int *ts, const in
                 d->gold[t][d->f.n] = (uint32_t)id;
             }
             if (rc == 0 && at_feats_add(m, &d->f, c[1], strlen(c[1]), err))
-                rc = at_error_set(err, "%s:%zu: %.900s", path, s.first_line + l, err->msg);
+                rc = at_error_context(err, "%s:%zu", path, s.first_line + l);
         }
         d->sent[++d->n_sent] = d->f.n;
     }
@@ -174,14 +174,14 @@ int cli_calibrate(int argc, char **argv)
         rc = at_model_set_temperature(m, ts[t], 0, &err);
     for (int t = 0; rc == 0 && t < n_ts; t++)
         if (!(probs[t] = malloc(d.f.n * at_model_n_tags(m, ts[t]) * sizeof **probs)))
-            rc = at_error_set(&err, "out of memory");
+            rc = at_error_of(&err, AT_ERR_MEMORY, "out of memory");
     for (int t = 0; t < n_ts; t++)
         pr[ts[t]] = probs[t];
     if (rc == 0)
         rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, &err) ||
              at_tag_batch(m, st, &d.f, d.sent, d.n_sent, NULL, pr, &err);
     if (rc && err.sentence)
-        at_error_set(&err, "%s: sentence %zu: %.900s", dev, err.sentence, err.msg);
+        at_error_context(&err, "%s: sentence %zu", dev, err.sentence);
     for (int t = 0; rc == 0 && t < n_ts; t++) {
         size_t k = at_model_n_tags(m, ts[t]), n = d.f.n;
         float *z = probs[t]; /* log-probabilities, in place */

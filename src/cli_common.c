@@ -35,7 +35,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 int cli_fail(const at_error *err)
 {
     fprintf(stderr, "attntag: %s\n", err->msg);
-    return EXIT_DATA;
+    return err->kind == AT_ERR_USAGE ? EXIT_USAGE : EXIT_DATA;
 }
 
 static int exists(const char *p)

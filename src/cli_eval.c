@@ -73,7 +73,7 @@ static int known_words(scoring *sc, const at_sentence *g, const char *gold_name,
     at_feats_clear(&sc->f);
     for (size_t i = 0; i < g->n; i++)
         if (at_feats_add(sc->m, &sc->f, g->tok[i], g->tok_len[i], err))
-            return at_error_set(err, "%s:%zu: %.900s", gold_name, g->first_line, err->msg);
+            return at_error_context(err, "%s:%zu", gold_name, g->first_line);
     return 0;
 }
 
@@ -110,7 +110,7 @@ static int score_sentence(scoring *sc, const at_sentence *g, const char *gold_na
         } else { /* token<TAB>tag...: a vertical-format line */
             pline = p->first_line + i;
             if (!(pcopy = strdup(p->tok[i])))
-                return at_error_set(err, "out of memory");
+                return at_error_of(err, AT_ERR_MEMORY, "out of memory");
             for (char *s = pcopy; s && npc < AT_CONLLU_COLS + AT_MAX_TAGSETS;) {
                 split[npc++] = s;
                 s = strchr(s, '\t');
@@ -408,7 +408,7 @@ static int eval_raw(const at_model *m, const scoring *sc, const char *gold_path,
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text) {
-        at_error_set(&err, "out of memory");
+        at_error_of(&err, AT_ERR_MEMORY, "out of memory");
         return cli_fail(&err);
     }
     puts(text);
@@ -585,7 +585,7 @@ static int score_files(scoring *sc, const char *gold_path, const char *pred_path
     for (int t = 0; t < sc->n; t++)
         names[t] = sc->name[t];
     if (!(sc->ev = at_eval_new(sc->n, names)))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     FILE *gf = fopen(gold_path, "rb"), *pf = NULL;
     if (!gf)
         return at_error_set(err, "%s: cannot open: %s", gold_path, strerror(errno));

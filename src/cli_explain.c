@@ -149,7 +149,7 @@ int cli_explain(int argc, char **argv)
     else if (out)
         at_outfile_abort(out);
     else if (rc == 0 && (fflush(stdout) || ferror(stdout)))
-        rc = at_error_set(&err, "standard output: cannot write: %s", strerror(errno));
+        rc = at_error_of(&err, AT_ERR_OUTPUT, "standard output: cannot write: %s", strerror(errno));
     at_reader_free(r);
     if (in != stdin)
         fclose(in);

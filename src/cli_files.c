@@ -38,7 +38,7 @@ static int push(file_list *l, const char *path, const char *name, long long size
         file_entry *f = realloc(l->f, cap * sizeof *f);
         if (!f) {
             free(error);
-            return at_error_set(err, "out of memory for the list of files");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
         }
         l->f = f;
         l->cap = cap;
@@ -48,7 +48,7 @@ static int push(file_list *l, const char *path, const char *name, long long size
         free(p);
         free(nm);
         free(error);
-        return at_error_set(err, "out of memory for the list of files");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
     }
     l->f[l->n++] = (file_entry){p, nm, size, error};
     if (size > 0)
@@ -80,13 +80,13 @@ static int walk(file_list *l, const char *dir, const char *name, int depth, at_e
             cap = cap ? 2 * cap : 64;
             char **nn = realloc(names, cap * sizeof *nn);
             if (!nn) {
-                rc = at_error_set(err, "out of memory for the list of files");
+                rc = at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
                 break;
             }
             names = nn;
         }
         if (!(names[n] = strdup(e->d_name)))
-            rc = at_error_set(err, "out of memory for the list of files");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
         else
             n++;
     }
@@ -99,7 +99,7 @@ static int walk(file_list *l, const char *dir, const char *name, int depth, at_e
         char *nm = rc ? NULL : dup_printf("%s%s%s", name, *name ? "/" : "", names[i]);
         struct stat st;
         if (rc == 0 && (!p || !nm))
-            rc = at_error_set(err, "out of memory for the list of files");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
         else if (rc == 0 && stat(p, &st) != 0)
             rc = push(l, p, nm, -1, dup_printf("cannot open: %s", strerror(errno)), err);
         else if (rc == 0 && S_ISDIR(st.st_mode) && l->skip_dir &&
@@ -154,7 +154,7 @@ int file_list_add(file_list *l, const char *path, int recursive, at_error *err)
                     strdup("standard input has no name to write an output under"), err);
     char *name = base_name(path);
     if (!name)
-        return at_error_set(err, "out of memory for the list of files");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
     int rc;
     if (stat(path, &st) != 0)
         rc = push(l, path, name, -1, dup_printf("cannot open: %s", strerror(errno)), err);
@@ -238,7 +238,7 @@ int file_list_same_outputs(const file_list *l, const char *suffix, at_error *err
 {
     const file_entry **v = malloc((l->n ? l->n : 1) * sizeof *v);
     if (!v)
-        return at_error_set(err, "out of memory for the list of files");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the list of files");
     size_t n = 0;
     for (size_t i = 0; i < l->n; i++)
         if (!l->f[i].error)
@@ -271,7 +271,7 @@ char *file_output(const file_entry *f, const char *outdir, const char *suffix, a
         out = dup_printf("%s%s", f->path, suffix);
     }
     if (!out) {
-        at_error_set(err, "out of memory");
+        at_error_of(err, AT_ERR_MEMORY, "out of memory");
         return NULL;
     }
     struct stat si, so;

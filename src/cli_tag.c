@@ -144,7 +144,7 @@ static int tag_files(at_tagger *t, const files_opts *b, char **paths, int n_path
             at_error_set(&err, "%s: %s", f->path, f->error);
             ok = 0;
         } else if (!(out = file_output(f, b->outdir, b->outdir ? ext : b->suffix, &err))) {
-            at_error_set(&err, "%s: %.900s", f->path, err.msg);
+            at_error_context(&err, "%s", f->path);
             ok = 0;
         } else if (b->skip_existing && access(out, F_OK) == 0) {
             p.skipped++;
@@ -179,7 +179,7 @@ static int parse_tagsets(const at_model *m, const char *list, at_write_opts *wo,
     }
     char *copy = strdup(list), *save = NULL;
     if (!copy)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         int ts = at_model_tagset_index(m, name);
         if (ts < 0 || wo->n_sel == AT_MAX_TAGSETS) {
@@ -408,7 +408,7 @@ int cli_tag(int argc, char **argv)
         status = tag_streams(t, argv + optind, argc - optind);
     }
     if (fflush(stdout) != 0 && status == EXIT_OK) {
-        at_error_set(&err, "write error on standard output: %s", strerror(errno));
+        at_error_of(&err, AT_ERR_OUTPUT, "write error on standard output: %s", strerror(errno));
         status = cli_fail(&err);
     }
     at_tagger_free(t);

@@ -26,7 +26,7 @@ static int grow_tok(at_raw_corpus *r, at_error *err)
         ok = g != NULL;
     }
     if (!ok)
-        return at_error_set(err, "out of memory reading %s", r->path);
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory reading %s", r->path);
     r->cap = cap;
     return 0;
 }
@@ -37,7 +37,7 @@ static int end_sentence(at_raw_corpus *r, at_error *err)
         size_t cap = r->sent_cap ? 2 * r->sent_cap : 1024;
         size_t *e = realloc(r->sent_end, cap * sizeof *e);
         if (!e)
-            return at_error_set(err, "out of memory reading %s", r->path);
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory reading %s", r->path);
         r->sent_end = e;
         r->sent_cap = cap;
     }
@@ -70,7 +70,7 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
     if (!(r->path = strdup(path))) {
         at_reader_free(rd);
         fclose(fp);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     at_sentence s;
     at_sentence_init(&s);
@@ -99,7 +99,7 @@ int at_raw_read(const char *path, const int *column, const char *const *names, i
             if (rc == 1) {
                 r->line[r->n_tok] = line;
                 r->tok[r->n_tok] = strdup(col[1]);
-                rc = r->tok[r->n_tok] ? 1 : at_error_set(err, "out of memory");
+                rc = r->tok[r->n_tok] ? 1 : at_error_of(err, AT_ERR_MEMORY, "out of memory");
                 r->n_tok += r->tok[r->n_tok] != NULL;
             }
         }
@@ -174,7 +174,7 @@ int at_vocab_from_raw(const at_raw_corpus *raw, int lowercase, int min_count, ch
     v = malloc((keys.n + 1) * sizeof *v);
     out = calloc(keys.n + 1, sizeof *out);
     if (!v || !out) {
-        at_error_set(err, "out of memory");
+        at_error_of(err, AT_ERR_MEMORY, "out of memory");
         goto out;
     }
     size_t k = 0;
@@ -188,7 +188,7 @@ int at_vocab_from_raw(const at_raw_corpus *raw, int lowercase, int min_count, ch
         out[i + 1] = strdup(v[i].s);
     for (size_t i = 0; i <= k; i++)
         if (!out[i]) {
-            at_error_set(err, "out of memory");
+            at_error_of(err, AT_ERR_MEMORY, "out of memory");
             goto out;
         }
     *words = out;
@@ -217,7 +217,7 @@ int at_tags_from_raw(const at_raw_corpus *raw, int ts, const char ***tags, size_
                             "65535", raw->path, c->n);
     const char **t = malloc((c->n ? c->n : 1) * sizeof *t);
     if (!t)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     memcpy(t, c->str, c->n * sizeof *t);
     qsort(t, c->n, sizeof *t, by_string);
     *tags = t;
@@ -233,13 +233,13 @@ int at_corpus_make(const at_model *m, const at_raw_corpus *raw, at_corpus *c, at
     c->n_sent = raw->n_sent;
     c->start = malloc((raw->n_sent + 1) * sizeof *c->start);
     if (!c->start)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     c->start[0] = 0;
     for (size_t s = 0; s < raw->n_sent; s++)
         c->start[s + 1] = raw->sent_end[s];
     for (size_t i = 0; i < raw->n_tok; i++)
         if (at_feats_add(m, &c->f, raw->tok[i], strlen(raw->tok[i]), err))
-            return at_error_set(err, "%s:%zu: %.900s", raw->path, raw->line[i], err->msg);
+            return at_error_context(err, "%s:%zu", raw->path, raw->line[i]);
     for (int ts = 0; ts < c->n_tagsets; ts++) {
         /* the raw tag ids of this file -> the model's ids, by name */
         at_strmap names = {0};
@@ -249,7 +249,7 @@ int at_corpus_make(const at_model *m, const at_raw_corpus *raw, at_corpus *c, at
         if (!map || !c->gold[ts] ||
             at_strmap_build(&names, (const char *const *)m->tags[ts], m->n_tags[ts], err)) {
             free(map);
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         }
         for (size_t k = 0; k < rt->n; k++) {
             long id = at_strmap_find(&names, rt->str[k], strlen(rt->str[k]));
@@ -307,7 +307,7 @@ int at_lexicon_read(const char *path, int lowercase, char ***words, uint8_t **bi
             size_t nc = cap ? 2 * cap : 4096;
             uint8_t *nb = realloc(b, nc);
             if (!nb) {
-                rc = at_error_set(err, "out of memory");
+                rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
                 break;
             }
             memset(nb + cap, 0, nc - cap);

@@ -64,7 +64,7 @@ static int tag_id(ts_eval *s, const char *tag, uint32_t *id, at_error *err)
     size_t cap = s->cap ? 2 * s->cap : 64;
     size_t *c = calloc(cap * cap, sizeof *c);
     if (!c)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (size_t g = 0; g < s->cap; g++)
         memcpy(c + g * cap, s->confusion + g * s->cap, s->cap * sizeof *c);
     free(s->confusion);

@@ -186,7 +186,7 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
     }
     if (!text && tokens_text(s, &own)) {
         free(own.p);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     if (!text)
         text = own.p ? own.p : "";
@@ -194,10 +194,10 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
     if ((g->text.n && append(&g->text, sep, strlen(sep))) ||
         (new_para && push_extent(&g->paras, g->text.n, g->text.n))) {
         free(own.p);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     size_t base = g->text.n, len = strlen(text);
-    int rc = append(&g->text, text, len) ? at_error_set(err, "out of memory") : 0;
+    int rc = append(&g->text, text, len) ? at_error_of(err, AT_ERR_MEMORY, "out of memory") : 0;
     free(own.p);
     g->paras.v[g->paras.n - 1].end = g->text.n;
     /* each token found in the text, in order */
@@ -226,17 +226,17 @@ static int add_sentence(gold *g, const at_sentence *s, const char *name, const i
         first = first == SIZE_MAX ? pos : first;
         last = pos = tok.end;
         if (push_extent(&g->tokens, tok.start, tok.end)) {
-            rc = at_error_set(err, "out of memory");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         } else if (kind == AT_ID_RANGE) {
             range_end = strtoul(strchr(col[0], '-') + 1, NULL, 10);
             if (range_words(g, s, &l, range_end - id + 1, tok, gold_col, n))
-                rc = at_error_set(err, "out of memory");
+                rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         } else if (push_word(g, tok, col, gold_col, n)) {
-            rc = at_error_set(err, "out of memory");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         }
     }
     if (rc == 0 && first != SIZE_MAX && push_extent(&g->sentences, first, last))
-        rc = at_error_set(err, "out of memory");
+        rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
     return rc;
 }
 
@@ -301,7 +301,7 @@ static int score(const at_model *m, const gold *g, const extents *pt, const exte
     if (!gw.v || !pred_of) {
         free(gw.v);
         free(pred_of);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < g->n_w; i++)
         gw.v[gw.n++] = g->w[i].sp;
@@ -350,11 +350,11 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         rc = tokenize_text(&g, split, &toks, err);
     sent = rc == 0 ? malloc((toks.n_sent + 1) * sizeof *sent) : NULL;
     if (rc == 0 && !sent)
-        rc = at_error_set(err, "out of memory");
+        rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (size_t k = 0, si = 0; rc == 0 && k < toks.n; k++) {
         at_span t = toks.tok[k];
         if (push_extent(&pw, t.start, t.start + t.len))
-            rc = at_error_set(err, "out of memory");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         /* a clitic written onto the word before it makes one token with it */
         if (rc == 0 && k > 0 && toks.tok[k - 1].start + toks.tok[k - 1].len == t.start &&
             (si == 0 || toks.sent_end[si - 1] != k) &&
@@ -362,13 +362,13 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
                       t.len))
             pt.v[pt.n - 1].end = t.start + t.len;
         else if (rc == 0 && push_extent(&pt, t.start, t.start + t.len))
-            rc = at_error_set(err, "out of memory");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         if (rc == 0 && at_feats_add(m, &f, g.text.p + t.start, t.len, err))
             rc = -1;
         if (rc == 0 && toks.sent_end[si] == k + 1) {
             size_t s0 = si ? toks.sent_end[si - 1] : 0;
             if (push_extent(&psent, toks.tok[s0].start, t.start + t.len))
-                rc = at_error_set(err, "out of memory");
+                rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
             si++;
         }
     }
@@ -377,7 +377,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     uint32_t *by_ts[AT_MAX_TAGSETS] = {0};
     for (int t = 0; rc == 0 && t < n; t++) {
         if (!(tags[t] = malloc((toks.n ? toks.n : 1) * sizeof **tags)))
-            rc = at_error_set(err, "out of memory");
+            rc = at_error_of(err, AT_ERR_MEMORY, "out of memory");
         else
             by_ts[model_ts[t]] = tags[t];
     }
@@ -385,8 +385,7 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, err) ||
              at_tag_batch(m, st, &f, sent, toks.n_sent, by_ts, NULL, err);
     if (rc && err->sentence) /* sentences as found in the text */
-        at_error_set(err, "%s: sentence %zu of its running text: %.900s", name, err->sentence,
-                     err->msg);
+        at_error_context(err, "%s: sentence %zu of its running text", name, err->sentence);
     if (rc == 0)
         rc = score(m, &g, &pt, &psent, &pw, tags, model_ts, n, out, err);
     for (size_t i = 0; i < g.n_w; i++)

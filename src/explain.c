@@ -108,7 +108,7 @@ int at_explain_new(const at_model *m, FILE *fp, at_explain_format fmt, const cha
 {
     at_explainer *x = calloc(1, sizeof *x);
     if (!x)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     x->m = m;
     x->fp = fp;
     x->fmt = fmt;
@@ -120,7 +120,7 @@ int at_explain_new(const at_model *m, FILE *fp, at_explain_format fmt, const cha
     }
     if (!(x->title = strdup(title))) {
         at_explain_free(x);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     *out = x;
     return 0;
@@ -178,7 +178,7 @@ static int grow(at_explainer *x, size_t n, at_error *err)
         if (np)
             x->probs[t] = np;
         if (!nt || !np)
-            return at_error_set(err, "out of memory for a sentence of %zu tokens", n);
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory for a sentence of %zu tokens", n);
     }
     x->cap = n;
     return 0;

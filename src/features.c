@@ -175,7 +175,7 @@ static int grow_tokens(at_feats *f, at_error *err)
     if (o)
         f->ng_off = o;
     if (!w || !s || !l || !o)
-        return at_error_set(err, "out of memory for token features");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for token features");
     f->cap = cap;
     return 0;
 }
@@ -190,7 +190,7 @@ static int ngram_room(at_feats *f, size_t n, at_error *err)
         size_t cap = f->ng_cap ? 2 * f->ng_cap : 1024;
         uint32_t *ng = realloc(f->ng, cap * sizeof *ng);
         if (!ng)
-            return at_error_set(err, "out of memory for character n-grams");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory for character n-grams");
         f->ng = ng;
         f->ng_cap = cap;
     }
@@ -220,7 +220,7 @@ static int add_ngrams(const at_config *c, at_feats *f, const char *key, size_t k
             free(buf);
             free(cp_off);
         }
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     buf[0] = '<';
     memcpy(buf + 1, key, klen);

@@ -29,7 +29,7 @@ int at_read_file(const char *path, char **data, size_t *len, at_error *err)
     for (;;) {
         if (!buf) {
             fclose(fp);
-            return at_error_set(err, "%s: out of memory", path);
+            return at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", path);
         }
         n += fread(buf + n, 1, cap - n, fp);
         if (n < cap)
@@ -106,7 +106,7 @@ static int follow(const char *name, char **out, struct stat *st, at_error *err)
     for (int hops = 0; p; hops++) {
         if (lstat(p, st) != 0) {
             if (errno != ENOENT) {
-                at_error_set(err, "%s: cannot write: %s", name, strerror(errno));
+                at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", name, strerror(errno));
                 free(p);
                 return -1;
             }
@@ -118,12 +118,12 @@ static int follow(const char *name, char **out, struct stat *st, at_error *err)
         }
         if (hops == MAX_LINKS) {
             free(p);
-            return at_error_set(err, "%s: cannot write: more than %d symbolic links", name,
+            return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: more than %d symbolic links", name,
                                 MAX_LINKS);
         }
         char *target = read_link(p);
         if (!target) {
-            at_error_set(err, "%s: cannot read the link %s: %s", name, p, strerror(errno));
+            at_error_of(err, AT_ERR_OUTPUT, "%s: cannot read the link %s: %s", name, p, strerror(errno));
             free(p);
             return -1;
         }
@@ -142,7 +142,7 @@ static int follow(const char *name, char **out, struct stat *st, at_error *err)
         free(p);
         p = next;
     }
-    return at_error_set(err, "%s: out of memory", name);
+    return at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", name);
 }
 
 static void outfile_free(at_outfile *o)
@@ -163,14 +163,14 @@ static int prepare(at_outfile *o, struct stat *st, int *in_place, at_error *err)
     *in_place = 0;
     if (stat(o->name, st) == 0 && !S_ISREG(st->st_mode)) {
         if (S_ISDIR(st->st_mode))
-            return at_error_set(err, "%s: cannot write: is a directory", o->name);
+            return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: is a directory", o->name);
         *in_place = 1; /* device, FIFO, socket */
-        return (o->final = strdup(o->name)) ? 0 : at_error_set(err, "%s: out of memory", o->name);
+        return (o->final = strdup(o->name)) ? 0 : at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", o->name);
     }
     if (follow(o->name, &o->final, st, err))
         return -1;
     if (st->st_mode && !S_ISREG(st->st_mode)) /* changed under us */
-        return at_error_set(err, "%s: cannot write: not a regular file any more", o->name);
+        return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: not a regular file any more", o->name);
     return 0;
 }
 
@@ -179,7 +179,7 @@ static int create_tmp(at_outfile *o, const struct stat *st, at_error *err)
 {
     size_t n = strlen(o->final) + 32;
     if (!(o->tmp = malloc(n)))
-        return at_error_set(err, "%s: out of memory", o->name);
+        return at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", o->name);
     /* O_EXCL: never open a name that someone else made; 0666 lets the umask
      * decide a new file's mode, as for any file the user creates */
     static atomic_uint serial; /* writers on several threads never share a name */
@@ -191,7 +191,7 @@ static int create_tmp(at_outfile *o, const struct stat *st, at_error *err)
            errno == EEXIST);
     if (fd < 0) {
         char *dir = dir_of(o->final);
-        at_error_set(err, "%s: cannot create a file in %s: %s", o->name,
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot create a file in %s: %s", o->name,
                      dir ? dir : "its directory", strerror(errno));
         free(dir);
         return -1;
@@ -202,7 +202,7 @@ static int create_tmp(at_outfile *o, const struct stat *st, at_error *err)
     if (st->st_mode && (((st->st_uid != geteuid() || st->st_gid != getegid()) &&
                          fchown(fd, st->st_uid, st->st_gid) != 0 && errno != EPERM) ||
                         fchmod(fd, st->st_mode & 07777) != 0)) {
-        at_error_set(err, "%s: cannot keep the owner and mode in %s: %s", o->name, o->tmp,
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot keep the owner and mode in %s: %s", o->name, o->tmp,
                      strerror(errno));
         close(fd);
         unlink(o->tmp);
@@ -216,7 +216,7 @@ static at_outfile *outfile_new(const char *path, at_error *err)
     at_outfile *o = calloc(1, sizeof *o);
     if (!o || !(o->name = strdup(path))) {
         free(o);
-        at_error_set(err, "%s: out of memory", path);
+        at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", path);
         return NULL;
     }
     return o;
@@ -234,11 +234,11 @@ int at_outfile_open(const char *path, at_outfile **out, at_error *err)
         return -1;
     }
     if (in_place && (fd = open(o->final, O_WRONLY | O_CLOEXEC)) < 0)
-        at_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", path, strerror(errno));
     else if (!in_place)
         fd = create_tmp(o, &st, err);
     if (fd >= 0 && !(o->fp = fdopen(fd, "wb"))) {
-        at_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", path, strerror(errno));
         close(fd);
         if (o->tmp)
             unlink(o->tmp);
@@ -273,7 +273,7 @@ int at_outfile_commit(at_outfile *o, at_error *err)
         e = errno;
     }
     if (!ok) {
-        at_error_set(err, "%s: cannot write: %s", o->name, e ? strerror(e) : "write error");
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", o->name, e ? strerror(e) : "write error");
         if (o->tmp)
             unlink(o->tmp);
     }
@@ -299,7 +299,7 @@ int at_outfile_check(const char *path, at_error *err)
     if (o && prepare(o, &st, &in_place, err) == 0) {
         /* a FIFO is not opened: that would wait for, and then end, its reader */
         if (in_place && access(o->final, W_OK) != 0)
-            at_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+            at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", path, strerror(errno));
         else if (in_place || (rc = create_tmp(o, &st, err)) >= 0) {
             if (rc >= 0) {
                 close(rc);
@@ -321,7 +321,7 @@ int at_write_atomic(const char *path, const void *data, size_t len, at_error *er
     if (fwrite(data, 1, len, o->fp) != len) {
         int e = errno;
         at_outfile_abort(o);
-        return at_error_set(err, "%s: cannot write: %s", path, strerror(e));
+        return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", path, strerror(e));
     }
     return at_outfile_commit(o, err);
 }

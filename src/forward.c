@@ -140,7 +140,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
                             AT_STATE_MAX_MB, L, H, c->layers);
     at_state *s = calloc(1, sizeof *s);
     if (!s)
-        return at_error_set(err, "out of memory for the run state");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the run state");
     s->cfg = *c;
     s->model = m;
     s->cap = T;
@@ -189,7 +189,7 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     }
     if (fail) {
         at_state_free(s);
-        return at_error_set(err, "out of memory for the run state (%zu tokens, dim %zu)", T, d);
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the run state (%zu tokens, dim %zu)", T, d);
     }
     *out = s;
     return 0;
@@ -244,7 +244,7 @@ int at_state_set_training(at_state *s, float p_emb, float p_att, float p_res, at
     g->dw = at_state_alloc(s, L, &fail);
     g->dcm = at_state_alloc(s, cd, &fail);
     if (fail)
-        return at_error_set(err, "out of memory for training buffers");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for training buffers");
     s->training = true;
     at_state_seed(s, 1);
     return 0;

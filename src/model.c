@@ -129,7 +129,7 @@ int at_model_add_tensor(at_model *m, const char *name, at_dtype dt, int ndim,
 {
     if (at_tensor_append(&m->t, &m->n_t, name, dt, ndim, shape, data, nbytes)) {
         free(owned);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     m->t[m->n_t - 1].owned = owned;
     return 0;
@@ -379,7 +379,7 @@ static void bind(at_model *m)
 int at_model_set_temperature(at_model *m, int ts, double temp, at_error *err)
 {
     if (ts < 0 || ts >= m->cfg.n_tagsets)
-        return at_error_set(err, "no tag set %d", ts);
+        return at_error_of(err, AT_ERR_USAGE, "no tag set %d", ts);
     if (temp != 0 && !(temp >= 0.01 && temp <= 100))
         return at_error_set(err, "temperature %g: expected 0.01 to 100", temp);
     m->cfg.temperature[ts] = temp;
@@ -409,7 +409,7 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
 {
     const at_config *c = &m->cfg;
     if (at_config_check(c, err))
-        return at_error_set(err, "%s: %.900s", where, err->msg);
+        return at_error_context(err, "%s", where);
     if (!m->vocab)
         return at_error_set(err, "%s: no vocabulary", where);
     for (int i = 0; i < c->n_tagsets; i++)
@@ -428,11 +428,11 @@ int at_model_finish(at_model *m, const char *where, at_error *err)
                                 "config)", where, m->t[i].name);
     at_strmap_free(&m->vocab_map);
     if (at_strmap_build(&m->vocab_map, (const char *const *)m->vocab, m->n_vocab, err))
-        return at_error_set(err, "%s: vocabulary: %.900s", where, err->msg);
+        return at_error_context(err, "%s: vocabulary", where);
     for (int i = 0; i < c->n_tagsets; i++) { /* two classes of one name: which is meant? */
         at_strmap tags;
         if (at_strmap_build(&tags, (const char *const *)m->tags[i], m->n_tags[i], err))
-            return at_error_set(err, "%s: tag set \"%s\": %.900s", where, c->tagset[i], err->msg);
+            return at_error_context(err, "%s: tag set \"%s\"", where, c->tagset[i]);
         at_strmap_free(&tags);
     }
     if (c->lexicon_bits == 0 && m->n_lex)
@@ -463,7 +463,7 @@ static int alloc_one(void *vctx, const char *name, int ndim, const size_t *shape
     }
     float *w = calloc(count ? count : 1, sizeof *w);
     if (!w)
-        return at_error_set(err, "out of memory for tensor \"%s\"", name);
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for tensor \"%s\"", name);
     /* Layer-norm scales start at one, the identity. */
     size_t len = strlen(name);
     if (len > 7 && strcmp(name + len - 7, ".weight") == 0 && strstr(name, "norm"))
@@ -480,7 +480,7 @@ int at_model_new(const at_config *c, const char *const *vocab, size_t n_vocab,
         return -1;
     at_model *m = at_model_alloc();
     if (!m)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     m->cfg = *c;
     m->writable = true;
     alloc_ctx ctx = {m};
@@ -585,17 +585,17 @@ int at_model_set_extra(at_model *m, const char *name, const float *data, size_t 
     if (!t) {
         at_tensor *ne = realloc(m->extra, (m->n_extra + 1) * sizeof *ne);
         if (!ne)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         m->extra = ne;
         t = &m->extra[m->n_extra];
         memset(t, 0, sizeof *t);
         if (!(t->name = strdup(name)))
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         m->n_extra++;
     }
     float *w = malloc(n ? n * sizeof *w : 1);
     if (!w)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     memcpy(w, data, n * sizeof *w);
     free(t->owned);
     t->owned = w;
@@ -623,7 +623,7 @@ int at_model_set_note(at_model *m, const char *json, at_error *err)
 {
     char *c = json ? strdup(json) : NULL;
     if (json && !c)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     free(m->note);
     m->note = c;
     return 0;
@@ -684,7 +684,7 @@ int at_model_to_f16(at_model *m, at_error *err)
         if (!h || !w) {
             free(h);
             free(w);
-            return at_error_set(err, "out of memory converting \"%s\" to F16", t->name);
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory converting \"%s\" to F16", t->name);
         }
         for (size_t k = 0; k < t->count; k++) {
             uint16_t v = at_float_to_half(t->f32[k]);

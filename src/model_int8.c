@@ -164,7 +164,7 @@ int at_model_add_int8(at_model *m, const char *name, at_dtype dt, int ndim, cons
                       const void *data, size_t nbytes, at_error *err)
 {
     if (at_tensor_append(&m->pk, &m->n_pk, name, dt, ndim, shape, data, nbytes))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     return 0;
 }
 
@@ -313,7 +313,7 @@ static int give_int8(void *vctx, const at_model *m, const char *base, size_t out
     each_ctx *e = vctx;
     at_packed p;
     if (at_pack_int8(weights(m, base, e->tmp), out, in, &p))
-        return at_error_set(err, "out of memory for the 8-bit weights");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the 8-bit weights");
     char name[112];
     size_t panels = int8_panels(out), kp = int8_kp(in);
     size_t qs[4] = {panels, kp / I8_GROUP, I8_PANEL, I8_GROUP}, ss[1] = {out};
@@ -329,7 +329,7 @@ int at_model_each_int8(const at_model *m, at_int8_fn fn, void *ctx, at_error *er
 {
     each_ctx e = {malloc(largest(&m->cfg) * sizeof(float)), fn, ctx};
     if (!e.tmp)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     int rc = each_mat(m, NULL, give_int8, &e, err);
     free(e.tmp);
     return rc;
@@ -342,7 +342,7 @@ const at_packs *at_model_packs(const at_model *m, at_error *err)
     int rc = P->valid && P->gen == m->gen ? 0 : repack(m, P);
     pthread_mutex_unlock(&P->lock);
     if (rc) {
-        at_error_set(err, "out of memory for the packed weights");
+        at_error_of(err, AT_ERR_MEMORY, "out of memory for the packed weights");
         return NULL;
     }
     return P;

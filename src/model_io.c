@@ -23,14 +23,19 @@ static at_file_format sniff(const char *path, at_error *err)
 
 int at_model_load(const char *path, at_file_format fmt, at_model **out, at_error *err)
 {
-    if (fmt == AT_FILE_AUTO && (fmt = sniff(path, err)) == AT_FILE_AUTO)
+    if (fmt == AT_FILE_AUTO && (fmt = sniff(path, err)) == AT_FILE_AUTO) {
+        err->kind = AT_ERR_MODEL;
         return -1;
+    }
     if ((fmt == AT_FILE_JSON ? at_json_model_load(path, out, err)
-                             : at_safetensors_load(path, out, err)) != 0)
+                             : at_safetensors_load(path, out, err)) != 0) {
+        if (err && err->kind != AT_ERR_MEMORY) /* whatever went wrong, the model file did */
+            err->kind = AT_ERR_MODEL;
         return -1;
+    }
     if (!((*out)->path = strdup(path))) {
         at_model_free(*out);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     return 0;
 }

@@ -104,7 +104,7 @@ static int load_doc(at_model *m, const cJSON *doc, const char *path, at_error *e
         return at_error_set(err, "%s: not an attntag model (\"format\" must be \"%s\")", path,
                             FORMAT_NAME);
     if (at_config_from_cjson(&m->cfg, cJSON_GetObjectItemCaseSensitive(doc, "config"), err))
-        return at_error_set(err, "%s: %.900s", path, err->msg);
+        return at_error_context(err, "%s", path);
     const char **v = NULL;
     size_t n = 0;
     if (string_array(cJSON_GetObjectItemCaseSensitive(doc, "vocab"), &v, &n, "\"vocab\"", path,
@@ -113,7 +113,7 @@ static int load_doc(at_model *m, const cJSON *doc, const char *path, at_error *e
     int rc = at_model_set_vocab(m, v, n, err);
     free(v);
     if (rc)
-        return at_error_set(err, "%s: %.900s", path, err->msg);
+        return at_error_context(err, "%s", path);
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(doc, "tags");
     if (!cJSON_IsObject(tags))
         return at_error_set(err, "%s: \"tags\" must be an object of tag lists", path);
@@ -132,7 +132,7 @@ static int load_doc(at_model *m, const cJSON *doc, const char *path, at_error *e
         rc = at_model_set_tags(m, ts, v, n, err);
         free(v);
         if (rc)
-            return at_error_set(err, "%s: tags \"%s\": %.900s", path, it->string, err->msg);
+            return at_error_context(err, "%s: tags \"%s\"", path, it->string);
     }
     const cJSON *lex = cJSON_GetObjectItemCaseSensitive(doc, "lexicon");
     if (lex) {
@@ -156,7 +156,7 @@ static int load_doc(at_model *m, const cJSON *doc, const char *path, at_error *e
             bits[i++] = (uint8_t)b->valuedouble;
         }
         if (!rc && at_model_set_lexicon(m, w, bits, cnt, err))
-            rc = at_error_set(err, "%s: %.900s", path, err->msg);
+            rc = at_error_context(err, "%s", path);
         free(w);
         free(bits);
         if (rc)
@@ -192,7 +192,7 @@ int at_json_model_load(const char *path, at_model **out, at_error *err)
     at_model *m = at_model_alloc();
     if (!m) {
         cJSON_Delete(doc);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     int rc = load_doc(m, doc, path, err);
     cJSON_Delete(doc);
@@ -229,7 +229,7 @@ int at_json_model_save(const at_model *m, const char *path, at_error *err)
 {
     char **lex = NULL;
     if (at_model_lexicon_words(m, &lex, err))
-        return at_error_set(err, "%s: %.900s", path, err->msg);
+        return at_error_context(err, "%s", path);
     char *buf = NULL;
     size_t len = 0;
     FILE *fp = open_memstream(&buf, &len);

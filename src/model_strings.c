@@ -18,7 +18,7 @@ static int keep_string(at_model *m, char *s, at_error *err)
     char **n = realloc(m->str_owned, (m->n_str_owned + 1) * sizeof *n);
     if (!n) {
         free(s);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     m->str_owned = n;
     m->str_owned[m->n_str_owned++] = s;
@@ -41,10 +41,10 @@ static int copy_strings(at_model *m, const char *const *w, size_t n, char ***out
     }
     char **v = calloc(n ? n : 1, sizeof *v);
     if (!v || keep_string(m, (char *)v, err))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     char *block = malloc(total ? total : 1);
     if (!block || keep_string(m, block, err))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(w[i]) + 1;
         memcpy(block, w[i], len);
@@ -98,7 +98,7 @@ int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *b
     at_strmap_free(&m->lex_map);
     m->lex_bits = malloc(n ? n : 1);
     if (!m->lex_bits || keep_string(m, (char *)m->lex_bits, err))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     if (check_lexicon_bits(m, words, bits, n, err))
         return -1;
     memcpy(m->lex_bits, bits, n);
@@ -106,7 +106,7 @@ int at_model_set_lexicon(at_model *m, const char *const *words, const uint8_t *b
     if (copy_strings(m, words, n, &m->lex_words, "lexicon", err))
         return -1;
     if (at_strmap_build(&m->lex_map, (const char *const *)m->lex_words, n, err))
-        return at_error_set(err, "lexicon: %.900s", err->msg);
+        return at_error_context(err, "lexicon");
     return 0;
 }
 
@@ -171,7 +171,7 @@ int at_split_strings(const uint8_t *data, size_t nbytes, size_t expect_n, char *
         return at_error_set(err, "%s: %zu strings in %zu bytes", what, n, nbytes);
     char **v = calloc(n ? n : 1, sizeof *v);
     if (!v)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     if (scan(data, nbytes, v, n, &k, what, err) ||
         (k != n && at_error_set(err, "%s: %zu strings, expected %zu", what, k, n))) {
         free(v);
@@ -220,7 +220,7 @@ int at_model_adopt_lexicon(at_model *m, char **words, const uint8_t *bits, size_
         return 0;
     }
     if (at_strmap_build(&m->lex_map, (const char *const *)words, n, err))
-        return at_error_set(err, "lexicon: %.900s", err->msg);
+        return at_error_context(err, "lexicon");
     return 0;
 }
 
@@ -246,7 +246,7 @@ int at_model_lexicon_words(const at_model *m, char ***out, at_error *err)
     if (m->lex_words || m->n_lex == 0) {
         char **v = malloc((m->n_lex ? m->n_lex : 1) * sizeof *v);
         if (!v)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         if (m->n_lex)
             memcpy(v, m->lex_words, m->n_lex * sizeof *v);
         *out = v;

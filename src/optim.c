@@ -33,7 +33,7 @@ int at_optim_init(at_optim *o, at_model *model, at_model *grads, double ema_deca
     o->count = calloc(n, sizeof *o->count);
     o->decay = calloc(n, sizeof *o->decay);
     if (!o->w || !o->g || !o->m || !o->v || (ema_decay > 0 && !o->ema) || !o->count || !o->decay)
-        return at_error_set(err, "out of memory for the optimiser");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the optimiser");
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->eps = 1e-8;
@@ -51,7 +51,7 @@ int at_optim_init(at_optim *o, at_model *model, at_model *grads, double ema_deca
         if (o->ema && (o->ema[i] = malloc(c * sizeof(float))))
             memcpy(o->ema[i], o->w[i], o->count[i] * sizeof(float));
         if (!o->m[i] || !o->v[i] || (o->ema && !o->ema[i]))
-            return at_error_set(err, "out of memory for the optimiser");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory for the optimiser");
         o->decay[i] = decayed(ti.name);
     }
     return 0;

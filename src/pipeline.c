@@ -91,7 +91,7 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
         return at_error_set(err, "threads must be 1 to %d, not %d", AT_MAX_THREADS, o->threads);
     at_tagger *t = calloc(1, sizeof *t);
     if (!t)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     t->m = m;
     t->o = *o;
     t->want_probs = o->wo.probs || o->wo.top || o->wo.min_prob > 0;
@@ -100,7 +100,7 @@ int at_tagger_new(const at_model *m, const at_tagger_opts *o, at_tagger **out, a
     t->n_slots = o->threads == 1 ? 1 : 2 * o->threads;
     if (!(t->slot = calloc((size_t)t->n_slots, sizeof *t->slot))) {
         free(t);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->ready, NULL);
@@ -124,14 +124,14 @@ static int start_workers(at_tagger *t, at_error *err)
         return 0;
     int n = t->o.threads;
     if (!(t->wa = calloc((size_t)n, sizeof *t->wa)))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (int i = 0; i < n; i++) {
         t->wa[i].t = t;
         if (at_state_new_batch(t->m, AT_BATCH_TOKENS, &t->wa[i].st, err))
             return -1;
     }
     if (!(t->workers = calloc((size_t)n, sizeof *t->workers)))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (; t->n_workers < n; t->n_workers++)
         if (pthread_create(&t->workers[t->n_workers], NULL, worker, &t->wa[t->n_workers]))
             return at_error_set(err, "cannot start a thread");
@@ -217,7 +217,7 @@ static int ensure(slot *s, size_t n, at_error *err)
         if (p)
             s->probs[t] = p;
         if (!tg || (s->tg->want_probs && !p))
-            return at_error_set(err, "out of memory for a sentence of %zu tokens", n);
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory for a sentence of %zu tokens", n);
     }
     s->cap = cap;
     return 0;
@@ -248,7 +248,7 @@ static void run(slot *s)
         s->off[good] = s->feats.n;
         for (size_t i = 0; s->rc == 0 && i < se->n; i++)
             if (at_feats_add(m, &s->feats, se->tok[i], se->tok_len[i], &s->err)) {
-                at_error_set(&s->err, "%s:%zu: %.900s", t->name, se->first_line, s->err.msg);
+                at_error_context(&s->err, "%s:%zu", t->name, se->first_line);
                 s->feats.n = s->off[good]; /* drop the bad sentence's tokens */
                 s->rc = -1;
             }
@@ -257,15 +257,14 @@ static void run(slot *s)
     s->off[good] = s->feats.n;
     FILE *mem = t->o.each ? NULL : open_memstream(&s->buf, &s->len);
     at_error err = {.sentence = 0};
-    int rc = mem || t->o.each ? 0 : at_error_set(&err, "out of memory for the output");
+    int rc = mem || t->o.each ? 0 : at_error_of(&err, AT_ERR_MEMORY, "out of memory for the output");
     if (rc == 0 && good)
         rc = ensure(s, s->feats.n, &err) ||
              at_tag_batch(m, s->st, &s->feats, s->off, good, s->tags,
                           t->want_probs ? s->probs : NULL, &err);
     if (rc && err.sentence) { /* a sentence the network could not tag: said where, and the
                                  ones before it still tagged and written */
-        at_error_set(&err, "%s:%zu: %.900s", t->name, s->sent[err.sentence - 1].first_line,
-                     err.msg);
+        at_error_context(&err, "%s:%zu", t->name, s->sent[err.sentence - 1].first_line);
         s->err = err;
         s->rc = -1;
         good = err.sentence - 1;
@@ -281,7 +280,7 @@ static void run(slot *s)
                                t->want_probs ? probs : NULL, &err);
     }
     if (mem && fclose(mem) != 0 && rc == 0)
-        rc = at_error_set(&err, "out of memory for the output");
+        rc = at_error_of(&err, AT_ERR_MEMORY, "out of memory for the output");
     if (rc) { /* nothing of this batch is written */
         s->len = 0;
         s->rc = -1;
@@ -310,7 +309,7 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
     s->state = FREE;
     int rc = 0;
     if (s->len && fwrite(s->buf, 1, s->len, out) != s->len)
-        rc = at_error_set(err, "write error on output: %s", strerror(errno));
+        rc = at_error_of(err, AT_ERR_OUTPUT, "write error on output: %s", strerror(errno));
     for (size_t i = 0; rc == 0 && t->o.each && i < s->good; i++) {
         uint32_t *tags[AT_MAX_TAGSETS];
         float *probs[AT_MAX_TAGSETS];
@@ -326,7 +325,7 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
         rc = -1;
     }
     if (rc == 0 && t->o.line_buffered && out && fflush(out) != 0)
-        rc = at_error_set(err, "write error on output: %s", strerror(errno));
+        rc = at_error_of(err, AT_ERR_OUTPUT, "write error on output: %s", strerror(errno));
     return rc;
 }
 
@@ -381,7 +380,7 @@ int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long
                 break;
         }
         if (read_rc == 1 && n_tok < SLOT_TOKENS && !t->o.line_buffered)
-            read_rc = at_error_set(&read_err, "out of memory");
+            read_rc = at_error_of(&read_err, AT_ERR_MEMORY, "out of memory");
         /* the input ended with this, its first share: no threads for it */
         if (s->n_sent && (rc = start(t, s, read_rc != 1 && !started, err)))
             break;

@@ -89,11 +89,11 @@ int at_sentence_add_token(at_sentence *s, const char *tok, size_t len, at_error 
         if (l)
             s->tok_len = l;
         if (!t || !l)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         s->cap = cap;
     }
     if (!(s->tok[s->n] = dup_n(tok, len)))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     s->tok_len[s->n++] = len;
     return 0;
 }
@@ -122,11 +122,11 @@ static int add_line(at_sentence *s, const char *line, size_t len, long tok, char
         if (c)
             s->col = c;
         if (!l || !t || !c)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         s->lines_cap = cap;
     }
     if (!(s->line[s->n_lines] = dup_n(line, len)))
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (int k = 0; k < AT_CONLLU_COLS; k++)
         s->col[s->n_lines * AT_CONLLU_COLS + k] = fields ? fields[k] : NULL;
     s->line_tok[s->n_lines++] = tok;
@@ -139,7 +139,7 @@ int at_reader_new(FILE *fp, const char *name, at_input_format fmt, at_reader **o
     at_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->name = strdup(name))) {
         free(r);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     r->fp = fp;
     r->fmt = fmt;
@@ -209,7 +209,7 @@ static int next_line(at_reader *r, size_t max, at_error *err)
         return 0;
     if (!r->buf) { /* an empty first line */
         if (!(r->buf = malloc(256)))
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         r->buf_cap = 256;
     }
     if (len == max && c != '\n') { /* more of the line, unless the input ends here */
@@ -346,7 +346,7 @@ static int read_conllu(at_reader *r, at_sentence *s, at_error *err)
         if (r->buf[0] != '#') {
             copy = dup_n(r->buf, r->len);
             if (!copy)
-                return at_error_set(err, "out of memory");
+                return at_error_of(err, AT_ERR_MEMORY, "out of memory");
             int nc = at_conllu_split(copy, col);
             at_conllu_id kind = nc == AT_CONLLU_COLS ? at_conllu_id_kind(col[0]) : AT_ID_BAD;
             if (nc != AT_CONLLU_COLS || kind == AT_ID_BAD || col[1][0] == '\0') {
@@ -404,7 +404,7 @@ static int read_paragraph(at_reader *r, at_error *err)
             size_t cap = (r->para_len + r->len + 2) * 2;
             char *np = realloc(r->para, cap);
             if (!np)
-                return at_error_set(err, "out of memory");
+                return at_error_of(err, AT_ERR_MEMORY, "out of memory");
             r->para = np;
             r->para_cap = cap;
         }
@@ -426,7 +426,7 @@ static int read_raw(at_reader *r, at_sentence *s, at_error *err)
         r->toks.n = r->toks.n_sent = 0;
         r->next_sent = r->next_tok = 0;
         if (at_tokenize(r->para, r->para_len, &r->toks, err))
-            return at_error_set(err, "%s:%zu: %.900s", r->name, r->para_line, err->msg);
+            return at_error_context(err, "%s:%zu", r->name, r->para_line);
     }
     s->first_line = r->para_line;
     s->number = ++r->raw_sentences;
@@ -439,7 +439,7 @@ static int read_raw(at_reader *r, at_sentence *s, at_error *err)
     if (to - from + 1 > s->text_cap) {
         char *t = realloc(s->text, to - from + 1);
         if (!t)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         s->text = t;
         s->text_cap = to - from + 1;
     }
@@ -452,7 +452,7 @@ static int read_raw(at_reader *r, at_sentence *s, at_error *err)
     if (end - first > s->off_cap) {
         size_t *o = realloc(s->tok_off, (end - first) * sizeof *o);
         if (!o)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         s->tok_off = o;
         s->off_cap = end - first;
     }

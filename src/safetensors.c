@@ -130,7 +130,7 @@ static int load_strings(at_model *m, const entry *e, const uint8_t *data, const 
     }
     free(v);
     if (rc)
-        return at_error_set(err, "%s: \"%s\": %.900s", path, nm, err->msg);
+        return at_error_context(err, "%s: \"%s\"", path, nm);
     return 0;
 }
 
@@ -188,7 +188,7 @@ static int load_lexicon(at_model *m, const entry *const lex[4], const char *crc,
                                     index ? data + index->begin : NULL, slots - 1, err);
     }
     if (rc)
-        return at_error_set(err, "%s: %.900s", path, err->msg);
+        return at_error_context(err, "%s", path);
     return 0;
 }
 
@@ -312,7 +312,7 @@ static int load_header(at_model *m, const char *path, const uint8_t *base, size_
         goto out;
     }
     if (at_config_from_json(&m->cfg, cfg, strlen(cfg), err)) {
-        at_error_set(err, "%s: %.900s", path, err->msg);
+        at_error_context(err, "%s", path);
         goto out;
     }
     const cJSON *it;
@@ -380,7 +380,7 @@ int at_safetensors_load(const char *path, at_model **out, at_error *err)
     if (!m) {
         if (map)
             munmap(map, size);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     m->map = map;
     m->map_len = size;
@@ -471,7 +471,7 @@ static int keep_pack(void *ctx, const char *name, at_dtype dt, int ndim, const s
     pack_list *l = ctx;
     pack_out *nv = realloc(l->v, (l->n + 1) * sizeof *nv);
     if (!nv)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     l->v = nv;
     pack_out *p = &l->v[l->n];
     memset(p, 0, sizeof *p);
@@ -480,7 +480,7 @@ static int keep_pack(void *ctx, const char *name, at_dtype dt, int ndim, const s
     if (!p->name || !p->data) {
         free(p->name);
         free(p->data);
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     }
     l->n++;
     memcpy(p->data, data, nbytes);
@@ -596,7 +596,7 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
     pack_list pk = {NULL, 0};
     char pk_crc[16], **lex = NULL;
     if (at_model_lexicon_words(m, &lex, err))
-        return at_error_set(err, "%s: %.900s", path, err->msg);
+        return at_error_context(err, "%s", path);
     size_t lex_bytes = 0;
     for (size_t i = 0; i < m->n_lex; i++)
         lex_bytes += strlen(lex[i]) + 1;
@@ -609,7 +609,7 @@ int at_safetensors_save(const at_model *m, const char *path, at_error *err)
         if (at_model_each_int8(m, keep_pack, &pk, err)) {
             packs_done(&pk);
             free(lex);
-            return at_error_set(err, "%s: %.900s", path, err->msg);
+            return at_error_context(err, "%s", path);
         }
         qsort(pk.v, pk.n, sizeof *pk.v, cmp_pack);
         uint32_t crc = 0;

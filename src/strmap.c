@@ -25,7 +25,7 @@ int at_strmap_build(at_strmap *m, const char *const *str, size_t n, at_error *er
         cap <<= 1;
     *m = (at_strmap){.slot = calloc(cap, sizeof *m->slot), .mask = cap - 1, .n = n, .str = str};
     if (!m->slot)
-        return at_error_set(err, "out of memory for a table of %zu strings", n);
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for a table of %zu strings", n);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(str[i]);
         size_t h = at_fnv1a(str[i], len) & m->mask;
@@ -113,7 +113,7 @@ int at_strcount_add(at_strcount *c, const char *s, size_t len, uint32_t *id, at_
         size_t ns = c->n_slots ? 2 * c->n_slots : 1024;
         uint32_t *sl = calloc(ns, sizeof *sl);
         if (!sl)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         for (size_t i = 0; i < c->n; i++) {
             size_t h = at_fnv1a(c->str[i], strlen(c->str[i])) & (ns - 1);
             while (sl[h])
@@ -142,12 +142,12 @@ int at_strcount_add(at_strcount *c, const char *s, size_t len, uint32_t *id, at_
         if (nc)
             c->count = nc;
         if (!ns || !nc)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         c->cap = cap;
     }
     char *k = malloc(len + 1);
     if (!k)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     memcpy(k, s, len);
     k[len] = '\0';
     c->str[c->n] = k;

@@ -147,7 +147,7 @@ static int make_batches(trainer *tr, at_error *err)
     tr->units = malloc((n ? n : 1) * sizeof *tr->units);
     tr->batch_off = malloc((n + 1) * sizeof *tr->batch_off);
     if (!tr->units || !tr->batch_off)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     for (size_t s = 0; s < c->n_sent; s++)
         for (size_t b = c->start[s]; b < c->start[s + 1]; b += L) {
             size_t e = b + L < c->start[s + 1] ? b + L : c->start[s + 1];
@@ -216,8 +216,8 @@ static void *train_worker(void *arg)
         at_state_seed(w->st, seed);
         if (at_forward(tr->model, w->st, &view, un->start, un->len, &w->err)) {
             if (w->st->overflow_token != SIZE_MAX)
-                at_error_set(&w->err, "epoch %d: %.900s (training diverged: a lower --lr "
-                             "may help)", tr->epoch + 1, w->err.msg);
+                at_error_context(&w->err, "epoch %d: training diverged (a lower --lr may "
+                                 "help)", tr->epoch + 1);
             w->failed = 1;
             return NULL;
         }
@@ -386,7 +386,7 @@ static int checkpoint(trainer *tr, const char *path, at_error *err)
     if (at_model_copy(tr->model, &ck, err))
         return -1;
     char *note = state_note(tr);
-    int rc = note ? at_model_set_note(ck, note, err) : at_error_set(err, "out of memory");
+    int rc = note ? at_model_set_note(ck, note, err) : at_error_of(err, AT_ERR_MEMORY, "out of memory");
     free(note);
     static const char *const kind[] = {"train.m.", "train.v.", "train.ema."};
     for (size_t i = 0; rc == 0 && i < tr->opt.n_t; i++) {
@@ -493,7 +493,7 @@ static int log_open(run_log *lg, const char *path, int resume, at_error *err)
 {
     memset(lg, 0, sizeof *lg);
     if (!(lg->fp = open_memstream(&lg->buf, &lg->len)))
-        return at_error_set(err, "out of memory for the log");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the log");
     char *old = NULL;
     size_t n = 0;
     if (resume && access(path, F_OK) == 0) {
@@ -591,13 +591,13 @@ static int setup(trainer *tr, const at_config *cfg, at_model **resumed, at_error
         at_model_zero(w->grads);
         w->words = malloc((tr->train.f.n ? tr->train.f.n : 1) * sizeof *w->words);
         if (!w->words)
-            return at_error_set(err, "out of memory");
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         for (int k = 0; k < c.n_tagsets; k++) {
             size_t L = (size_t)c.max_len, T = at_model_n_tags(tr->model, k);
             w->dlogits[k] = malloc(L * T * sizeof(float));
             w->tags[k] = malloc((tr->dev.f.n ? tr->dev.f.n : 1) * sizeof(uint32_t));
             if (!w->dlogits[k] || !w->tags[k])
-                return at_error_set(err, "out of memory");
+                return at_error_of(err, AT_ERR_MEMORY, "out of memory");
         }
     }
     if (at_optim_init(&tr->opt, tr->model, tr->w[0].grads, o->ema, err))
@@ -663,9 +663,9 @@ static int options_in_range(const at_train_opts *o, at_error *err)
         !(o->lr > 0) || o->patience < 1 || o->min_count < 1 || !(o->label_smoothing >= 0 &&
         o->label_smoothing < 1) || !(o->ema >= 0 && o->ema < 1) || !(o->warmup >= 0 &&
         o->warmup < 1) || !(o->word_dropout >= 0 && o->word_dropout < 1))
-        return at_error_set(err, "training options out of range (threads 1-%d, epochs, batch, "
-                            "patience, min-count >= 1, lr > 0, smoothing, ema, warmup and "
-                            "dropouts in [0, 1))", MAX_THREADS);
+        return at_error_of(err, AT_ERR_USAGE, "training options out of range (threads 1-%d, "
+                           "epochs, batch, patience, min-count >= 1, lr > 0, smoothing, ema, "
+                           "warmup and dropouts in [0, 1))", MAX_THREADS);
     return 0;
 }
 
@@ -697,7 +697,7 @@ static int run_epoch(trainer *tr, at_train_progress *p, double t0, long *steps, 
     const at_train_opts *o = tr->o;
     size_t *order = batch_order(tr);
     if (!order)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     double loss = 0, te = now();
     size_t tokens = 0, batches = 0;
     int rc = 0;

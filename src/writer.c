@@ -229,7 +229,7 @@ static int write_json(FILE *out, const at_model *m, const at_write_opts *o,
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     if (!text)
-        return at_error_set(err, "out of memory");
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory");
     fputs(text, out);
     fputc('\n', out);
     free(text);
@@ -260,6 +260,6 @@ int at_write_sentence(FILE *out, const at_model *m, const at_write_opts *o,
         break;
     }
     if (ferror(out)) /* errno: from the write that failed, as stdio keeps no other record */
-        return at_error_set(err, "write error on output: %s", strerror(errno));
+        return at_error_of(err, AT_ERR_OUTPUT, "write error on output: %s", strerror(errno));
     return 0;
 }

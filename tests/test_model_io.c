@@ -508,11 +508,52 @@ START_TEST(new_model_save_load)
 }
 END_TEST
 
+/* Errors: context goes before the message and keeps its kind; a message too
+ * long for both is cut at its end; a model file's errors are of kind model,
+ * an output path's of kind output. */
+START_TEST(errors_carry_a_kind)
+{
+    at_error err;
+    at_error_of(&err, AT_ERR_MEMORY, "out of memory");
+    at_error_context(&err, "%s:%d", "file.conllu", 7);
+    ck_assert_str_eq(err.msg, "file.conllu:7: out of memory");
+    ck_assert_int_eq(err.kind, AT_ERR_MEMORY);
+    at_error_set(&err, "%s", "abc");
+    ck_assert_int_eq(err.kind, AT_ERR_INPUT);
+    char longer[2000];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = '\0';
+    at_error_set(&err, "%s", longer); /* cut to the buffer */
+    ck_assert_uint_eq(strlen(err.msg), sizeof err.msg - 1);
+    at_error_context(&err, "ctx");
+    ck_assert_uint_eq(strlen(err.msg), sizeof err.msg - 1);
+    ck_assert(strncmp(err.msg, "ctx: xxx", 8) == 0);
+    at_error_context(&err, "%s", longer); /* the context alone fills it */
+    ck_assert_uint_eq(strlen(err.msg), sizeof err.msg - 1);
+    at_model *m;
+    const char *bad = test_tmp(".safetensors");
+    FILE *fp = fopen(bad, "wb");
+    ck_assert(fp);
+    fputs("not a model at all, but long enough to have a header length", fp);
+    fclose(fp);
+    ck_assert_int_eq(at_model_load(bad, AT_FILE_AUTO, &m, &err), -1);
+    ck_assert_int_eq(err.kind, AT_ERR_MODEL);
+    ck_assert_int_eq(at_model_load(test_tmp(".absent"), AT_FILE_AUTO, &m, &err), -1);
+    ck_assert_int_eq(err.kind, AT_ERR_MODEL);
+    at_outfile *o;
+    char path[4096]; /* in a directory that is not there */
+    snprintf(path, sizeof path, "%s/out.txt", test_tmp(".absent-dir"));
+    ck_assert_int_eq(at_outfile_open(path, &o, &err), -1);
+    ck_assert_int_eq(err.kind, AT_ERR_OUTPUT);
+}
+END_TEST
+
 Suite *model_io_suite(void)
 {
     Suite *s = suite_create("model_io");
     TCase *tc = tcase_create("files");
     tcase_add_test(tc, roundtrip_json_bin_json);
+    tcase_add_test(tc, errors_carry_a_kind);
     tcase_add_test(tc, binary_values_match_fixture_text);
     tcase_add_test(tc, truncated);
     tcase_add_test(tc, bad_header_length);
