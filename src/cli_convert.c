@@ -64,7 +64,8 @@ int cli_convert(int argc, char **argv)
         return cli_usage_error("convert ", "convert takes two files, IN and OUT");
     at_error err;
     at_model *m;
-    if (at_outfile_check(argv[optind + 1], &err) || at_model_load(argv[optind], AT_FILE_AUTO, &m, &err))
+    if (at_outfile_check(argv[optind + 1], &err) ||
+        at_model_load(argv[optind], AT_FILE_AUTO, &m, &err))
         return cli_fail(&err);
     int rc = (f16 && at_model_to_f16(m, &err)) || (int8 >= 0 && at_model_set_int8(m, int8, &err)) ||
              at_model_save(m, argv[optind + 1], to, &err);

@@ -118,12 +118,14 @@ static int follow(const char *name, char **out, struct stat *st, at_error *err)
         }
         if (hops == MAX_LINKS) {
             free(p);
-            return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: more than %d symbolic links", name,
+            return at_error_of(err, AT_ERR_OUTPUT,
+                               "%s: cannot write: more than %d symbolic links", name,
                                 MAX_LINKS);
         }
         char *target = read_link(p);
         if (!target) {
-            at_error_of(err, AT_ERR_OUTPUT, "%s: cannot read the link %s: %s", name, p, strerror(errno));
+            at_error_of(err, AT_ERR_OUTPUT, "%s: cannot read the link %s: %s", name, p,
+                        strerror(errno));
             free(p);
             return -1;
         }
@@ -165,12 +167,14 @@ static int prepare(at_outfile *o, struct stat *st, int *in_place, at_error *err)
         if (S_ISDIR(st->st_mode))
             return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: is a directory", o->name);
         *in_place = 1; /* device, FIFO, socket */
-        return (o->final = strdup(o->name)) ? 0 : at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", o->name);
+        return (o->final = strdup(o->name))
+                   ? 0 : at_error_of(err, AT_ERR_MEMORY, "%s: out of memory", o->name);
     }
     if (follow(o->name, &o->final, st, err))
         return -1;
     if (st->st_mode && !S_ISREG(st->st_mode)) /* changed under us */
-        return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: not a regular file any more", o->name);
+        return at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: not a regular file any more",
+                           o->name);
     return 0;
 }
 
@@ -202,7 +206,8 @@ static int create_tmp(at_outfile *o, const struct stat *st, at_error *err)
     if (st->st_mode && (((st->st_uid != geteuid() || st->st_gid != getegid()) &&
                          fchown(fd, st->st_uid, st->st_gid) != 0 && errno != EPERM) ||
                         fchmod(fd, st->st_mode & 07777) != 0)) {
-        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot keep the owner and mode in %s: %s", o->name, o->tmp,
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot keep the owner and mode in %s: %s", o->name,
+                    o->tmp,
                      strerror(errno));
         close(fd);
         unlink(o->tmp);
@@ -273,7 +278,8 @@ int at_outfile_commit(at_outfile *o, at_error *err)
         e = errno;
     }
     if (!ok) {
-        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", o->name, e ? strerror(e) : "write error");
+        at_error_of(err, AT_ERR_OUTPUT, "%s: cannot write: %s", o->name,
+                    e ? strerror(e) : "write error");
         if (o->tmp)
             unlink(o->tmp);
     }

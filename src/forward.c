@@ -189,7 +189,8 @@ int at_state_new_batch(const at_model *m, size_t tokens, at_state **out, at_erro
     }
     if (fail) {
         at_state_free(s);
-        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the run state (%zu tokens, dim %zu)", T, d);
+        return at_error_of(err, AT_ERR_MEMORY, "out of memory for the run state (%zu tokens, dim "
+                           "%zu)", T, d);
     }
     *out = s;
     return 0;

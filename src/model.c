@@ -684,7 +684,8 @@ int at_model_to_f16(at_model *m, at_error *err)
         if (!h || !w) {
             free(h);
             free(w);
-            return at_error_of(err, AT_ERR_MEMORY, "out of memory converting \"%s\" to F16", t->name);
+            return at_error_of(err, AT_ERR_MEMORY, "out of memory converting \"%s\" to F16",
+                               t->name);
         }
         for (size_t k = 0; k < t->count; k++) {
             uint16_t v = at_float_to_half(t->f32[k]);

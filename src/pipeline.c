@@ -257,7 +257,8 @@ static void run(slot *s)
     s->off[good] = s->feats.n;
     FILE *mem = t->o.each ? NULL : open_memstream(&s->buf, &s->len);
     at_error err = {.sentence = 0};
-    int rc = mem || t->o.each ? 0 : at_error_of(&err, AT_ERR_MEMORY, "out of memory for the output");
+    int rc = mem || t->o.each ? 0
+                              : at_error_of(&err, AT_ERR_MEMORY, "out of memory for the output");
     if (rc == 0 && good)
         rc = ensure(s, s->feats.n, &err) ||
              at_tag_batch(m, s->st, &s->feats, s->off, good, s->tags,
