@@ -177,10 +177,9 @@ int cli_calibrate(int argc, char **argv)
             rc = at_error_of(&err, AT_ERR_MEMORY, "out of memory");
     for (int t = 0; t < n_ts; t++)
         pr[ts[t]] = probs[t];
-    if (rc == 0)
-        rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, &err) ||
-             at_tag_batch(m, st, &d.f, d.sent, d.n_sent, NULL, pr, &err);
-    if (rc && err.sentence)
+    /* err.sentence is at_tag_batch's alone: the sentence it could not tag */
+    if (rc == 0 && !(rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, &err)) &&
+        (rc = at_tag_batch(m, st, &d.f, d.sent, d.n_sent, NULL, pr, &err)) && err.sentence)
         at_error_context(&err, "%s: sentence %zu", dev, err.sentence);
     for (int t = 0; rc == 0 && t < n_ts; t++) {
         size_t k = at_model_n_tags(m, ts[t]), n = d.f.n;

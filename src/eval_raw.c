@@ -381,10 +381,8 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
         else
             by_ts[model_ts[t]] = tags[t];
     }
-    if (rc == 0 && toks.n)
-        rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, err) ||
-             at_tag_batch(m, st, &f, sent, toks.n_sent, by_ts, NULL, err);
-    if (rc && err->sentence) /* sentences as found in the text */
+    if (rc == 0 && toks.n && !(rc = at_state_new_batch(m, AT_BATCH_TOKENS, &st, err)) &&
+        (rc = at_tag_batch(m, st, &f, sent, toks.n_sent, by_ts, NULL, err)) && err->sentence)
         at_error_context(err, "%s: sentence %zu of its running text", name, err->sentence);
     if (rc == 0)
         rc = score(m, &g, &pt, &psent, &pw, tags, model_ts, n, out, err);
@@ -407,5 +405,5 @@ int at_eval_raw(const at_model *m, FILE *fp, const char *name, const int *model_
     at_tokens_free(&toks);
     at_sentence_free(&s);
     at_reader_free(r);
-    return rc ? -1 : 0; /* rc is 1 where two failing steps were joined with || */
+    return rc ? -1 : 0;
 }
