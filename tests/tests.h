@@ -23,6 +23,7 @@ Suite *int8_file_suite(void);
 Suite *pipeline_suite(void);
 Suite *writer_suite(void);
 Suite *eval_raw_suite(void);
+Suite *explain_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
