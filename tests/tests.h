@@ -24,6 +24,7 @@ Suite *pipeline_suite(void);
 Suite *writer_suite(void);
 Suite *eval_raw_suite(void);
 Suite *explain_suite(void);
+Suite *fileio_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
