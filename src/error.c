@@ -47,7 +47,7 @@ int at_error_context(at_error *err, const char *fmt, ...)
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     size_t used = n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
-    size_t len = strlen(err->msg);
+    size_t len = strnlen(err->msg, sizeof err->msg - 1);
     if (used + 3 < sizeof buf) { /* ": ", as much of the message as fits, NUL */
         if (len > sizeof buf - used - 3)
             len = sizeof buf - used - 3;

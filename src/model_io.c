@@ -24,7 +24,8 @@ static at_file_format sniff(const char *path, at_error *err)
 int at_model_load(const char *path, at_file_format fmt, at_model **out, at_error *err)
 {
     if (fmt == AT_FILE_AUTO && (fmt = sniff(path, err)) == AT_FILE_AUTO) {
-        err->kind = AT_ERR_MODEL;
+        if (err)
+            err->kind = AT_ERR_MODEL;
         return -1;
     }
     if ((fmt == AT_FILE_JSON ? at_json_model_load(path, out, err)

@@ -274,8 +274,8 @@ static void run(slot *s)
                   : 0;
     }
     for (size_t i = 0; rc == 0 && mem && i < good; i++) {
-        uint32_t *tags[AT_MAX_TAGSETS];
-        float *probs[AT_MAX_TAGSETS];
+        uint32_t *tags[AT_MAX_TAGSETS] = {0};
+        float *probs[AT_MAX_TAGSETS] = {0};
         results(s, i, tags, probs);
         rc = at_write_sentence(mem, m, &t->o.wo, &s->sent[i], tags,
                                t->want_probs ? probs : NULL, &err);
@@ -311,16 +311,20 @@ static int finish(at_tagger *t, slot *s, FILE *out, long long *tokens, at_error 
     int rc = 0;
     if (s->len && fwrite(s->buf, 1, s->len, out) != s->len)
         rc = at_error_of(err, AT_ERR_OUTPUT, "write error on output: %s", strerror(errno));
+    size_t kept = s->tokens; /* written, or given to each before a sentence it refused */
     for (size_t i = 0; rc == 0 && t->o.each && i < s->good; i++) {
-        uint32_t *tags[AT_MAX_TAGSETS];
-        float *probs[AT_MAX_TAGSETS];
+        uint32_t *tags[AT_MAX_TAGSETS] = {0};
+        float *probs[AT_MAX_TAGSETS] = {0};
         results(s, i, tags, probs);
-        rc = t->o.each(t->o.ctx, &s->sent[i], tags, t->want_probs ? probs : NULL, err) ? -1 : 0;
+        if (t->o.each(t->o.ctx, &s->sent[i], tags, t->want_probs ? probs : NULL, err)) {
+            rc = -1;
+            kept = s->off[i];
+        }
     }
     free(s->buf);
     s->buf = NULL;
     s->len = 0;
-    *tokens += (long long)s->tokens;
+    *tokens += (long long)kept;
     if (rc == 0 && s->rc) {
         *err = s->err;
         rc = -1;

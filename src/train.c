@@ -663,9 +663,11 @@ static int options_in_range(const at_train_opts *o, at_error *err)
         !(o->lr > 0) || o->patience < 1 || o->min_count < 1 || !(o->label_smoothing >= 0 &&
         o->label_smoothing < 1) || !(o->ema >= 0 && o->ema < 1) || !(o->warmup >= 0 &&
         o->warmup < 1) || !(o->word_dropout >= 0 && o->word_dropout < 1))
-        return at_error_of(err, AT_ERR_USAGE, "training options out of range (threads 1-%d, "
-                           "epochs, batch, patience, min-count >= 1, lr > 0, smoothing, ema, "
-                           "warmup and dropouts in [0, 1))", MAX_THREADS);
+        /* resumed, the options are mostly the checkpoint's: its file is at fault */
+        return at_error_of(err, o->resume_path ? AT_ERR_MODEL : AT_ERR_USAGE,
+                           "training options out of range (threads 1-%d, epochs, batch, "
+                           "patience, min-count >= 1, lr > 0, smoothing, ema, warmup and "
+                           "dropouts in [0, 1))", MAX_THREADS);
     return 0;
 }
 

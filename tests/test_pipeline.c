@@ -5,6 +5,7 @@
  */
 #include "tests.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,14 @@ typedef struct seen {
     const at_model *m;
     FILE *fp;        /* token<TAB>tag<TAB>probability lines, as the TSV writer's */
     size_t sentences, stop_at;
+    pthread_t caller; /* each is called on the thread that runs the tagger */
 } seen;
 
 static int each(void *ctx, const at_sentence *s, uint32_t *const *tags, float *const *probs,
                 at_error *err)
 {
     seen *sn = ctx;
+    ck_assert(pthread_equal(pthread_self(), sn->caller));
     if (++sn->sentences == sn->stop_at)
         return at_error_set(err, "stopped at sentence %zu", sn->sentences);
     for (size_t i = 0; i < s->n; i++) {
@@ -109,7 +112,7 @@ START_TEST(each_is_given_what_would_be_written)
     char *want = run(m, in, len, 1, NULL, &rc, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
     for (int threads = 1; threads <= 3; threads++) {
-        seen sn = {m, NULL, 0, 0};
+        seen sn = {m, NULL, 0, 0, pthread_self()};
         char *got = run(m, in, len, threads, &sn, &rc, &err);
         ck_assert_msg(rc == 0, "%s", err.msg);
         ck_assert_uint_eq(sn.sentences, 900);
@@ -130,7 +133,7 @@ START_TEST(each_stops_the_run)
     at_error err;
     int rc;
     for (int threads = 1; threads <= 2; threads++) {
-        seen sn = {m, NULL, 0, 500};
+        seen sn = {m, NULL, 0, 500, pthread_self()};
         char *got = run(m, in, len, threads, &sn, &rc, &err);
         ck_assert_int_eq(rc, -1);
         ck_assert_str_eq(err.msg, "stopped at sentence 500");
