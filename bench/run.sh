@@ -15,7 +15,7 @@
 #   XDG_CACHE_HOME       the cache is $XDG_CACHE_HOME/attntag-bench (~/.cache/...)
 #   ATTNTAG_BENCH_CACHE  or name the cache directory itself
 #   TORCH_EPOCHS         epochs of the PyTorch reference (5)
-#   BENCH_RUNS, BENCH_STARTUP_RUNS  runs per tagger, medians taken (3, 5)
+#   BENCH_RUNS, BENCH_STARTUP_RUNS  runs per tagger, medians taken (5, 15)
 #   BENCH_MODEL          attntag model to benchmark (models/en-ewt.safetensors)
 #   BENCH_OUT            directory for benchmarks.md and benchmark.svg (docs)
 #   BENCH_CPUS           CPU to measure on, CPU to train PyTorch on (0,1)
