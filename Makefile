@@ -141,8 +141,10 @@ $(BUILD)/attntag: $(CLI_OBJ) $(BUILD)/libattntag.a
 attntag: $(BUILD)/attntag
 	@cmp -s $< $@ || { echo "cp $< $@"; cp $< $@.tmp && mv -f $@.tmp $@; }
 
-$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/libattntag.a
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libattntag.a $(TEST_LIBS) $(LIBS)
+# batch mode's file lists (cli_files.c) are the command's, tested on their own too
+$(BUILD)/run_tests: $(TEST_OBJ) $(BUILD)/cli_files.o $(BUILD)/libattntag.a
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/cli_files.o $(BUILD)/libattntag.a \
+		$(TEST_LIBS) $(LIBS)
 
 # `make check`: every test twice, as built and under the sanitizers.
 # `make test`: once, in the build SANITIZE selects.
