@@ -2,7 +2,7 @@
  * test_backward.c - the backward pass, proven two ways: against central
  * finite differences of the loss (every tensor of several configurations,
  * dropout included), and against the gradients PyTorch's autograd computed
- * for the reference fixtures (tests/torch_reference.py).
+ * for the reference fixtures (tests/fixtures/torch_reference.py).
  */
 #include "tests.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_reference.c - the engine against an independent PyTorch computation.
- * tests/torch_reference.py builds small random models with the semantics of
+ * tests/fixtures/torch_reference.py builds small random models with the semantics of
  * docs/model-format.md (nn.TransformerEncoderLayer, EmbeddingBag, ...), and
  * writes them with token features, logits and attention weights computed in
  * float64 (and cross-checked there against plain numpy). Here attntag loads

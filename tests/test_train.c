@@ -1,6 +1,6 @@
 /*
  * test_train.c - training end to end on a small made-up corpus
- * (tests/make_tiny_corpus.py): it learns, it is deterministic, a run
+ * (tests/fixtures/make_tiny_corpus.py): it learns, it is deterministic, a run
  * stopped and resumed ends exactly where an uninterrupted run does, and bad
  * training data is refused before any training time is spent.
  */
