@@ -814,7 +814,8 @@ def main():
     w("## The PyTorch reference")
     w("")
     w("bench/torch_tagger.py builds the attntag model's network in PyTorch from "
-      "`nn.TransformerEncoderLayer`, reading the configuration, vocabulary (%d words), "
+      "`nn.TransformerEncoderLayer` (tests/torch_network.py, the network the C tests' "
+      "reference fixtures come from), reading the configuration, vocabulary (%d words), "
       "tag sets and lexicon (%d words) from %s, and trains it from "
       "scratch on EWT train with one thread (`torch.set_num_threads(1)`) for %s "
       "(attntag's own recipe: AdamW, lr 0.002, warm-up then cosine decay, label smoothing, "

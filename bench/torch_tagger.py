@@ -2,8 +2,9 @@
 """A reference PyTorch tagger with the architecture and size of an attntag
 model, for the benchmark: same configuration, same vocabulary, tag sets and
 lexicon (read from the attntag model file), same token features and network
-(docs/model-format.md) built from nn.TransformerEncoderLayer, trained here
-from scratch on a CoNLL-U corpus with one thread.
+(docs/model-format.md; tests/torch_network.py, the network the C tests'
+reference fixtures come from), trained here from scratch on a CoNLL-U corpus
+with one thread.
 
     torch_tagger.py train --attntag-model M.safetensors --train TRAIN.conllu \
                           --epochs N -o MODEL.pt
@@ -37,7 +38,8 @@ import torch
 from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-from token_features import N_SHAPES, ngram_buckets, norm_key, word_shape  # noqa: E402
+from token_features import ngram_buckets, norm_key, word_shape  # noqa: E402
+from torch_network import Tagger, load_attntag_tensors, make_batch  # noqa: E402
 
 from corpus import read_conllu, read_vertical  # noqa: E402
 
@@ -116,163 +118,6 @@ class Featurizer:
             f = (self.vocab.get(key, 0), word_shape(tok), self.lex.get(key, 0), grams)
             self.cache[tok] = f
         return f
-
-
-def make_batch(feat, sents, cfg, word_dropout=0.0, rng=None):
-    """Tensors for a list of token lists, padded to the longest."""
-    B, n = len(sents), max(len(s) for s in sents)
-    words = torch.zeros(B, n, dtype=torch.long)
-    shapes = torch.zeros(B, n, dtype=torch.long)
-    lex = torch.zeros(B, n, dtype=torch.long)
-    flat, offsets = [], []
-    for b, toks in enumerate(sents):
-        for i in range(n):
-            offsets.append(len(flat))
-            if i < len(toks):
-                w, s, l, g = feat(toks[i])
-                if word_dropout and rng.random() < word_dropout:
-                    w = 0
-                words[b, i], shapes[b, i], lex[b, i] = w, s, l
-                flat.extend(g)
-    lengths = torch.tensor([len(s) for s in sents])
-    return {"words": words, "shapes": shapes, "lex": lex,
-            "ngrams": torch.tensor(flat, dtype=torch.long),
-            "offsets": torch.tensor(offsets, dtype=torch.long), "lengths": lengths}
-
-
-# --------------------------------------------------------------------------
-# The network
-# --------------------------------------------------------------------------
-
-class Tagger(nn.Module):
-    def __init__(self, cfg, n_vocab, n_tags, dropout=0.1):
-        super().__init__()
-        self.cfg = cfg
-        d = cfg["dim"]
-        self.word = nn.Embedding(n_vocab, d)
-        if cfg["char_buckets"] > 0:
-            self.char = nn.EmbeddingBag(cfg["char_buckets"], cfg["char_dim"], mode="mean")
-            self.char_proj = nn.Linear(cfg["char_dim"], d, bias=False)
-        if cfg["shape"]:
-            self.shape = nn.Embedding(N_SHAPES, d)
-        if cfg["lexicon_bits"] > 0:
-            self.lex = nn.Parameter(torch.randn(cfg["lexicon_bits"], d) * 0.1)
-        self.drop = nn.Dropout(dropout)
-        self.layers = nn.ModuleList([
-            nn.TransformerEncoderLayer(
-                d_model=d, nhead=cfg["heads"], dim_feedforward=cfg["ffn_dim"], dropout=dropout,
-                activation=cfg["activation"], layer_norm_eps=cfg["ln_eps"], batch_first=True,
-                norm_first=(cfg["norm"] == "pre"))
-            for _ in range(cfg["layers"])])
-        R = cfg["rel_pos"]
-        if R > 0:
-            self.rel_bias = nn.ParameterList([
-                nn.Parameter(torch.zeros(cfg["heads"], 2 * R + 1)) for _ in range(cfg["layers"])])
-        if cfg["norm"] == "pre":
-            self.final_norm = nn.LayerNorm(d, eps=cfg["ln_eps"])
-        self.heads = nn.ModuleDict({ts: nn.Linear(d, n_tags[ts]) for ts in cfg["tagsets"]})
-        with torch.no_grad():
-            for emb in [self.word] + ([self.shape] if cfg["shape"] else []):
-                emb.weight.normal_(0, 0.1)
-            if cfg["char_buckets"] > 0:
-                self.char.weight.normal_(0, 0.1)
-
-    def embed(self, b):
-        cfg = self.cfg
-        B, n = b["words"].shape
-        x = self.word(b["words"])
-        if cfg["char_buckets"] > 0:
-            bag = self.char(b["ngrams"], b["offsets"])          # (B*n, char_dim)
-            x = x + self.char_proj(bag).view(B, n, -1)
-        if cfg["shape"]:
-            x = x + self.shape(b["shapes"])
-        if cfg["lexicon_bits"] > 0:
-            bits = ((b["lex"].unsqueeze(-1) >> torch.arange(cfg["lexicon_bits"])) & 1)
-            x = x + bits.to(x.dtype) @ self.lex
-        if cfg["abs_pos"]:
-            d = cfg["dim"]
-            p = torch.arange(n, dtype=torch.float64).unsqueeze(1)
-            k = torch.arange(0, d, 2, dtype=torch.float64)
-            ang = p * torch.exp(-k * math.log(10000.0) / d)
-            pe = torch.zeros(n, d, dtype=torch.float64)
-            pe[:, 0::2] = torch.sin(ang)
-            pe[:, 1::2] = torch.cos(ang)[:, :d // 2]
-            x = x + pe.to(x.dtype)
-        return x
-
-    def mask(self, layer, lengths, n):
-        """(B*heads, n, n) additive mask: relative bias, window, padding."""
-        cfg = self.cfg
-        H, B = cfg["heads"], len(lengths)
-        i = torch.arange(n).view(n, 1)
-        j = torch.arange(n).view(1, n)
-        R = cfg["rel_pos"]
-        if R > 0:
-            m = self.rel_bias[layer][:, (j - i).clamp(-R, R) + R]   # (H, n, n)
-        else:
-            m = torch.zeros(H, n, n)
-        m = m.unsqueeze(0).expand(B, H, n, n)
-        ninf = torch.tensor(float("-inf"))
-        bad = torch.zeros(B, 1, n, n, dtype=torch.bool)
-        w = cfg["window"][layer]
-        if w > 0:
-            bad = bad | ((i - j).abs() > w).view(1, 1, n, n)
-        pos = torch.arange(n).view(1, n)
-        keypad = pos >= lengths.view(B, 1)                        # (B, n)
-        bad = bad | keypad.view(B, 1, 1, n)
-        # padding rows attend to everything: finite, never used
-        bad = bad & ~keypad.view(B, 1, n, 1)
-        m = torch.where(bad, ninf, m)
-        return m.reshape(B * H, n, n)
-
-    def forward(self, b):
-        x = self.drop(self.embed(b))
-        n = x.shape[1]
-        for l, layer in enumerate(self.layers):
-            x = layer(x, src_mask=self.mask(l, b["lengths"], n))
-        if self.cfg["norm"] == "pre":
-            x = self.final_norm(x)
-        return {ts: self.heads[ts](x) for ts in self.cfg["tagsets"]}
-
-
-def load_attntag_weights(model, weights):
-    """Copy an attntag model's tensors into the torch modules (names as in
-    docs/model-format.md; q, k, v are row blocks of torch's packed in_proj)."""
-    cfg = model.cfg
-    d = cfg["dim"]
-    dst = {"embed.word": model.word.weight}
-    if cfg["char_buckets"] > 0:
-        dst["embed.char"] = model.char.weight
-        dst["embed.char_proj"] = model.char_proj.weight
-    if cfg["shape"]:
-        dst["embed.shape"] = model.shape.weight
-    if cfg["lexicon_bits"] > 0:
-        dst["embed.lex"] = model.lex
-    for l, layer in enumerate(model.layers):
-        pre = "layers.%d." % l
-        sa = layer.self_attn
-        for k, nm in enumerate("qkv"):
-            dst[pre + "attn.%s.weight" % nm] = sa.in_proj_weight[k * d:(k + 1) * d]
-            dst[pre + "attn.%s.bias" % nm] = sa.in_proj_bias[k * d:(k + 1) * d]
-        for a, mod in (("attn.o", sa.out_proj), ("attn_norm", layer.norm1),
-                       ("ffn_norm", layer.norm2), ("ffn.up", layer.linear1),
-                       ("ffn.down", layer.linear2)):
-            dst[pre + a + ".weight"] = mod.weight
-            dst[pre + a + ".bias"] = mod.bias
-        if cfg["rel_pos"] > 0:
-            dst[pre + "attn.rel_bias"] = model.rel_bias[l]
-    if cfg["norm"] == "pre":
-        dst["final_norm.weight"] = model.final_norm.weight
-        dst["final_norm.bias"] = model.final_norm.bias
-    for ts in cfg["tagsets"]:
-        dst["heads.%s.weight" % ts] = model.heads[ts].weight
-        dst["heads.%s.bias" % ts] = model.heads[ts].bias
-    if set(dst) != set(weights):
-        raise SystemExit("torch_tagger.py: tensors differ: %s"
-                         % sorted(set(dst) ^ set(weights)))
-    with torch.no_grad():
-        for name, p in dst.items():
-            p.copy_(weights[name])
 
 
 # --------------------------------------------------------------------------
@@ -392,7 +237,7 @@ def train(a):
         tot_loss = tot_tok = 0
         for bi in order:
             us = [units[k] for k in batches[bi]]
-            b = make_batch(feat, [u[0] for u in us], cfg, a.word_dropout, rng)
+            b = make_batch([[feat(t) for t in u[0]] for u in us], a.word_dropout, rng)
             logits = model(b)
             n = logits[tagsets[0]].shape[1]
             ntok = int(b["lengths"].sum())
@@ -448,7 +293,10 @@ def tag(a):
     tagsets = cfg["tagsets"]
     model = Tagger(cfg, len(meta["vocab"]), {ts: len(meta["tags"][ts]) for ts in tagsets})
     if a.model.endswith(".safetensors"):
-        load_attntag_weights(model, meta["weights"])
+        try:
+            load_attntag_tensors(model, meta["weights"])
+        except ValueError as e:
+            raise SystemExit("torch_tagger.py: %s: %s" % (a.model, e))
     else:
         model.load_state_dict(ck["state"])
     model.eval()
@@ -457,7 +305,7 @@ def tag(a):
     out = [None] * len(sents)
     with torch.inference_mode():
         for group in batches_by_length(sents, len, a.batch_tokens):
-            logits = model(make_batch(feat, [sents[k] for k in group], cfg))
+            logits = model(make_batch([[feat(t) for t in sents[k]] for k in group]))
             best = {ts: logits[ts].argmax(-1).tolist() for ts in tagsets}
             for r, k in enumerate(group):
                 out[k] = "".join(

@@ -1,7 +1,8 @@
 """attntag's token features, re-implemented in plain Python from
 docs/model-format.md (no attntag code): the lookup key, 32-bit FNV-1a,
 hashed character n-gram buckets and the ten word shapes.  Shared by
-tests/fixtures/torch_reference.py and bench/torch_tagger.py.
+tests/fixtures/torch_reference.py and bench/torch_tagger.py (through
+torch_network.py and directly).
 """
 import unicodedata
 
