@@ -43,8 +43,9 @@ void at_packed_free(at_packed *P)
     P->colsum = NULL;
 }
 
-/* The memory of an 8-bit pack of W [out, in], zero (and one byte past the
- * weights, which the vector loads of a last group may touch). */
+/* The memory of an 8-bit pack of W [out, in], not cleared: every caller
+ * writes all of it (the byte past the weights, which the vector loads of a
+ * last group may touch, is 0). */
 static int int8_alloc(size_t out, size_t in, at_packed *P)
 {
     size_t panels = (out + PANEL - 1) / PANEL, kp = (in + 3) / 4 * 4;
@@ -58,7 +59,7 @@ static int int8_alloc(size_t out, size_t in, at_packed *P)
         at_packed_free(P);
         return -1;
     }
-    memset(P->q, 0, panels * kp * PANEL + 1);
+    P->q[panels * kp * PANEL] = 0;
     return 0;
 }
 
@@ -87,6 +88,7 @@ int at_pack_int8(const float *W, size_t out, size_t in, at_packed *P)
     if (int8_alloc(out, in, P))
         return -1;
     size_t kp = P->kp;
+    memset(P->q, 0, (out + PANEL - 1) / PANEL * kp * PANEL); /* the padding */
     for (size_t o = 0; o < out; o++) {
         float amax = 0;
         for (size_t k = 0; k < in; k++)
@@ -109,7 +111,7 @@ int at_pack_int8_stored(const int8_t *q, const void *scale, size_t out, size_t i
 {
     if (int8_alloc(out, in, P))
         return -1;
-    memcpy(P->q, q, (out + PANEL - 1) / PANEL * P->kp * PANEL);
+    memcpy(P->q, q, (out + PANEL - 1) / PANEL * P->kp * PANEL); /* padding included */
     memcpy(P->scale, scale, out * sizeof *P->scale); /* little-endian floats, any alignment */
     int8_colsums(P);
     return 0;
