@@ -76,7 +76,7 @@ ISA_neondot = -march=armv8.2-a+dotprod
 LIB_SRC = src/error.c src/crc32.c src/fileio.c src/rng.c src/strmap.c src/config.c src/model.c src/model_strings.c src/model_int8.c \
 	src/safetensors.c src/model_json.c src/model_io.c src/features.c $(KERNEL_SRC) \
 	src/attention.c src/window.c src/forward.c src/backward.c src/tag.c src/corpus.c src/optim.c src/train.c src/eval.c src/tokenize.c src/conllu.c src/reader.c \
-	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c
+	src/writer.c src/pipeline.c src/calibrate.c src/eval_raw.c src/explain.c src/session.c
 CLI_SRC = src/main.c src/cli_tag.c src/cli_files.c src/cli_convert.c src/cli_info.c src/cli_train.c \
 	src/cli_eval.c src/cli_calibrate.c src/cli_explain.c src/cli_common.c
 TEST_SRC = $(wildcard tests/test_*.c) tests/run_tests.c
@@ -90,7 +90,7 @@ CLI_OBJ = $(CLI_SRC:src/%.c=$(BUILD)/%.o)
 TEST_OBJ = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
 
 .PHONY: all check test install uninstall clean data model bench experiments fuzz fuzz-build \
-	check-arm64 attntag libattntag.a
+	check-arm64 attntag libattntag.a shared test-python
 all: attntag libattntag.a
 
 $(BUILD)/%.o: src/%.c
@@ -125,6 +125,9 @@ $(BUILD)/tests/%.o: tests/%.c
 $(BUILD)/libattntag.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
+
+# The shared library alone (python/ builds its package with it).
+shared: $(PIC)/$(SHLIB)
 
 libattntag.a: $(BUILD)/libattntag.a
 	@cmp -s $< $@ || { echo "cp $< $@"; cp $< $@; }
@@ -161,7 +164,15 @@ test: $(BUILD)/run_tests $(BUILD)/attntag
 	tests/examples.sh $(BUILD)/attntag
 	tests/data_fetch.sh $(BUILD)/attntag
 	python3 tests/explain_page.py $(BUILD)/attntag
+	$(if $(SANITIZE),@echo "test-python: run by make test alone (the shared library it loads is never sanitised)",$(MAKE) test-python)
 	$(SLOW_TESTS)
+
+# The Python package (python/) over the shared library, with Debian's python3
+# (python3-nltk, python3-venv for the offline install into a fresh environment).
+DEBIAN_PY = $(firstword $(wildcard /usr/bin/python3) python3)
+test-python: $(PIC)/$(SHLIB) $(BUILD)/attntag
+	ATTNTAG_BIN=$(CURDIR)/$(BUILD)/attntag ATTNTAG_LIB=$(CURDIR)/$(PIC)/$(SHLIB) \
+		$(DEBIAN_PY) tests/python_test.py
 
 $(BUILD)/arm64_probe: $(BUILD)/tests/arm64_probe.o $(BUILD)/libattntag.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libattntag.a $(LIBS)

@@ -1,5 +1,6 @@
-"""Readers of the benchmark's corpora, shared by score.py, nltk_tagger.py and
-torch_tagger.py (all run from this directory, which is then on sys.path)."""
+"""Readers of the benchmark's corpora, shared by score.py, nltk_tagger.py,
+torch_tagger.py and python_bench.py (all run from this directory, which is
+then on sys.path) and by tests/python_test.py."""
 
 
 def read_conllu(path):

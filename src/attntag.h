@@ -33,8 +33,8 @@ typedef enum {
 
 typedef struct at_error {
     char msg[1024];
-    size_t sentence; /* at_tag_batch: 1 + the index of the sentence it could not
-                        tag, else 0 */
+    size_t sentence; /* at_tag_batch, at_session_tag: 1 + the index of the
+                        sentence it could not tag, else 0 */
     at_error_kind kind;
 } at_error;
 
@@ -495,6 +495,16 @@ void at_tokens_init(at_tokens *t);
 void at_tokens_free(at_tokens *t);
 /* at_tokenize: split valid UTF-8 text into tokens and sentences (appends to t). */
 int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err);
+/* at_tokenize_text: running text as `attntag --tokenize` reads it: a line
+ * of nothing but white space ends a paragraph, and each paragraph is
+ * at_tokenize'd (no sentence goes on across one); spans are offsets into
+ * text. Appends to t; on failure t is as it was. */
+int at_tokenize_text(const char *text, size_t len, at_tokens *t, at_error *err);
+/* at_line_space: the white space that separates tokens on a line (space,
+ * tab, vertical tab, form feed, carriage return); at_line_blank: a line of
+ * nothing else. */
+int at_line_space(char c);
+int at_line_blank(const char *line, size_t len);
 /* at_clitic: b, written right after a, is a clitic at_tokenize split from it
  * (n't; an apostrophe, ' or U+2019, and letters: 's 'm 're 'll 've 'd; or
  * can|not, gon|na, wan|na, got|ta of one word): UD English writes the two as
@@ -572,6 +582,28 @@ int at_tagger_run(at_tagger *t, FILE *in, const char *name, FILE *out, long long
  * tagged in pieces. */
 size_t at_tagger_long_lines(const at_tagger *t);
 void at_tagger_free(at_tagger *t);
+
+/* Tagging tokens in memory, for bindings from other languages (session.c) --- */
+
+/* A session: a run state and token features for tagging with one model,
+ * kept from call to call. One thread at a time uses a session; the model
+ * must outlive it. */
+typedef struct at_session at_session;
+int at_session_new(const at_model *m, at_session **out, at_error *err);
+void at_session_free(at_session *s);
+/* at_session_tag: tag n_sent sentences, sentence i of sent_len[i] tokens
+ * (0: an empty one). tokens[0..len) holds every token in order, each
+ * followed by a NUL byte (valid UTF-8, not empty). tags, when not NULL, gets
+ * [n_tagsets][n_tokens] tag indices (at_model_tag names them); probs, when
+ * not NULL, gets for each tag set in turn [n_tokens][its tags] probabilities,
+ * the same numbers as at_tag_batch's. On an error about one sentence (a
+ * token, or scores that are not finite), err->sentence = 1 + its index. */
+int at_session_tag(at_session *s, const char *tokens, size_t len, const uint32_t *sent_len,
+                   size_t n_sent, uint32_t *tags, float *probs, at_error *err);
+/* at_session_tokenize: text tokenized as at_tokenize_text does; *out (the
+ * session's, valid until its next call) gets the tokens and sentences. */
+int at_session_tokenize(at_session *s, const char *text, size_t len, const at_tokens **out,
+                        at_error *err);
 
 /* Checksums ---------------------------------------------------------------- */
 uint32_t at_crc32(uint32_t crc, const void *data, size_t len);

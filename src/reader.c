@@ -164,12 +164,6 @@ void at_reader_free(at_reader *r)
     free(r);
 }
 
-/* is_space: the white space that separates tokens on a line. */
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
-}
-
 /* next_line: 1 = a line is in r->buf, 0 = end of input, -1 = error. A line
  * longer than max bytes comes in pieces of at most max bytes, each cut after
  * its last white space (within a token only if it has none), with r->more
@@ -217,7 +211,7 @@ static int next_line(at_reader *r, size_t max, at_error *err)
         if (next != EOF && next != '\n') {
             ungetc(next, r->fp);
             size_t cut = len;
-            while (cut > 0 && !is_space(r->buf[cut - 1]))
+            while (cut > 0 && !at_line_space(r->buf[cut - 1]))
                 cut--;
             if (cut == 0 && (next & 0xC0) == 0x80) { /* one token: cut before a character */
                 cut = len;
@@ -264,10 +258,10 @@ static int read_lines(at_reader *r, at_sentence *s, at_error *err)
     s->cont = r->more; /* a piece of a long line: the next sentence goes on with it */
     const char *p = r->buf, *end = r->buf + r->len;
     while (p < end) {
-        while (p < end && is_space(*p))
+        while (p < end && at_line_space(*p))
             p++;
         const char *t = p;
-        while (p < end && !is_space(*p))
+        while (p < end && !at_line_space(*p))
             p++;
         if (p > t && at_sentence_add_token(s, t, (size_t)(p - t), err))
             return -1;
@@ -280,9 +274,9 @@ static int read_vertical(at_reader *r, at_sentence *s, at_error *err)
     int rc;
     while ((rc = next_line(r, SIZE_MAX, err)) == 1) {
         const char *p = r->buf, *end = r->buf + r->len;
-        while (p < end && is_space(*p))
+        while (p < end && at_line_space(*p))
             p++;
-        while (end > p && is_space(end[-1]))
+        while (end > p && at_line_space(end[-1]))
             end--;
         if (p == end) {
             if (s->n)
@@ -390,10 +384,7 @@ static int read_paragraph(at_reader *r, at_error *err)
     r->para_len = 0;
     r->para_line = 0;
     while ((rc = next_line(r, SIZE_MAX, err)) == 1) {
-        int blank = 1;
-        for (size_t i = 0; i < r->len && blank; i++)
-            blank = is_space(r->buf[i]);
-        if (blank) {
+        if (at_line_blank(r->buf, r->len)) {
             if (r->para_len)
                 break;
             continue;

@@ -811,6 +811,46 @@ int at_tokenize(const char *text, size_t len, at_tokens *t, at_error *err)
     return 0;
 }
 
+int at_line_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r';
+}
+
+int at_line_blank(const char *line, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!at_line_space(line[i]))
+            return 0;
+    return 1;
+}
+
+int at_tokenize_text(const char *text, size_t len, at_tokens *t, at_error *err)
+{
+    size_t n0 = t->n, s0 = t->n_sent, para = 0, end = 0; /* paragraph [para, end) */
+    for (size_t at = 0; at <= len;) {
+        const char *nl = at < len ? memchr(text + at, '\n', len - at) : NULL;
+        size_t eol = nl ? (size_t)(nl - text) : len, next = nl ? eol + 1 : len + 1;
+        int blank = at_line_blank(text + at, eol - at);
+        if (!blank && end == para)
+            para = at;
+        if (!blank)
+            end = next < len ? next : len;
+        if ((blank || next > len) && end > para) {
+            size_t k = t->n;
+            if (at_tokenize(text + para, end - para, t, err)) {
+                t->n = n0;
+                t->n_sent = s0;
+                return at_error_context(err, "byte %zu", para);
+            }
+            for (; k < t->n; k++)
+                t->tok[k].start += para;
+            para = end;
+        }
+        at = next;
+    }
+    return 0;
+}
+
 static int same_nocase(const char *a, size_t alen, const char *b)
 {
     size_t i = 0;

@@ -96,6 +96,7 @@ int main(void)
     srunner_add_suite(sr, explain_suite());
     srunner_add_suite(sr, fileio_suite());
     srunner_add_suite(sr, files_suite());
+    srunner_add_suite(sr, session_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -26,6 +26,7 @@ Suite *eval_raw_suite(void);
 Suite *explain_suite(void);
 Suite *fileio_suite(void);
 Suite *files_suite(void);
+Suite *session_suite(void);
 
 /* A path under the source tree (tests/fixtures/...), in a static buffer. */
 const char *test_path(const char *rel);
