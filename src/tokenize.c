@@ -826,7 +826,12 @@ int at_line_blank(const char *line, size_t len)
 
 int at_tokenize_text(const char *text, size_t len, at_tokens *t, at_error *err)
 {
-    size_t n0 = t->n, s0 = t->n_sent, para = 0, end = 0; /* paragraph [para, end) */
+    size_t n0 = t->n, s0 = t->n_sent, para = 0, end = 0, bad; /* paragraph [para, end) */
+    if (len && !text)
+        return at_error_set(err, "at_tokenize_text: no text given (%zu bytes expected)", len);
+    if (at_utf8_check(text, len, &bad)) /* checked whole, for offsets into all of it */
+        return at_error_set(err, "%s at byte offset %zu of the text",
+                            text[bad] ? "invalid UTF-8" : "NUL byte", bad);
     for (size_t at = 0; at <= len;) {
         const char *nl = at < len ? memchr(text + at, '\n', len - at) : NULL;
         size_t eol = nl ? (size_t)(nl - text) : len, next = nl ? eol + 1 : len + 1;
@@ -840,7 +845,7 @@ int at_tokenize_text(const char *text, size_t len, at_tokens *t, at_error *err)
             if (at_tokenize(text + para, end - para, t, err)) {
                 t->n = n0;
                 t->n_sent = s0;
-                return at_error_context(err, "byte %zu", para);
+                return -1;
             }
             for (; k < t->n; k++)
                 t->tok[k].start += para;

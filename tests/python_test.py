@@ -215,13 +215,20 @@ class Errors(unittest.TestCase):
             self.assertEqual([x.text for x in two], ["New York", "is", "big\nand"])
             with self.assertRaises(ValueError):
                 t.tag_text("bad\0text")
-            # the second share of sentences is named by its place in the call
-        with attntag.Tagger(threads=2) as t2:
+            # text from invalid bytes decoded with surrogateescape: named by its place
             with self.assertRaises(ValueError) as cm:
-                t2.tag_sents([["a"], ["b"], ["c"], ["d", ""]])
-            self.assertIn("sentence 4, token 2", str(cm.exception))
+                t.tag_sents([["ok"] * 50, ["fine", b"bad\xff".decode("utf-8", "surrogateescape")]])
+            self.assertIn("sentence 2, token 2 is not valid Unicode", str(cm.exception))
+            for bad in (-1, 1.5, True):
+                with self.assertRaises((ValueError, TypeError)):
+                    t.tag(["a"], top=bad)
         with self.assertRaises(ValueError):
             t.tag(["closed"])
+        with self.assertRaises(ValueError):
+            t.info()
+        for bad in (0, 257, -3):
+            with self.assertRaises(ValueError):
+                attntag.Tagger(threads=bad)
 
     def test_the_library_prints_nothing(self):
         """Errors reach Python as exceptions; standard error stays empty."""
@@ -252,13 +259,101 @@ class Errors(unittest.TestCase):
         path = os.path.join(TMP, "dog.json")
         with open(path, "w") as f:
             json.dump(m, f)
-        with attntag.Tagger(path) as t:
-            t.tag(["the", "cat", "runs"])
-            with self.assertRaises(ValueError) as cm:
-                t.tag_sents([["the", "cat"], ["the", "cat", "sat"], ["the", "dog", "runs"]])
-            msg = str(cm.exception)
-            self.assertIn("model %s: sentence 3" % path, msg)
-            self.assertIn("not finite", msg)
+        sents = [["the", "cat"], ["the", "cat", "sat"], ["cat"], ["the", "cat"],
+                 ["the", "dog", "runs"], ["the", "cat"]]
+        for threads in (1, 2, 3):  # a later share names the sentence by its place in the call
+            with attntag.Tagger(path, threads=threads) as t:
+                t.tag(["the", "cat", "runs"])
+                with self.assertRaises(ValueError) as cm:
+                    t.tag_sents(sents)
+                msg = str(cm.exception)
+                self.assertIn("model %s: sentence 5" % path, msg)
+                self.assertIn("not finite", msg)
+
+
+class Life(unittest.TestCase):
+    def test_copies_and_pickles_load_their_own_model(self):
+        import copy
+        import pickle
+        from attntag.nltk import AttntagTagger
+        words = ["I", "saw", "her", "duck", "."]
+        t = attntag.Tagger(threads=2)
+        for other in (copy.copy(t), copy.deepcopy(t), pickle.loads(pickle.dumps(t))):
+            self.assertEqual((other.model_path, other.threads), (t.model_path, 2))
+            self.assertEqual(other.tag(words), t.tag(words))
+            other.close()
+        t.close()
+        with AttntagTagger("upos") as n:
+            back = pickle.loads(pickle.dumps(n))
+            self.assertEqual(back.tag(words), n.tag(words))
+            back.close()
+
+    def test_relative_model_path_kept_absolute(self):
+        here = os.getcwd()
+        os.chdir(os.path.join(ROOT, "models"))
+        try:
+            t = attntag.Tagger(os.path.basename(MODEL))
+        finally:
+            os.chdir(here)
+        with t:
+            self.assertEqual(t.model_path, MODEL)
+            self.assertEqual(t.info()["bytes"], os.path.getsize(MODEL))
+
+    def test_close_while_another_thread_tags(self):
+        sents, _ = dev_or_sample()
+        t = attntag.Tagger()
+        started, done, result = threading.Event(), threading.Event(), []
+
+        def work():
+            started.set()
+            try:
+                result.append(t.tag_sents(sents * 2))
+            except ValueError as e:  # closed before the call began: refused, not crashed
+                result.append(e)
+            done.set()
+        th = threading.Thread(target=work)
+        th.start()
+        started.wait()
+        refused = 0
+        while not done.is_set():
+            try:
+                t.close()
+                break  # the call had not begun, or had ended
+            except RuntimeError:
+                refused += 1
+        th.join()
+        if isinstance(result[0], ValueError):
+            self.assertIn("closed", str(result[0]))
+        else:
+            self.assertEqual(len(result[0]), 2 * len(sents))
+        t.close()
+        with self.assertRaises(ValueError):
+            t.tag(["x"])
+
+
+class Module(unittest.TestCase):
+    def run_module(self, stdin, *opts):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+        return subprocess.run([sys.executable, "-m", "attntag", *opts], input=stdin,
+                              capture_output=True, env=env)
+
+    def test_as_the_command_on_edges(self):
+        for text in (b"", b"\xef\xbb\xbfHello world .\n", b"ok\nbad \xff x\nnever\n",
+                     b"no newline", b"\n\n"):
+            p = self.run_module(text)
+            c = subprocess.run([BIN, "-m", MODEL], input=text, capture_output=True)
+            self.assertEqual(p.stdout, c.stdout, text)
+            self.assertEqual(p.returncode != 0, c.returncode != 0, text)
+            if c.returncode:
+                self.assertIn(b"<stdin>:2: invalid UTF-8 at byte 5 of the line", p.stderr)
+                self.assertNotIn(b"attntag: attntag", p.stderr)
+
+    def test_quiet_when_the_reader_goes(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+        p = subprocess.run("yes 'a b c .' | head -200000 | %s -m attntag | head -1"
+                           % sys.executable, shell=True, capture_output=True, env=env)
+        self.assertEqual(p.stdout, b"a_DET b_NOUN c_NOUN ._PUNCT\n")
+        self.assertEqual(p.stderr, b"")
 
 
 class Threads(unittest.TestCase):

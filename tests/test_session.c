@@ -94,6 +94,61 @@ START_TEST(same_as_each_sentence_alone)
 }
 END_TEST
 
+/* A call larger than what a session featurises at once (16,384 tokens):
+ * tagged in windows, each sentence as at_tag gives it alone, and an error in
+ * a later window names its sentence by its place in the call. */
+START_TEST(large_calls_in_windows)
+{
+    at_model *m = model();
+    at_error err;
+    at_session *s;
+    ck_assert_int_eq(at_session_new(m, &s, &err), 0);
+    enum { N = 7 };
+    uint32_t len[N] = {9000, 3, 9000, 20000, 0, 1, 5000};
+    size_t total = 0;
+    for (size_t k = 0; k < N; k++)
+        total += len[k];
+    char *buf = malloc(total * 8), *p = buf;
+    for (size_t k = 0; k < N; k++)
+        for (size_t i = 0; i < len[k]; i++)
+            p += sprintf(p, "%s", word(k, i)) + 1;
+    size_t bytes = (size_t)(p - buf);
+    uint32_t *tags = malloc(total * sizeof *tags);
+    ck_assert_int_eq(at_session_tag(s, buf, bytes, len, N, tags, NULL, &err), 0);
+    at_state *st;
+    ck_assert_int_eq(at_state_new(m, &st, &err), 0);
+    at_feats f;
+    at_feats_init(&f);
+    uint32_t *alone = malloc(20000 * sizeof *alone);
+    size_t first = 0;
+    for (size_t k = 0; k < N; k++) {
+        at_feats_clear(&f);
+        for (size_t i = 0; i < len[k]; i++)
+            ck_assert_int_eq(at_feats_add(m, &f, word(k, i), strlen(word(k, i)), &err), 0);
+        uint32_t *tg[1] = {alone};
+        if (len[k])
+            ck_assert_int_eq(at_tag(m, st, &f, tg, NULL, &err), 0);
+        ck_assert_mem_eq(tags + first, alone, len[k] * sizeof *alone);
+        first += len[k];
+    }
+    /* the last sentence's last token made empty: sentence 7 */
+    char *last = buf + bytes - 1;
+    while (last[-1] != '\0')
+        last--;
+    *last = '\0';
+    ck_assert_int_eq(at_session_tag(s, buf, bytes, len, N, tags, NULL, &err), -1);
+    ck_assert_uint_eq(err.sentence, 7);
+    ck_assert_str_eq(err.msg, "token 5000: an empty token");
+    at_feats_free(&f);
+    at_state_free(st);
+    free(alone);
+    free(tags);
+    free(buf);
+    at_session_free(s);
+    at_model_free(m);
+}
+END_TEST
+
 /* A buffer of tokens that does not match the sentence lengths, or holds a
  * token the features refuse: an error naming the place; the session then
  * tags again. */
@@ -106,12 +161,12 @@ START_TEST(malformed_tokens_refused)
     uint32_t tags[8];
     uint32_t two[] = {2}, three[] = {1, 2}, one[] = {1};
     ck_assert_int_eq(at_session_tag(s, "the\0dog", 7, two, 1, tags, NULL, &err), -1);
-    ck_assert_str_eq(err.msg, "token 2: the 7 bytes of tokens end before it (each token ends "
-                              "with a NUL byte)");
+    ck_assert_str_eq(err.msg, "token 2: the tokens end before it (each token ends with a NUL "
+                              "byte)");
     ck_assert_uint_eq(err.sentence, 1);
     ck_assert_int_eq(at_session_tag(s, "the\0dog\0", 8, three, 2, tags, NULL, &err), -1);
-    ck_assert_str_eq(err.msg, "token 2: the 8 bytes of tokens end before it (each token ends "
-                              "with a NUL byte)");
+    ck_assert_str_eq(err.msg, "token 2: the tokens end before it (each token ends with a NUL "
+                              "byte)");
     ck_assert_uint_eq(err.sentence, 2);
     ck_assert_int_eq(at_session_tag(s, "the\0dog\0", 8, one, 1, tags, NULL, &err), -1);
     ck_assert_str_eq(err.msg, "4 bytes after the last token of the 1 sentences");
@@ -122,6 +177,23 @@ START_TEST(malformed_tokens_refused)
     ck_assert_str_eq(err.msg, "token 2: token is not valid UTF-8 (byte 1)");
     ck_assert_uint_eq(err.sentence, 1);
     ck_assert_int_eq(at_session_tag(s, "the\0dog\0", 8, two, 1, tags, NULL, &err), 0);
+    /* what a binding may pass by mistake: refused, never followed */
+    ck_assert_int_eq(at_session_tag(s, NULL, 8, two, 1, tags, NULL, &err), -1);
+    ck_assert_str_eq(err.msg, "at_session_tag: no tokens given");
+    ck_assert_int_eq(err.kind, AT_ERR_USAGE);
+    ck_assert_int_eq(at_session_tag(s, "the\0dog\0", 8, NULL, 1, tags, NULL, &err), -1);
+    ck_assert_str_eq(err.msg, "at_session_tag: no sentence lengths given");
+    ck_assert_int_eq(at_session_tag(NULL, "the\0", 4, one, 1, tags, NULL, &err), -1);
+    ck_assert_str_eq(err.msg, "at_session_tag: no session given");
+    ck_assert_int_eq(at_session_tag(s, NULL, 0, NULL, 0, tags, NULL, &err), 0);
+    const at_tokens *t;
+    ck_assert_int_eq(at_session_tokenize(s, NULL, 3, &t, &err), -1);
+    ck_assert_str_eq(err.msg, "at_session_tokenize: no text given");
+    ck_assert_int_eq(at_session_tokenize(s, NULL, 0, &t, &err), 0);
+    ck_assert_uint_eq(t->n, 0);
+    at_session *none;
+    ck_assert_int_eq(at_session_new(NULL, &none, &err), -1);
+    ck_assert_str_eq(err.msg, "at_session_new: no model given");
     at_session_free(s);
     at_model_free(m);
 }
@@ -169,8 +241,10 @@ START_TEST(tokenize_as_the_reader_does)
 
     /* a bad byte: an error, and the tokens of the text before are not kept */
     ck_assert_int_eq(at_session_tokenize(s, "Fine.\n\nBad \xc3.", 13, &t, &err), -1);
-    ck_assert_str_eq(err.msg, "byte 7: invalid UTF-8 at byte offset 4 of the text");
+    ck_assert_str_eq(err.msg, "invalid UTF-8 at byte offset 11 of the text");
     ck_assert_uint_eq(t->n, 0);
+    ck_assert_int_eq(at_session_tokenize(s, "One.\n\nTwo\0.", 10, &t, &err), -1);
+    ck_assert_str_eq(err.msg, "NUL byte at byte offset 9 of the text");
     ck_assert_int_eq(at_session_tokenize(s, "", 0, &t, &err), 0);
     ck_assert_uint_eq(t->n, 0);
     at_session_free(s);
@@ -183,6 +257,7 @@ Suite *session_suite(void)
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("tokens");
     tcase_add_test(tc, same_as_each_sentence_alone);
+    tcase_add_test(tc, large_calls_in_windows);
     tcase_add_test(tc, malformed_tokens_refused);
     tcase_add_test(tc, tokenize_as_the_reader_does);
     suite_add_tcase(s, tc);

@@ -5,13 +5,16 @@ library, libattntag, with the standard library alone.
     >>> import attntag
     >>> with attntag.Tagger() as tagger:
     ...     [(t.text, t.upos, t.xpos) for t in tagger.tag(["I", "saw", "her", "duck", "."])]
+    [('I', 'PRON', 'PRP'), ('saw', 'VERB', 'VBD'), ('her', 'PRON', 'PRP$'), ('duck', 'NOUN', 'NN'), ('.', 'PUNCT', '.')]
 
 The bundled English model is used unless a model file is named. Tagging
 gives the same tags as the `attntag` command, to the bit, on every path of
 the library's kernels. For NLTK, see attntag.nltk.AttntagTagger.
+library_path is the path of the libattntag this package runs.
 """
 import ctypes
 import json
+import operator
 import os
 import threading
 from array import array
@@ -25,7 +28,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _MODEL_NAME = "en-ewt.safetensors"
 
 library_path = _lib.path
-"""The path of the libattntag this package runs."""
+_MAX_THREADS = 256  # the library's AT_MAX_THREADS
 
 
 def default_model():
@@ -37,6 +40,8 @@ def default_model():
         return env
     for path in (os.path.join(_HERE, "models", _MODEL_NAME),
                  os.path.join(_lib._SOURCE_TREE, "models", _MODEL_NAME),
+                 os.path.join(os.path.dirname(library_path), "..", "share", "attntag",
+                              _MODEL_NAME),
                  os.path.join("/usr/local/share/attntag", _MODEL_NAME),
                  os.path.join("/usr/share/attntag", _MODEL_NAME)):
         if os.path.exists(path):
@@ -55,6 +60,7 @@ class Token:
     start and end: its place in the text given to tag_text, in characters
     (None for tokens given as such)."""
     __slots__ = ("text", "upos", "xpos", "tags", "probs", "top", "start", "end")
+    __hash__ = None  # compared by value, and changeable: not a dict key
 
     def __init__(self, text, tags, probs=None, top=None, start=None, end=None):
         self.text = text
@@ -102,15 +108,21 @@ class Tagger:
     A Tagger may be used from several Python threads at once: each call
     takes a session of its own (run state and buffers) from a pool, and the
     library runs without holding the interpreter lock. close() (or leaving a
-    with block) frees the model; the Tagger cannot tag afterwards."""
+    with block) frees the model; the Tagger cannot tag afterwards. A copy or
+    an unpickled Tagger loads its model anew (for multiprocessing).
+
+    Attributes: model_path (the model file, absolute), tagsets (the model's
+    tag set names, in order), threads."""
 
     def __init__(self, model=None, threads=None):
-        if threads is None:
-            threads = 1
-        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-            raise ValueError("attntag: threads must be a whole number of at least 1, not %r"
-                             % (threads,))
-        path = os.fspath(model) if model is not None else default_model()
+        self._model = None
+        self._pool = []
+        self._lock = threading.Lock()
+        self._busy = 0
+        threads = 1 if threads is None else _whole(threads, "threads")
+        if not 1 <= threads <= _MAX_THREADS:
+            raise ValueError("attntag: threads must be 1 to %d, not %d" % (_MAX_THREADS, threads))
+        path = os.path.abspath(os.fsdecode(model) if model is not None else default_model())
         if not os.path.exists(path):
             raise FileNotFoundError("attntag: %s: no such model file" % path)
         err = _lib._Error()
@@ -118,22 +130,27 @@ class Tagger:
         if _lib.lib.at_model_load(os.fsencode(path), 0, ctypes.byref(p), ctypes.byref(err)):
             _lib.raise_error(err)
         self._model = p
-        self.model_path = path
-        self.threads = threads
-        self._config = json.loads(_lib.config_json(p))
-        self.tagsets = list(self._config["tagsets"])
-        self._tags = [[_lib.lib.at_model_tag(p, t, i).decode("utf-8")
-                       for i in range(_lib.lib.at_model_n_tags(p, t))]
-                      for t in range(len(self.tagsets))]
-        self._pool = []
-        self._lock = threading.Lock()
-        self._busy = 0
+        try:
+            self.model_path = path
+            self.threads = threads
+            self._config = json.loads(_lib.config_json(p))
+            self.tagsets = list(self._config["tagsets"])
+            self._tags = [[_lib.lib.at_model_tag(p, t, i).decode("utf-8")
+                           for i in range(_lib.lib.at_model_n_tags(p, t))]
+                          for t in range(len(self.tagsets))]
+        except BaseException:
+            self.close()
+            raise
+
+    def __reduce__(self):
+        return (Tagger, (self.model_path, self.threads))
 
     # ---- life
 
     def close(self):
         """Free the model and the sessions; tagging afterwards raises
-        ValueError. Waits for nothing: call it when no thread is tagging."""
+        ValueError. It does not wait: while another thread's call is tagging
+        it raises RuntimeError and frees nothing."""
         with self._lock:
             if self._busy:
                 raise RuntimeError("attntag: close() while %d calls are tagging" % self._busy)
@@ -147,32 +164,45 @@ class Tagger:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.close()
+        except RuntimeError:
+            if exc_type is None:  # else the with block's own exception goes on
+                raise
         return False
 
     def __del__(self):
         if getattr(self, "_model", None) and not getattr(self, "_busy", 0):
             self.close()
 
-    def _take(self):
+    def _enter(self):
+        """Count a call in (close() refuses while one runs); the model."""
         with self._lock:
             if not self._model:
                 raise ValueError("attntag: the Tagger is closed")
             self._busy += 1
+            return self._model
+
+    def _leave(self, s=None):
+        with self._lock:
+            self._busy -= 1
+            if s is not None:
+                self._pool.append(s)
+
+    def _take(self):
+        model = self._enter()
+        with self._lock:
             if self._pool:
                 return self._pool.pop()
         try:
-            return _Session(self._model)
+            return _Session(model)
         except BaseException:
-            with self._lock:
-                self._busy -= 1
+            self._leave()
             raise
 
     def _give(self, s):
-        with self._lock:
-            self._busy -= 1
-            self._pool.append(s)
+        self._leave(s)
 
     # ---- what the model is
 
@@ -181,9 +211,13 @@ class Tagger:
         lexicon sizes, parameters, configuration, the kernel path that runs
         it, and what it was trained on when the file's about-file
         (NAME.about.json beside NAME.safetensors) says so."""
-        if not self._model:
-            raise ValueError("attntag: the Tagger is closed")
-        m = self._model
+        m = self._enter()
+        try:
+            return self._info(m)
+        finally:
+            self._leave()
+
+    def _info(self, m):
         about = {}
         stem = os.path.splitext(self.model_path)[0]
         if os.path.exists(stem + ".about.json"):
@@ -216,8 +250,9 @@ class Tagger:
         lists of Token. The library tags them in batches, so the cost per
         token does not depend on how many come at once."""
         sentences = [_check_sentence(s, k) for k, s in enumerate(sentences)]
-        if not isinstance(top, int) or isinstance(top, bool) or top < 0:
-            raise ValueError("attntag: top must be a whole number >= 0, not %r" % (top,))
+        top = _whole(top, "top")
+        if top < 0:
+            raise ValueError("attntag: top must be 0 or more, not %d" % top)
         want_probs = bool(probs) or top > 0
         if self.threads == 1 or len(sentences) < 2:
             return self._tag_share(sentences, probs, top, want_probs)
@@ -251,8 +286,8 @@ class Tagger:
         flat = [t for s in sentences for t in s]
         try:
             buf = ("\0".join(flat) + "\0").encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ValueError("attntag: a token is not valid Unicode text (%s)" % e) from None
+        except UnicodeEncodeError:
+            raise _bad_unicode(sentences, first) from None
         lens = array("I", [len(s) for s in sentences])
         T = len(self.tagsets)
         tags = array("I", bytes(4 * T * n_tok))
@@ -342,6 +377,29 @@ class Tagger:
                 tok.start, tok.end = chars[i]
                 i += 1
         return tagged
+
+
+def _whole(x, name):
+    """x as a whole number (ints, and numpy's), else TypeError."""
+    if isinstance(x, bool):
+        raise TypeError("attntag: %s must be a whole number, not %r" % (name, x))
+    try:
+        return operator.index(x)
+    except TypeError:
+        raise TypeError("attntag: %s must be a whole number, not %r" % (name, x)) from None
+
+
+def _bad_unicode(sentences, first):
+    """The ValueError for the first token that UTF-8 cannot encode (a lone
+    surrogate, as surrogateescape decoding leaves for invalid bytes)."""
+    for k, s in enumerate(sentences):
+        for i, tok in enumerate(s):
+            try:
+                tok.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return ValueError("attntag: sentence %d, token %d is not valid Unicode text (%s)"
+                                  % (first + k + 1, i + 1, e.reason))
+    return ValueError("attntag: a token is not valid Unicode text")
 
 
 def _check_sentence(s, k):

@@ -29,6 +29,9 @@ class AttntagTagger(TaggerI):
             raise ValueError("attntag: the model has no tag set %r (it has: %s)" % (tagset, have))
         self.tagset = tagset
 
+    def __reduce__(self):
+        return (AttntagTagger, (self.tagset, self._tagger.model_path, self._tagger.threads))
+
     def tag(self, tokens):
         """[(token, tag)] for one sentence (a list of token strings)."""
         return self.tag_sents([tokens])[0]
